@@ -1,0 +1,44 @@
+/**
+ * Redis' error texts, named once. Tests assert on these exact strings.
+ */
+export const E = {
+  SYNTAX: 'ERR syntax error',
+  WRONGTYPE: 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  NOT_INTEGER: 'ERR value is not an integer or out of range',
+  NOT_FLOAT: 'ERR value is not a valid float',
+  OVERFLOW: 'ERR increment or decrement would overflow',
+  INCR_NAN: 'ERR increment would produce NaN or Infinity',
+  NO_SUCH_KEY: 'ERR no such key',
+  INVALID_EXPIRE: (cmd: string) => `ERR invalid expire time in '${cmd}' command`,
+  DB_INDEX: 'ERR DB index is out of range',
+  INVALID_DB: 'ERR invalid DB index',
+  STRING_TOO_LONG: 'ERR string exceeds maximum allowed size (proto-max-bulk-len)',
+  OFFSET_RANGE: 'ERR offset is out of range',
+  SAME_OBJECT: 'ERR source and destination objects are the same',
+  WRONG_ARGS: (cmd: string) => `ERR wrong number of arguments for '${cmd}' command`,
+  UNKNOWN_SUBCOMMAND: (sub: string, cmd: string) =>
+    `ERR unknown subcommand '${sub}'. Try ${cmd.toUpperCase()} HELP.`,
+  OUT_OF_RANGE_POSITIVE: (what: string) => `ERR ${what} must be positive`,
+} as const;
+
+/**
+ * Thrown while parsing a command's arguments to abandon it with an error reply. It never crosses
+ * a thread boundary: the dispatcher that called the handler catches it and writes the reply.
+ */
+export class CommandError extends Error {
+  constructor(readonly reply: string) {
+    super(reply);
+  }
+}
+
+/** Builds Redis' unknown-command text: ERR unknown command 'foo', with args beginning with: 'a' 'b' */
+export function unknownCommand(args: Buffer[]): string {
+  // As server.c: the name is cut at 128 bytes, the argument list stops once it reaches 128.
+  let rest = '';
+  for (let i = 1; i < args.length && rest.length < 128; i++) rest += `'${sanitize(args[i]!.toString(), 128 - rest.length)}' `;
+  return `ERR unknown command '${sanitize(args[0]!.toString(), 128)}', with args beginning with: ${rest}`;
+}
+
+function sanitize(s: string, max: number): string {
+  return s.slice(0, Math.max(0, max)).replace(/[\r\n]/g, ' ');
+}

@@ -1,0 +1,291 @@
+/**
+ * The config table: every option Cairn knows is declared here once. The command line
+ * (`--name value`), the config file (redis.conf syntax) and CONFIG GET/SET all read it.
+ *
+ * `effect` says what a value does:
+ *   - 'live'    : takes effect at once when changed with CONFIG SET;
+ *   - 'restart' : read at start-up only (CONFIG SET refuses it: mutable=false);
+ *   - 'none'    : a Redis parameter that does not apply to LevelDB storage. It is accepted,
+ *                 stored and reported so that tools and client libraries that set it keep
+ *                 working, and documented as having no effect.
+ */
+
+export type ConfigType = 'int' | 'memory' | 'bool' | 'enum' | 'string' | 'float';
+export type ConfigValue = number | boolean | string;
+
+export interface ConfigOption {
+  readonly name: string;
+  readonly type: ConfigType;
+  readonly default: ConfigValue;
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: readonly string[];
+  readonly mutable: boolean;
+  readonly effect: 'live' | 'restart' | 'none';
+  readonly doc: string;
+  /** Shown in cairn.conf under this heading. */
+  readonly section: string;
+}
+
+const GB = 1024 * 1024 * 1024;
+const MB = 1024 * 1024;
+
+function opt(o: ConfigOption): ConfigOption {
+  return o;
+}
+
+export const CONFIG_TABLE: readonly ConfigOption[] = [
+  // --- network
+  opt({ section: 'network', name: 'bind', type: 'string', default: '127.0.0.1 -::1', mutable: false, effect: 'restart',
+    doc: 'Addresses to listen on, space separated. A leading "-" means the address may be unavailable.' }),
+  opt({ section: 'network', name: 'port', type: 'int', default: 6379, min: 0, max: 65535, mutable: false, effect: 'restart',
+    doc: 'TCP port. 0 picks a free port (logged at start-up).' }),
+  opt({ section: 'network', name: 'protected-mode', type: 'bool', default: false, mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; Cairn listens only on the addresses in "bind".' }),
+  opt({ section: 'network', name: 'tcp-backlog', type: 'int', default: 511, min: 0, max: 65535, mutable: false, effect: 'restart',
+    doc: 'Listen backlog.' }),
+  opt({ section: 'network', name: 'timeout', type: 'int', default: 0, min: 0, max: 2147483647, mutable: true, effect: 'live',
+    doc: 'Close a client connection idle for this many seconds (0 = never).' }),
+  opt({ section: 'network', name: 'tcp-keepalive', type: 'int', default: 300, min: 0, max: 2147483647, mutable: true, effect: 'live',
+    doc: 'TCP keepalive period in seconds for new connections (0 = off).' }),
+  opt({ section: 'network', name: 'unixsocket', type: 'string', default: '', mutable: false, effect: 'none',
+    doc: 'Accepted for compatibility; Unix sockets are not served yet.' }),
+
+  // --- general
+  opt({ section: 'general', name: 'dir', type: 'string', default: './data', mutable: false, effect: 'restart',
+    doc: 'Data directory. Each shard keeps its LevelDB under <dir>/shard-<i>.' }),
+  opt({ section: 'general', name: 'shards', type: 'int', default: 0, min: 0, max: 256, mutable: false, effect: 'restart',
+    doc: 'Number of shard worker threads (0 = one per core). Recorded when a data directory is created; opening it with another count is refused.' }),
+  opt({ section: 'general', name: 'databases', type: 'int', default: 16, min: 1, max: 256, mutable: false, effect: 'restart',
+    doc: 'Number of logical databases (SELECT 0..databases-1).' }),
+  opt({ section: 'general', name: 'loglevel', type: 'enum', default: 'notice', values: ['debug', 'verbose', 'notice', 'warning', 'nothing'], mutable: true, effect: 'live',
+    doc: 'Log level, with Redis\' names (debug, verbose, notice, warning, nothing). Logs are pino JSON lines, pretty when stdout is a terminal.' }),
+  opt({ section: 'general', name: 'logfile', type: 'string', default: '', mutable: false, effect: 'restart',
+    doc: 'Log to this file instead of stdout ("" = stdout).' }),
+  opt({ section: 'general', name: 'daemonize', type: 'bool', default: false, mutable: false, effect: 'none',
+    doc: 'Accepted for compatibility; Cairn always runs in the foreground.' }),
+  opt({ section: 'general', name: 'pidfile', type: 'string', default: '', mutable: false, effect: 'restart',
+    doc: 'Write the process id to this file at start-up ("" = none).' }),
+  opt({ section: 'general', name: 'hz', type: 'int', default: 10, min: 1, max: 500, mutable: true, effect: 'live',
+    doc: 'Background cycles per second (active expiry runs at this rate).' }),
+  opt({ section: 'general', name: 'active-expire-effort', type: 'int', default: 1, min: 1, max: 10, mutable: true, effect: 'live',
+    doc: 'How much work each active expiry cycle may do (1..10).' }),
+
+  // --- limits
+  opt({ section: 'limits', name: 'maxclients', type: 'int', default: 10000, min: 1, max: 1000000, mutable: true, effect: 'live',
+    doc: 'Maximum number of connected clients.' }),
+  opt({ section: 'limits', name: 'proto-max-bulk-len', type: 'memory', default: 512 * MB, min: 1024 * 1024, max: 1e15, mutable: true, effect: 'live',
+    doc: 'Largest bulk string a client may send.' }),
+  opt({ section: 'limits', name: 'client-query-buffer-limit', type: 'memory', default: GB, min: 1024 * 1024, max: 1e15, mutable: true, effect: 'live',
+    doc: 'Largest unparsed query buffer per client; a client exceeding it is disconnected.' }),
+  opt({ section: 'limits', name: 'maxmemory', type: 'memory', default: 0, min: 0, max: 1e15, mutable: true, effect: 'none',
+    doc: 'Stored and reported. The dataset lives on disk, so it is never capped by this.' }),
+  opt({ section: 'limits', name: 'maxmemory-policy', type: 'enum', default: 'noeviction',
+    values: ['volatile-lru', 'allkeys-lru', 'volatile-lfu', 'allkeys-lfu', 'volatile-random', 'allkeys-random', 'volatile-ttl', 'noeviction'],
+    mutable: true, effect: 'none', doc: 'Accepted for compatibility; Cairn never evicts.' }),
+  opt({ section: 'limits', name: 'maxmemory-samples', type: 'int', default: 5, min: 1, max: 64, mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; no effect.' }),
+
+  // --- persistence (LevelDB keeps every acknowledged write in its log)
+  opt({ section: 'persistence', name: 'save', type: 'string', default: '3600 1 300 100 60 10000', mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; every write is already persistent in LevelDB.' }),
+  opt({ section: 'persistence', name: 'appendonly', type: 'bool', default: false, mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; LevelDB\'s write-ahead log plays this role.' }),
+  opt({ section: 'persistence', name: 'appendfilename', type: 'string', default: 'appendonly.aof', mutable: false, effect: 'none',
+    doc: 'Accepted for compatibility; no effect.' }),
+  opt({ section: 'persistence', name: 'appendfsync', type: 'enum', default: 'everysec', values: ['always', 'everysec', 'no'], mutable: true, effect: 'none',
+    doc: 'Accepted and stored. Acknowledged writes are in LevelDB\'s log (they survive a process crash); fsync policies are not applied yet.' }),
+  opt({ section: 'persistence', name: 'dbfilename', type: 'string', default: 'dump.rdb', mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; no effect.' }),
+  opt({ section: 'persistence', name: 'stop-writes-on-bgsave-error', type: 'bool', default: true, mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; no effect.' }),
+  opt({ section: 'persistence', name: 'rdbcompression', type: 'bool', default: true, mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; no effect.' }),
+
+  // --- storage (LevelDB, per shard)
+  opt({ section: 'storage', name: 'leveldb-cache-size', type: 'memory', default: 64 * MB, min: 0, max: 1e15, mutable: false, effect: 'restart',
+    doc: 'LevelDB block cache per shard.' }),
+  opt({ section: 'storage', name: 'leveldb-write-buffer-size', type: 'memory', default: 16 * MB, min: 64 * 1024, max: 1e15, mutable: false, effect: 'restart',
+    doc: 'LevelDB write buffer (memtable) per shard.' }),
+  opt({ section: 'storage', name: 'leveldb-max-open-files', type: 'int', default: 1000, min: 16, max: 1000000, mutable: false, effect: 'restart',
+    doc: 'LevelDB open file limit per shard.' }),
+  opt({ section: 'storage', name: 'leveldb-compression', type: 'bool', default: true, mutable: false, effect: 'restart',
+    doc: 'Snappy compression of LevelDB blocks.' }),
+
+  // --- encodings: Redis in-memory encodings, no effect on LevelDB storage
+  ...[
+    ['hash-max-listpack-entries', 128], ['hash-max-listpack-value', 64],
+    ['hash-max-ziplist-entries', 128], ['hash-max-ziplist-value', 64],
+    ['list-max-listpack-size', -2], ['list-max-ziplist-size', -2], ['list-compress-depth', 0],
+    ['set-max-intset-entries', 512], ['set-max-listpack-entries', 128], ['set-max-listpack-value', 64],
+    ['zset-max-listpack-entries', 128], ['zset-max-listpack-value', 64],
+    ['zset-max-ziplist-entries', 128], ['zset-max-ziplist-value', 64],
+    ['hll-sparse-max-bytes', 3000], ['stream-node-max-bytes', 4096], ['stream-node-max-entries', 100],
+  ].map(([name, def]) => opt({ section: 'encodings', name: name as string, type: 'int', default: def as number,
+    min: -2147483648, max: 2147483647, mutable: true, effect: 'none',
+    doc: 'Redis in-memory encoding threshold; no effect on LevelDB storage.' })),
+  opt({ section: 'encodings', name: 'activerehashing', type: 'bool', default: true, mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; no effect.' }),
+
+  // --- observability
+  opt({ section: 'observability', name: 'slowlog-log-slower-than', type: 'int', default: 10000, min: -1, max: 9007199254740991, mutable: true, effect: 'none',
+    doc: 'Accepted and stored; SLOWLOG is not implemented yet.' }),
+  opt({ section: 'observability', name: 'slowlog-max-len', type: 'int', default: 128, min: 0, max: 2147483647, mutable: true, effect: 'none',
+    doc: 'Accepted and stored; SLOWLOG is not implemented yet.' }),
+  opt({ section: 'observability', name: 'latency-monitor-threshold', type: 'int', default: 0, min: 0, max: 9007199254740991, mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; no effect.' }),
+  opt({ section: 'observability', name: 'notify-keyspace-events', type: 'string', default: '', mutable: true, effect: 'none',
+    doc: 'Accepted and stored; keyspace notifications are not implemented yet.' }),
+  opt({ section: 'observability', name: 'lua-time-limit', type: 'int', default: 5000, min: 0, max: 9007199254740991, mutable: true, effect: 'none',
+    doc: 'Accepted for compatibility; no effect.' }),
+];
+
+export const CONFIG_BY_NAME: ReadonlyMap<string, ConfigOption> = new Map(CONFIG_TABLE.map((o) => [o.name, o]));
+
+export type Config = Record<string, ConfigValue>;
+
+export class ConfigError extends Error {
+  readonly code = 'CAIRN_CONFIG';
+}
+
+const MEMORY_UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1000, kb: 1024, m: 1000 * 1000, mb: 1024 * 1024, g: 1000 * 1000 * 1000, gb: 1024 * 1024 * 1024,
+};
+
+/** Parses a memory value as redis.conf does: 1gb, 64mb, 100k, 5000. */
+export function parseMemory(text: string): number | null {
+  const m = /^(-?\d+)([a-z]*)$/i.exec(text.trim());
+  if (!m) return null;
+  const unit = MEMORY_UNITS[m[2]!.toLowerCase()];
+  if (unit === undefined) return null;
+  return Number(m[1]) * unit;
+}
+
+/** Converts a textual value for `o`; returns an error message on bad input. */
+export function parseValue(o: ConfigOption, text: string): ConfigValue | { error: string } {
+  switch (o.type) {
+    case 'bool': {
+      const t = text.toLowerCase();
+      if (t === 'yes') return true;
+      if (t === 'no') return false;
+      return { error: 'argument must be \'yes\' or \'no\'' };
+    }
+    case 'int':
+    case 'memory': {
+      const n = o.type === 'memory' ? parseMemory(text) : /^-?\d+$/.test(text.trim()) ? Number(text) : null;
+      if (n === null || !Number.isSafeInteger(n)) return { error: 'argument couldn\'t be parsed into an integer' };
+      if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+        return { error: `argument must be between ${o.min} and ${o.max} inclusive` };
+      }
+      return n;
+    }
+    case 'float': {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n)) return { error: 'argument couldn\'t be parsed into a number' };
+      return n;
+    }
+    case 'enum': {
+      const t = text.toLowerCase();
+      if (!o.values!.includes(t)) return { error: 'argument(s) must be one of the following: ' + o.values!.join(', ') };
+      return t;
+    }
+    case 'string':
+      return text;
+  }
+}
+
+/** Renders a value the way CONFIG GET shows it. */
+export function formatValue(o: ConfigOption, v: ConfigValue): string {
+  if (o.type === 'bool') return v ? 'yes' : 'no';
+  return String(v);
+}
+
+export function defaultConfig(): Config {
+  const c: Config = {};
+  for (const o of CONFIG_TABLE) c[o.name] = o.default;
+  return c;
+}
+
+/** Applies one `name value...` setting (file or command line). Throws ConfigError when invalid. */
+export function applySetting(config: Config, name: string, args: string[], where: string): void {
+  const o = CONFIG_BY_NAME.get(name.toLowerCase());
+  if (!o) throw new ConfigError(`${where}: unknown option '${name}'`);
+  if (args.length === 0) throw new ConfigError(`${where}: option '${o.name}' needs a value`);
+  const text = o.type === 'string' ? args.join(' ') : args.length === 1 ? args[0]! : null;
+  if (text === null) throw new ConfigError(`${where}: option '${o.name}' takes one value`);
+  const v = parseValue(o, text);
+  if (typeof v === 'object') throw new ConfigError(`${where}: invalid value for '${o.name}': ${v.error}`);
+  config[o.name] = v;
+}
+
+/** Splits a redis.conf line into words, honouring "double" and 'single' quotes. */
+export function splitConfigLine(line: string): string[] | null {
+  const out: string[] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (i < line.length && /\s/.test(line[i]!)) i++;
+    if (i >= line.length) break;
+    const q = line[i];
+    if (q === '"' || q === '\'') {
+      let s = '';
+      i++;
+      while (i < line.length && line[i] !== q) {
+        if (line[i] === '\\' && q === '"' && i + 1 < line.length) {
+          const n = line[++i]!;
+          s += n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : n;
+        } else s += line[i];
+        i++;
+      }
+      if (i >= line.length) return null;
+      i++;
+      out.push(s);
+    } else {
+      let s = '';
+      while (i < line.length && !/\s/.test(line[i]!)) s += line[i++];
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+export function parseConfigFile(text: string, file: string, config: Config): void {
+  const lines = text.split(/\r?\n/);
+  lines.forEach((raw, idx) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const words = splitConfigLine(line);
+    const where = `${file}:${idx + 1}`;
+    if (!words) throw new ConfigError(`${where}: unbalanced quotes`);
+    applySetting(config, words[0]!, words.slice(1), where);
+  });
+}
+
+/**
+ * Command line: `[configfile] [--name value ...]`, as redis-server takes it.
+ * Options on the command line override the file.
+ */
+export function parseCommandLine(argv: string[], readFile: (p: string) => string): Config {
+  const config = defaultConfig();
+  let i = 0;
+  if (argv.length > 0 && !argv[0]!.startsWith('--')) {
+    const file = argv[0]!;
+    let text: string;
+    try {
+      text = readFile(file);
+    } catch (e) {
+      throw new ConfigError(`cannot read config file '${file}': ${(e as Error).message}`);
+    }
+    parseConfigFile(text, file, config);
+    i = 1;
+  }
+  while (i < argv.length) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new ConfigError(`command line: expected an option, got '${a}'`);
+    const name = a.slice(2);
+    const args: string[] = [];
+    i++;
+    while (i < argv.length && !argv[i]!.startsWith('--')) args.push(argv[i++]!);
+    applySetting(config, name, args, 'command line');
+  }
+  return config;
+}

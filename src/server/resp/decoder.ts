@@ -1,0 +1,225 @@
+/**
+ * RESP request decoder for the front thread.
+ *
+ * Walks bytes with a cursor and hands out arguments as `subarray` views of the socket chunk
+ * (no copies, binary safe). An incomplete command is kept and resumed when more bytes come;
+ * while a large bulk string is still arriving, chunks are only collected (no re-parse, no
+ * quadratic concatenation) until the bytes it needs are there.
+ *
+ * Errors are Redis' own texts; after one the connection must be closed (as Redis does).
+ */
+
+/** Redis: PROTO_INLINE_MAX_SIZE, the longest inline line or count line without a newline. */
+export const PROTO_INLINE_MAX_SIZE = 64 * 1024;
+const CR = 13;
+const LF = 10;
+
+export class ProtocolError extends Error {
+  readonly code = 'CAIRN_PROTOCOL';
+}
+
+export interface DecoderLimits {
+  /** proto-max-bulk-len */
+  maxBulkLen(): number;
+  /** client-query-buffer-limit: the unparsed bytes a client may leave pending. */
+  maxQueryBuffer(): number;
+}
+
+export type CommandSink = (args: Buffer[]) => void;
+
+const EMPTY = Buffer.alloc(0);
+
+export class RequestDecoder {
+  private pending: Buffer = EMPTY;
+  /** Chunks collected while waiting for `need` bytes in total. */
+  private parts: Buffer[] = [];
+  private partsLen = 0;
+  private need = 0;
+
+  constructor(private readonly limits: DecoderLimits) {}
+
+  /** Bytes received but not yet parsed into a whole command. */
+  get bufferedBytes(): number {
+    return this.pending.length + this.partsLen;
+  }
+
+  /**
+   * Parses every complete command in `chunk` (plus what was pending), calling `sink` for each.
+   * Throws ProtocolError after delivering the commands that came before the bad input.
+   */
+  feed(chunk: Buffer, sink: CommandSink): void {
+    if (this.need > 0) {
+      this.parts.push(chunk);
+      this.partsLen += chunk.length;
+      if (this.pending.length + this.partsLen < this.need) {
+        this.checkQueryLimit();
+        return;
+      }
+      chunk = Buffer.concat([this.pending, ...this.parts]);
+      this.parts = [];
+      this.partsLen = 0;
+      this.need = 0;
+    } else if (this.pending.length > 0) {
+      chunk = Buffer.concat([this.pending, chunk]);
+    }
+    this.pending = EMPTY;
+    let pos = 0;
+    const len = chunk.length;
+    while (pos < len) {
+      const next = chunk[pos] === 42 /* '*' */ ? this.multibulk(chunk, pos, sink) : this.inline(chunk, pos, sink);
+      if (next < 0) {
+        this.pending = chunk.subarray(pos);
+        this.checkQueryLimit();
+        return;
+      }
+      pos = next;
+    }
+  }
+
+  private checkQueryLimit(): void {
+    if (this.bufferedBytes > this.limits.maxQueryBuffer()) {
+      throw new ProtocolError('client-query-buffer-limit exceeded');
+    }
+  }
+
+  private multibulk(buf: Buffer, start: number, sink: CommandSink): number {
+    const len = buf.length;
+    let nl = buf.indexOf(LF, start + 1);
+    if (nl < 0) {
+      if (len - start > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big mbulk count string');
+      return -1;
+    }
+    const count = parseIntStrict(buf, start + 1, nl);
+    if (count === null || count > 1024 * 1024 * 1024) throw new ProtocolError('ERR Protocol error: invalid multibulk length');
+    let pos = nl + 1;
+    if (count <= 0) return pos;
+    const args: Buffer[] = new Array(count);
+    const maxBulk = this.limits.maxBulkLen();
+    for (let i = 0; i < count; i++) {
+      if (pos >= len) return -1;
+      if (buf[pos] !== 36 /* '$' */) {
+        throw new ProtocolError(`ERR Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
+      }
+      nl = buf.indexOf(LF, pos + 1);
+      if (nl < 0) {
+        if (len - pos > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big bulk count string');
+        return -1;
+      }
+      const blen = parseIntStrict(buf, pos + 1, nl);
+      if (blen === null || blen < 0 || blen > maxBulk) throw new ProtocolError('ERR Protocol error: invalid bulk length');
+      const dataStart = nl + 1;
+      const end = dataStart + blen + 2;
+      if (end > len) {
+        // Large value still arriving: remember how much is needed so we do not re-parse every chunk.
+        if (blen >= 16 * 1024) this.need = end - start;
+        return -1;
+      }
+      args[i] = buf.subarray(dataStart, dataStart + blen);
+      pos = end;
+    }
+    sink(args);
+    return pos;
+  }
+
+  private inline(buf: Buffer, start: number, sink: CommandSink): number {
+    const nl = buf.indexOf(LF, start);
+    if (nl < 0) {
+      if (buf.length - start > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big inline request');
+      return -1;
+    }
+    if (nl - start > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big inline request');
+    let lineEnd = nl;
+    if (lineEnd > start && buf[lineEnd - 1] === CR) lineEnd--;
+    const args = splitInlineArgs(buf.subarray(start, lineEnd));
+    if (args === null) throw new ProtocolError('ERR Protocol error: unbalanced quotes in request');
+    if (args.length > 0) sink(args);
+    return nl + 1;
+  }
+}
+
+/** Parses an optionally negative decimal integer in buf[from, to). Null if it is not one. */
+export function parseIntStrict(buf: Buffer, from: number, to: number): number | null {
+  if (to > from && buf[to - 1] === CR) to--;
+  if (from >= to || to - from > 18) return null;
+  let neg = false;
+  let i = from;
+  if (buf[i] === 45 /* '-' */) {
+    neg = true;
+    i++;
+    if (i >= to) return null;
+  }
+  let n = 0;
+  for (; i < to; i++) {
+    const c = buf[i]! - 48;
+    if (c < 0 || c > 9) return null;
+    n = n * 10 + c;
+  }
+  return neg ? -n : n;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
+}
+
+function hexVal(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** Redis' sdssplitargs(): splits an inline command line, with "..." (escapes) and '...' quoting. */
+export function splitInlineArgs(line: Buffer): Buffer[] | null {
+  const out: Buffer[] = [];
+  let i = 0;
+  const n = line.length;
+  for (;;) {
+    while (i < n && isSpace(line[i]!)) i++;
+    if (i >= n) return out;
+    const cur: number[] = [];
+    let inDq = false;
+    let inSq = false;
+    for (;;) {
+      if (inDq) {
+        if (i >= n) return null;
+        const c = line[i]!;
+        if (c === 92 /* \ */ && line[i + 1] === 120 /* x */ && i + 3 < n && hexVal(line[i + 2]!) >= 0 && hexVal(line[i + 3]!) >= 0) {
+          cur.push(hexVal(line[i + 2]!) * 16 + hexVal(line[i + 3]!));
+          i += 3;
+        } else if (c === 92 && i + 1 < n) {
+          i++;
+          const e = line[i]!;
+          cur.push(e === 110 ? 10 : e === 114 ? 13 : e === 116 ? 9 : e === 98 ? 8 : e === 97 ? 7 : e);
+        } else if (c === 34 /* " */) {
+          if (i + 1 < n && !isSpace(line[i + 1]!)) return null;
+          inDq = false;
+          i++;
+          break;
+        } else cur.push(c);
+        i++;
+      } else if (inSq) {
+        if (i >= n) return null;
+        const c = line[i]!;
+        if (c === 92 && line[i + 1] === 39 /* ' */) {
+          i++;
+          cur.push(39);
+        } else if (c === 39) {
+          if (i + 1 < n && !isSpace(line[i + 1]!)) return null;
+          inSq = false;
+          i++;
+          break;
+        } else cur.push(c);
+        i++;
+      } else {
+        if (i >= n) break;
+        const c = line[i]!;
+        if (isSpace(c)) break;
+        if (c === 34) inDq = true;
+        else if (c === 39) inSq = true;
+        else cur.push(c);
+        i++;
+      }
+    }
+    out.push(Buffer.from(cur));
+  }
+}

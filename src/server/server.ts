@@ -1,0 +1,376 @@
+/**
+ * The front thread: listener, command dispatch and routing, client registry, lifecycle.
+ */
+import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { pinoLevel } from '../log.js';
+import { Client, type ClientHost } from './client.js';
+import { ShardPool } from './shards.js';
+import { Coordinator } from './coordinator.js';
+import { keyShard } from './slot.js';
+import { ReplyWriter } from './resp/writer.js';
+import type { ProtocolError } from './resp/decoder.js';
+import type { ServerState, ServerStats } from './context.js';
+import type { CommandSpec } from '../commands/types.js';
+import { COMMAND_LIST, lookupCommand, commandId, keyIndexes } from '../commands/table.js';
+import { CommandError, E, unknownCommand } from '../commands/errors.js';
+import { FORMAT_VERSION } from '../storage/encoding.js';
+
+const WORKER_FILE = new URL(findWorkerFile(), import.meta.url);
+
+/** The compiled shard worker, whether this module runs from dist/ or (under vitest) from src/. */
+function findWorkerFile(): string {
+  const here = path.dirname(new URL(import.meta.url).pathname);
+  const candidates = [path.join(here, '../../workers/shard.js'), path.join(here, '../../dist/workers/shard.js')];
+  for (const c of candidates) if (fs.existsSync(c)) return 'file://' + c;
+  throw new Error('cannot find the compiled shard worker (run `npm run build`)');
+}
+
+export class StartupError extends Error {
+  readonly code = 'CAIRN_STARTUP';
+}
+
+/** Reads or creates <dir>/CAIRN, which records the format and shard count of a data directory. */
+function prepareDataDir(dir: string, requested: number): number {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'CAIRN');
+  if (fs.existsSync(file)) {
+    const meta = JSON.parse(fs.readFileSync(file, 'utf8')) as { format: number; shards: number };
+    if (meta.format !== FORMAT_VERSION) {
+      throw new StartupError(`${dir}: data format ${meta.format} is not supported (this build reads format ${FORMAT_VERSION})`);
+    }
+    if (requested !== 0 && requested !== meta.shards) {
+      throw new StartupError(`${dir} was created with ${meta.shards} shards; it cannot be opened with --shards ${requested} (use --shards ${meta.shards}, or 0 to use the recorded count)`);
+    }
+    return meta.shards;
+  }
+  const shards = requested === 0 ? availableParallelism() : requested;
+  fs.writeFileSync(file, JSON.stringify({ format: FORMAT_VERSION, shards, created: new Date().toISOString() }) + '\n');
+  return shards;
+}
+
+export interface StartOptions {
+  config: Config;
+  log: Logger;
+  configFile?: string;
+  /** Called when the server has stopped by itself (SHUTDOWN, a fatal error). */
+  onStopped?: (code: number) => void;
+}
+
+export class CairnServer implements ServerState, ClientHost {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly shards: ShardPool;
+  coord!: Coordinator;
+  readonly clients = new Map<number, Client>();
+  readonly stats: ServerStats = {
+    startedAt: Date.now(), totalConnections: 0, rejectedConnections: 0, totalCommands: 0,
+    netInputBytes: 0, netOutputBytes: 0, commandStats: new Map(), errorReplies: 0,
+  };
+  readonly runId = randomBytes(20).toString('hex');
+  readonly executable = process.argv[1] ?? '';
+  readonly configFile: string;
+  port = 0;
+  private nshards = 1;
+  private listeners: net.Server[] = [];
+  private nextClientId = 1;
+  private dirty = new Set<Client>();
+  private flushScheduled = false;
+  private stopping: Promise<void> | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private readonly onStopped?: (code: number) => void;
+  private readonly limits = {
+    maxBulkLen: () => this.config['proto-max-bulk-len'] as number,
+    maxQueryBuffer: () => this.config['client-query-buffer-limit'] as number,
+  };
+
+  private constructor(o: StartOptions) {
+    this.config = o.config;
+    this.log = o.log;
+    this.configFile = o.configFile ?? '';
+    this.onStopped = o.onStopped;
+    this.shards = new ShardPool({
+      log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+      afterReplies: () => this.scheduleFlush(),
+      fatal: (msg) => {
+        this.log.fatal(msg);
+        void this.shutdown('fatal shard error', 1);
+      },
+    });
+  }
+
+  static async start(o: StartOptions): Promise<CairnServer> {
+    const s = new CairnServer(o);
+    await s.open();
+    return s;
+  }
+
+  private async open(): Promise<void> {
+    const c = this.config;
+    const dir = path.resolve(c.dir as string);
+    this.nshards = prepareDataDir(dir, c.shards as number);
+    this.coord = new Coordinator(this.nshards);
+    this.log.info({ dir, shards: this.nshards, pid: process.pid }, 'Cairn starting');
+    await this.shards.start(WORKER_FILE, {
+      shards: this.nshards,
+      databases: c.databases as number,
+      hz: c.hz as number,
+      activeExpireEffort: c['active-expire-effort'] as number,
+      store: {
+        cacheSize: c['leveldb-cache-size'] as number,
+        writeBufferSize: c['leveldb-write-buffer-size'] as number,
+        maxOpenFiles: c['leveldb-max-open-files'] as number,
+        compression: c['leveldb-compression'] as boolean,
+      },
+    }, (i) => path.join(dir, `shard-${i}`));
+    await this.listen();
+    if (c.pidfile) fs.writeFileSync(c.pidfile as string, String(process.pid) + '\n');
+    this.idleTimer = setInterval(() => this.closeIdleClients(), 1000);
+    this.idleTimer.unref();
+    this.log.info({ port: this.port }, 'Ready to accept connections');
+  }
+
+  private async listen(): Promise<void> {
+    const binds = (this.config.bind as string).split(/\s+/).filter(Boolean);
+    let port = this.config.port as number;
+    for (const b of binds) {
+      const optional = b.startsWith('-');
+      const host = optional ? b.slice(1) : b;
+      const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host, port, backlog: this.config['tcp-backlog'] as number }, () => resolve());
+        });
+      } catch (e) {
+        if (optional) {
+          this.log.warn({ host, err: (e as Error).message }, 'could not bind optional address');
+          continue;
+        }
+        throw new StartupError(`could not listen on ${host}:${port}: ${(e as Error).message}`);
+      }
+      // With port 0, every further address binds the port the first one got.
+      port = (server.address() as net.AddressInfo).port;
+      this.listeners.push(server);
+    }
+    if (this.listeners.length === 0) throw new StartupError('could not listen on any address');
+    this.port = port;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.stats.totalConnections++;
+    if (this.clients.size >= (this.config.maxclients as number)) {
+      this.stats.rejectedConnections++;
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const ka = this.config['tcp-keepalive'] as number;
+    if (ka > 0) socket.setKeepAlive(true, ka * 1000);
+    const client = new Client(this.nextClientId++, socket, this.limits, this);
+    this.clients.set(client.id, client);
+  }
+
+  private closeIdleClients(): void {
+    const timeout = this.config.timeout as number;
+    if (timeout <= 0) return;
+    const limit = Date.now() - timeout * 1000;
+    for (const c of this.clients.values()) if (c.lastInteraction < limit && !c.busy) c.kill();
+  }
+
+  // ---------------------------------------------------------------- ClientHost
+
+  onClose(client: Client): void {
+    this.clients.delete(client.id);
+    this.dirty.delete(client);
+  }
+
+  onProtocolError(client: Client, err: ProtocolError): void {
+    this.log.debug({ client: client.addr, err: err.message }, 'protocol error');
+    if (err.message.startsWith('ERR ')) {
+      const w = new ReplyWriter(128);
+      w.error(err.message);
+      client.failAndClose(w.take());
+    } else {
+      // Query buffer limit: Redis closes without a reply.
+      this.log.warn({ client: client.addr }, 'closing client that reached max query buffer length');
+      client.kill();
+    }
+  }
+
+  countInput(n: number): void {
+    this.stats.netInputBytes += n;
+  }
+
+  countOutput(n: number): void {
+    this.stats.netOutputBytes += n;
+  }
+
+  markDirty(client: Client): void {
+    this.dirty.add(client);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushClients);
+  }
+
+  private readonly flushClients = (): void => {
+    this.flushScheduled = false;
+    const d = this.dirty;
+    this.dirty = new Set();
+    for (const c of d) c.flush();
+  };
+
+  // ---------------------------------------------------------------- dispatch
+
+  /** Runs one parsed command for a client: checks it, routes it to a shard or runs it here. */
+  execute(client: Client, args: Buffer[]): void {
+    const name = args[0]!.toString('latin1').toLowerCase();
+    let spec = lookupCommand(name);
+    if (spec === undefined || spec.internal) return this.reject(client, unknownCommand(args));
+    if (spec.subcommands) {
+      if (args.length < 2) return this.reject(client, E.WRONG_ARGS(spec.name));
+      const sub = spec.subcommands.find((s) => s.name === name + '|' + args[1]!.toString('latin1').toLowerCase());
+      if (!sub) return this.reject(client, E.UNKNOWN_SUBCOMMAND(args[1]!.toString(), args[0]!.toString()));
+      spec = sub;
+    }
+    if ((spec.arity > 0 && args.length !== spec.arity) || args.length < -spec.arity) {
+      return this.reject(client, E.WRONG_ARGS(spec.name));
+    }
+    const keys = keyIndexes(spec, args);
+    if (keys.length > 0 && spec.shard) {
+      const shard = this.shardOf(args[keys[0]!]!);
+      let single = true;
+      for (let i = 1; i < keys.length; i++) if (this.shardOf(args[keys[i]!]!) !== shard) { single = false; break; }
+      if (single) {
+        if (!this.coord.canSendOne(shard)) return this.waitFor(client, [shard], args);
+        this.count(spec, client);
+        this.shards.send(shard, client.resp, client.db, commandId(spec), args, client, client.slot());
+        return;
+      }
+    }
+    const involved = keys.length > 0 ? [...new Set(keys.map((k) => this.shardOf(args[k]!)))]
+      : spec.allShards ? this.allShards() : [];
+    if (involved.length > 0 && !this.coord.canSend(involved)) return this.waitFor(client, involved, args);
+    this.count(spec, client);
+    this.runFront(client, spec, args);
+  }
+
+  private count(spec: CommandSpec, client: Client): void {
+    this.stats.totalCommands++;
+    client.lastCommand = spec.name;
+    let s = this.stats.commandStats.get(spec.name);
+    if (!s) this.stats.commandStats.set(spec.name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
+    s.calls++;
+  }
+
+  private allShards(): number[] {
+    return Array.from({ length: this.nshards }, (_, i) => i);
+  }
+
+  /** The command needs reserved shards: the client waits (and queues what follows) until they are free. */
+  private waitFor(client: Client, shards: number[], args: Buffer[]): void {
+    client.busy = true;
+    this.coord.waitFor(shards, () => {
+      client.busy = false;
+      this.execute(client, args);
+      client.resume();
+    });
+  }
+
+  private reject(client: Client, msg: string): void {
+    this.stats.errorReplies++;
+    const w = new ReplyWriter(128);
+    w.error(msg);
+    client.deliver(client.slot(), w.take());
+  }
+
+  private runFront(client: Client, spec: CommandSpec, args: Buffer[]): void {
+    const seq = client.slot();
+    const w = new ReplyWriter(256);
+    w.resp = client.resp;
+    const fail = (e: unknown): void => {
+      w.len = 0;
+      if (e instanceof CommandError) {
+        this.stats.errorReplies++;
+        w.error(e.reply);
+      } else {
+        this.log.error({ err: e, command: spec.name }, 'command failed');
+        w.error('ERR internal error: ' + (e instanceof Error ? e.message : String(e)));
+      }
+    };
+    let r: void | Promise<void> = undefined;
+    try {
+      r = spec.front!({ args, ctx: { client, server: this }, w });
+    } catch (e) {
+      fail(e);
+    }
+    if (!(r instanceof Promise)) {
+      client.deliver(seq, w.take());
+      return;
+    }
+    if (spec.coordinated) client.busy = true;
+    r.catch(fail).finally(() => {
+      client.deliver(seq, w.take());
+      if (spec.coordinated) {
+        client.busy = false;
+        client.resume();
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- ServerState
+
+  get commands(): readonly CommandSpec[] {
+    return COMMAND_LIST;
+  }
+
+  shardOf(key: Buffer): number {
+    return keyShard(key, this.nshards);
+  }
+
+  lookupCommand(name: string): CommandSpec | undefined {
+    return lookupCommand(name);
+  }
+
+  callShard(shard: number, db: number, args: readonly (Buffer | string)[], resp: 2 | 3 = 2): Promise<Buffer> {
+    const name = (typeof args[0] === 'string' ? args[0] : args[0]!.toString('latin1')).toLowerCase();
+    const spec = lookupCommand(name);
+    if (!spec?.shard) throw new Error(`callShard: '${name}' does not run on a shard`);
+    return this.shards.call(shard, db, commandId(spec), args, resp);
+  }
+
+  configChanged(name: string): void {
+    const v = this.config[name];
+    if (name === 'loglevel') this.log.level = pinoLevel(v as string);
+    else if (name === 'hz' || name === 'active-expire-effort') this.shards.broadcast({ type: 'config', name, value: v as number });
+  }
+
+  /** Stops accepting, lets in-flight commands finish, closes every LevelDB. Safe to call twice. */
+  shutdown(reason: string, code = 0): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      this.log.info({ reason }, 'shutting down');
+      if (this.idleTimer) clearInterval(this.idleTimer);
+      for (const l of this.listeners) l.close();
+      this.flushClients();
+      await this.shards.close();
+      for (const c of this.clients.values()) c.kill();
+      if (this.config.pidfile) fs.rmSync(this.config.pidfile as string, { force: true });
+      this.log.info('Cairn is now ready to exit, bye bye...');
+      this.onStopped?.(code);
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Runs commands on one shard, in arrival order, with group commit.
+ *
+ * Commands of a turn run synchronously against the Store (LevelDB getSync plus the pending-write
+ * overlay). At the end of the turn their writes become one LevelDB batch, and their replies are
+ * posted to the front thread only once that batch is written: a reply never claims a write that
+ * is not in LevelDB's log. One batch is in flight at a time; turns that end while it is written
+ * are merged into the next batch.
+ *
+ * An async handler (iterators) calls sync(), which closes the current segment and waits until
+ * it is written, so its iterator sees every earlier write; the commands after it wait for it.
+ */
+import type { CommandSpec, ShardCall } from '../commands/types.js';
+import { CommandError } from '../commands/errors.js';
+import { ReplyWriter } from '../server/resp/writer.js';
+import { decodeFrame, encodeReplies, type DecodedCommand } from '../server/frame.js';
+import type { Store, BatchOp } from '../storage/store.js';
+
+interface Segment {
+  payload: Buffer;
+  lens: number[];
+  batch: { ops: BatchOp[]; done: () => void } | null;
+}
+
+type Job = () => Promise<void>;
+type QueueItem = DecodedCommand | Job;
+
+export interface ExecutorHooks {
+  post(frame: ArrayBuffer): void;
+  /** A bug (not a command outcome) inside a handler. */
+  onError(err: unknown, what: string): void;
+}
+
+export class ShardExecutor {
+  private queue: QueueItem[] = [];
+  private head = 0;
+  private blocked = false;
+  private readonly w = new ReplyWriter(64 * 1024);
+  private lens: number[] = [];
+  private cmdStart = 0;
+  private segments: Segment[] = [];
+  private writing = false;
+  private drainWaiters: (() => void)[] = [];
+  private turnScheduled = false;
+  /** Set when a LevelDB write fails: the error text writes get until it succeeds again. */
+  writeError: string | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly specs: readonly CommandSpec[],
+    private readonly hooks: ExecutorHooks,
+  ) {}
+
+  onFrame(ab: ArrayBuffer): void {
+    const cmds = decodeFrame(ab);
+    for (const c of cmds) this.queue.push(c);
+    this.pump();
+  }
+
+  /** Queues internal work (active expiry) to run between commands, without a reply. */
+  enqueueJob(job: Job): void {
+    this.queue.push(job);
+    this.pump();
+  }
+
+  get idle(): boolean {
+    return !this.blocked && this.head >= this.queue.length;
+  }
+
+  private pump(): void {
+    while (!this.blocked && this.head < this.queue.length) {
+      const item = this.queue[this.head++]!;
+      if (this.head > 4096 && this.head * 2 > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      if (typeof item === 'function') {
+        this.cmdStart = this.w.len;
+        this.blocked = true;
+        this.runAsync(item(), false);
+        return;
+      }
+      this.cmdStart = this.w.len;
+      const r = this.exec(item);
+      if (r) {
+        this.blocked = true;
+        this.runAsync(r, true);
+        return;
+      }
+      this.lens.push(this.w.len - this.cmdStart);
+    }
+    if (this.head >= this.queue.length && !this.turnScheduled) {
+      this.turnScheduled = true;
+      setImmediate(this.endTurn);
+    }
+  }
+
+  private runAsync(p: Promise<void>, hasReply: boolean): void {
+    p.catch((e: unknown) => {
+      if (!hasReply) return this.hooks.onError(e, 'background job');
+      this.w.len = this.cmdStart;
+      this.writeFailure(e);
+    }).finally(() => {
+      if (hasReply) this.lens.push(this.w.len - this.cmdStart);
+      this.blocked = false;
+      this.pump();
+    });
+  }
+
+  private writeFailure(e: unknown): void {
+    if (e instanceof CommandError) this.w.error(e.reply);
+    else {
+      this.hooks.onError(e, 'command');
+      this.w.error('ERR internal error: ' + (e instanceof Error ? e.message : String(e)));
+    }
+  }
+
+  private exec(cmd: DecodedCommand): Promise<void> | void {
+    const spec = this.specs[cmd.id]!;
+    this.w.resp = cmd.resp;
+    const call: ShardCall = { args: cmd.args, db: cmd.db, w: this.w, store: this.store, sync: this.sync };
+    try {
+      const r = spec.shard!(call);
+      if (r) return r;
+    } catch (e) {
+      this.w.len = this.cmdStart;
+      this.writeFailure(e);
+    }
+  }
+
+  private readonly endTurn = (): void => {
+    this.turnScheduled = false;
+    this.cutSegment();
+  };
+
+  /** Closes the current segment: replies so far (before the running command) and this turn's writes. */
+  private cutSegment(): void {
+    const batch = this.store.takeOps();
+    if (this.lens.length === 0 && batch === null) return;
+    // Replies before cmdStart belong to finished commands; bytes after it to the running one.
+    const done = this.blocked ? this.cmdStart : this.w.len;
+    const payload = Buffer.from(this.w.buf.subarray(0, done));
+    const rest = this.w.len - done;
+    if (rest > 0) this.w.buf.copy(this.w.buf, 0, done, this.w.len);
+    this.w.len = rest;
+    this.cmdStart = 0;
+    this.segments.push({ payload, lens: this.lens, batch });
+    this.lens = [];
+    this.writeSegments();
+  }
+
+  /** For async handlers: everything before them is written to LevelDB (and replied) when this resolves. */
+  readonly sync = (): Promise<void> => {
+    this.cutSegment();
+    if (!this.writing && this.segments.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  };
+
+  private writeSegments(): void {
+    if (this.writing) return;
+    if (this.segments.length === 0) {
+      const ws = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const r of ws) r();
+      return;
+    }
+    const segs = this.segments;
+    this.segments = [];
+    const ops: BatchOp[] = [];
+    for (const s of segs) if (s.batch) for (const op of s.batch.ops) ops.push(op);
+    if (ops.length === 0) {
+      this.postSegments(segs, null);
+      this.writeSegments();
+      return;
+    }
+    this.writing = true;
+    this.store.db.batch(ops as never).then(
+      () => {
+        this.writeError = null;
+        this.finish(segs, null);
+      },
+      (err: Error) => {
+        this.hooks.onError(err, 'LevelDB batch write');
+        this.writeError = err.message;
+        this.finish(segs, err);
+      },
+    );
+  }
+
+  private finish(segs: Segment[], err: Error | null): void {
+    for (const s of segs) s.batch?.done();
+    this.postSegments(segs, err);
+    this.writing = false;
+    this.writeSegments();
+  }
+
+  private postSegments(segs: Segment[], err: Error | null): void {
+    if (err) {
+      // Nothing of this batch is acknowledged: every reply of it becomes the write error.
+      const w = new ReplyWriter(256);
+      const lens: number[] = [];
+      for (const s of segs) {
+        for (let i = 0; i < s.lens.length; i++) {
+          const before = w.len;
+          w.error('MISCONF Cairn could not write to its LevelDB store: ' + err.message);
+          lens.push(w.len - before);
+        }
+      }
+      this.hooks.post(encodeReplies(w.take(), lens));
+      return;
+    }
+    if (segs.length === 1) {
+      this.hooks.post(encodeReplies(segs[0]!.payload, segs[0]!.lens));
+      return;
+    }
+    const lens: number[] = [];
+    for (const s of segs) for (const l of s.lens) lens.push(l);
+    this.hooks.post(encodeReplies(Buffer.concat(segs.map((s) => s.payload)), lens));
+  }
+
+  /** Resolves when every queued command has run and every write is in LevelDB. */
+  async drain(): Promise<void> {
+    while (!this.idle) await new Promise((r) => setImmediate(r));
+    await this.sync();
+  }
+}

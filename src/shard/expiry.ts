@@ -1,0 +1,33 @@
+/**
+ * Active expiry: expired keys leave disk and DBSIZE without being touched.
+ *
+ * Each cycle (hz times a second) reads the expiry index ('E' records, ordered by time) from its
+ * start up to now and deletes what it finds, at most a bounded number of keys per cycle so
+ * commands keep flowing; when it hits the bound it goes again on the next turn.
+ */
+import { Prefix, decodeExpiryKey } from '../storage/encoding.js';
+import type { Store } from '../storage/store.js';
+
+export const KEYS_PER_CYCLE = 200;
+
+/** Runs one cycle; returns true when more expired keys may remain. */
+export async function expireCycle(store: Store, effort: number, sync: () => Promise<void>): Promise<boolean> {
+  await sync();
+  const now = Date.now();
+  const limit = KEYS_PER_CYCLE * effort;
+  const lt = Buffer.allocUnsafe(9);
+  lt[0] = Prefix.EXPIRY;
+  lt.writeBigUInt64BE(BigInt(now + 1), 1);
+  const entries = await store.db.keys({ gte: Buffer.from([Prefix.EXPIRY]), lt, limit }).all();
+  for (const k of entries) {
+    const { expireMs, db, key } = decodeExpiryKey(k);
+    if (db >= store.databases) {
+      store.del(k);
+      continue;
+    }
+    const m = store.lookup(db, key, now); // deletes the key (and this entry) if it is expired
+    if (m !== null && m.expire !== expireMs) store.del(k); // a stale entry: the key's expiry moved
+    if (m === null) continue;
+  }
+  return entries.length >= limit;
+}

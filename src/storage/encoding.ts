@@ -1,0 +1,266 @@
+/**
+ * Cairn's on-disk format: how Redis keys and types map onto one shard's LevelDB.
+ *
+ * THIS IS A CONTRACT. Every prefix and type byte has an explicit value that must never change
+ * once released; a change of layout bumps FORMAT_VERSION, which is checked when a shard opens.
+ *
+ * All integers are big-endian, doubles are made byte-sortable, so LevelDB's bytewise order is
+ * the order the commands need and no custom comparator exists.
+ *
+ *   Metadata        'M' | db(1) | user-key                                  -> meta value (below)
+ *   Sub-key         'S' | db(1) | key-len(4) | user-key | version(8) | sub  -> sub value
+ *   Score index     'Z' | db(1) | key-len(4) | user-key | version(8) | score(8, sortable) | member -> empty
+ *   Expiry index    'E' | expire-ms(8) | db(1) | user-key                   -> empty
+ *   Garbage         'G' | db(1) | key-len(4) | user-key | version(8)        -> empty
+ *   Key count       'C' | db(1)                                             -> count(8)
+ *   Shard info      '!' 'format'                                            -> JSON {format, shard, shards}
+ *
+ * Meta value (the expiry sits at a fixed offset for every type, so the one place that decides
+ * type and expiry needs no type switch):
+ *
+ *   +---------+----------+----------------+---------------------------------------------+
+ *   | type(1) | flags(1) | expire-ms(8)   | type-specific                               |
+ *   +---------+----------+----------------+---------------------------------------------+
+ *     string:  value bytes, inline (no sub-keys)
+ *     hash/set/zset/stream: version(8) | size(8)
+ *     list:    version(8) | size(8) | head(8, sortable i64) | tail(8, sortable i64)
+ *
+ * expire-ms is a Unix time in milliseconds; 0 means no expiry.
+ *
+ * Sub-keys per type (under the collection's current version):
+ *   hash:   field -> value          set:   member -> empty
+ *   list:   index(8, sortable i64) -> element (head/tail in the meta value)
+ *   zset:   member -> score(8, sortable), plus the 'Z' score index
+ *   stream: entry id (ms(8) | seq(8)) -> encoded fields
+ *
+ * A version is fresh on each (re)creation of a collection. DEL, overwrite, expiry and FLUSHDB of
+ * a collection only rewrite or drop its meta record and leave a 'G' record naming the old
+ * version; the background sweep deletes that version's sub-keys and score entries.
+ */
+
+export const FORMAT_VERSION = 1;
+
+/** Record-kind prefixes (first byte of every LevelDB key). Never change these values. */
+export const Prefix = {
+  META: 0x4d, // 'M'
+  SUB: 0x53, // 'S'
+  SCORE: 0x5a, // 'Z'
+  EXPIRY: 0x45, // 'E'
+  GARBAGE: 0x47, // 'G'
+  COUNT: 0x43, // 'C'
+  INFO: 0x21, // '!'
+} as const;
+
+/** Type bytes stored in the meta value. Never change these values. */
+export const Type = {
+  STRING: 1,
+  HASH: 2,
+  LIST: 3,
+  SET: 4,
+  ZSET: 5,
+  STREAM: 6,
+} as const;
+export type TypeCode = (typeof Type)[keyof typeof Type];
+
+/** Redis' names for TYPE and SCAN TYPE. */
+export const TYPE_NAMES: Record<number, string> = {
+  [Type.STRING]: 'string',
+  [Type.HASH]: 'hash',
+  [Type.LIST]: 'list',
+  [Type.SET]: 'set',
+  [Type.ZSET]: 'zset',
+  [Type.STREAM]: 'stream',
+};
+
+export const META_HEADER = 10; // type(1) flags(1) expire(8)
+export const COLLECTION_HEADER = META_HEADER + 16; // + version(8) size(8)
+
+export const INFO_KEY = Buffer.from('!format', 'latin1');
+
+// ---------------------------------------------------------------- keys
+
+export function metaKey(db: number, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(2 + key.length);
+  out[0] = Prefix.META;
+  out[1] = db;
+  key.copy(out, 2);
+  return out;
+}
+
+/** The prefix shared by every meta key of `db` (for SCAN/KEYS/FLUSHDB). */
+export function metaPrefix(db: number): Buffer {
+  return Buffer.from([Prefix.META, db]);
+}
+
+/** Decodes a meta key into [db, user-key]. */
+export function decodeMetaKey(k: Buffer): { db: number; key: Buffer } {
+  return { db: k[1]!, key: k.subarray(2) };
+}
+
+/** 'S'|'Z'|'G' | db | key-len(4) | key | version(8): the prefix of one collection version. */
+export function versionPrefix(prefix: number, db: number, key: Buffer, version: bigint, extra = 0): Buffer {
+  const out = Buffer.allocUnsafe(1 + 1 + 4 + key.length + 8 + extra);
+  out[0] = prefix;
+  out[1] = db;
+  out.writeUInt32BE(key.length, 2);
+  key.copy(out, 6);
+  out.writeBigUInt64BE(version, 6 + key.length);
+  return out;
+}
+
+export function subKey(db: number, key: Buffer, version: bigint, sub: Buffer): Buffer {
+  const head = 6 + key.length + 8;
+  const out = versionPrefix(Prefix.SUB, db, key, version, sub.length);
+  sub.copy(out, head);
+  return out;
+}
+
+export function scoreKey(db: number, key: Buffer, version: bigint, score: number, member: Buffer): Buffer {
+  const head = 6 + key.length + 8;
+  const out = versionPrefix(Prefix.SCORE, db, key, version, 8 + member.length);
+  writeSortableDouble(out, score, head);
+  member.copy(out, head + 8);
+  return out;
+}
+
+export function garbageKey(db: number, key: Buffer, version: bigint): Buffer {
+  return versionPrefix(Prefix.GARBAGE, db, key, version);
+}
+
+export function expiryKey(expireMs: number, db: number, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(1 + 8 + 1 + key.length);
+  out[0] = Prefix.EXPIRY;
+  out.writeBigUInt64BE(BigInt(expireMs), 1);
+  out[9] = db;
+  key.copy(out, 10);
+  return out;
+}
+
+export function decodeExpiryKey(k: Buffer): { expireMs: number; db: number; key: Buffer } {
+  return { expireMs: Number(k.readBigUInt64BE(1)), db: k[9]!, key: k.subarray(10) };
+}
+
+export function countKey(db: number): Buffer {
+  return Buffer.from([Prefix.COUNT, db]);
+}
+
+// ---------------------------------------------------------------- meta values
+
+export interface Meta {
+  type: TypeCode;
+  flags: number;
+  /** Unix ms, 0 = none */
+  expire: number;
+  /** String value (strings only). */
+  value?: Buffer;
+  /** Collections: */
+  version?: bigint;
+  size?: number;
+  head?: bigint;
+  tail?: bigint;
+}
+
+export function encodeStringMeta(value: Buffer, expire: number): Buffer {
+  const out = Buffer.allocUnsafe(META_HEADER + value.length);
+  out[0] = Type.STRING;
+  out[1] = 0;
+  writeU64(out, expire, 2);
+  value.copy(out, META_HEADER);
+  return out;
+}
+
+export function encodeCollectionMeta(m: Meta): Buffer {
+  const isList = m.type === Type.LIST;
+  const out = Buffer.allocUnsafe(COLLECTION_HEADER + (isList ? 16 : 0));
+  out[0] = m.type;
+  out[1] = m.flags;
+  writeU64(out, m.expire, 2);
+  out.writeBigUInt64BE(m.version!, META_HEADER);
+  writeU64(out, m.size!, META_HEADER + 8);
+  if (isList) {
+    writeSortableI64(out, m.head!, COLLECTION_HEADER);
+    writeSortableI64(out, m.tail!, COLLECTION_HEADER + 8);
+  }
+  return out;
+}
+
+export function encodeMeta(m: Meta): Buffer {
+  return m.type === Type.STRING ? encodeStringMeta(m.value!, m.expire) : encodeCollectionMeta(m);
+}
+
+export function decodeMeta(v: Buffer): Meta {
+  const type = v[0] as TypeCode;
+  const m: Meta = { type, flags: v[1]!, expire: readU64(v, 2) };
+  if (type === Type.STRING) {
+    m.value = v.subarray(META_HEADER);
+  } else {
+    m.version = v.readBigUInt64BE(META_HEADER);
+    m.size = readU64(v, META_HEADER + 8);
+    if (type === Type.LIST) {
+      m.head = readSortableI64(v, COLLECTION_HEADER);
+      m.tail = readSortableI64(v, COLLECTION_HEADER + 8);
+    }
+  }
+  return m;
+}
+
+/** Reads only the expiry of an encoded meta value (no full decode). */
+export function metaExpire(v: Buffer): number {
+  return readU64(v, 2);
+}
+
+// ---------------------------------------------------------------- numbers
+
+/** Writes a non-negative integer < 2^53 as a big-endian u64. */
+export function writeU64(b: Buffer, n: number, off: number): void {
+  b.writeUInt32BE(Math.floor(n / 0x100000000), off);
+  b.writeUInt32BE(n >>> 0, off + 4);
+}
+
+export function readU64(b: Buffer, off: number): number {
+  return b.readUInt32BE(off) * 0x100000000 + b.readUInt32BE(off + 4);
+}
+
+/** Signed 64-bit as sortable bytes: big-endian with the sign bit flipped. */
+export function writeSortableI64(b: Buffer, n: bigint, off: number): void {
+  b.writeBigUInt64BE(BigInt.asUintN(64, n) ^ 0x8000000000000000n, off);
+}
+
+export function readSortableI64(b: Buffer, off: number): bigint {
+  return BigInt.asIntN(64, b.readBigUInt64BE(off) ^ 0x8000000000000000n);
+}
+
+/**
+ * A double as 8 bytes whose unsigned bytewise order equals numeric order:
+ * positive numbers get their sign bit set, negative numbers have every bit inverted.
+ * -0 is stored as +0 (Redis treats them as equal scores).
+ */
+export function writeSortableDouble(b: Buffer, d: number, off: number): void {
+  if (d === 0) d = 0;
+  b.writeDoubleBE(d, off);
+  if (b[off]! & 0x80) {
+    for (let i = off; i < off + 8; i++) b[i] = ~b[i]! & 0xff;
+  } else {
+    b[off] = b[off]! | 0x80;
+  }
+}
+
+export function readSortableDouble(b: Buffer, off: number): number {
+  const t = Buffer.allocUnsafe(8);
+  b.copy(t, 0, off, off + 8);
+  if (t[0]! & 0x80) t[0] = t[0]! & 0x7f;
+  else for (let i = 0; i < 8; i++) t[i] = ~t[i]! & 0xff;
+  return t.readDoubleBE(0);
+}
+
+/** The smallest key greater than every key starting with `prefix` (for range ends), or null if none. */
+export function prefixEnd(prefix: Buffer): Buffer | null {
+  const out = Buffer.from(prefix);
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i]! < 0xff) {
+      out[i] = out[i]! + 1;
+      return out.subarray(0, i + 1);
+    }
+  }
+  return null;
+}

@@ -1,0 +1,230 @@
+/**
+ * One shard's view of its LevelDB: reads through a pending-write overlay, writes into the
+ * current turn's batch, and the one place that decides type and expiry of a key.
+ *
+ * Group commit: a command's writes go to `ops` and to the overlay; the executor takes them at
+ * the end of the turn and writes them as one LevelDB batch before any reply of that turn leaves.
+ * Until the batch is written, reads see the pending values through the overlay (a read after a
+ * write in the same turn must see it). Only one batch is in flight at a time, so batches reach
+ * LevelDB in order.
+ */
+import { ClassicLevel } from 'classic-level';
+import {
+  Type, type Meta, type TypeCode, metaKey, decodeMeta, encodeStringMeta, encodeMeta, expiryKey,
+  countKey, garbageKey, readU64, writeU64, INFO_KEY, FORMAT_VERSION, Prefix,
+} from './encoding.js';
+
+export type Db = ClassicLevel<Buffer, Buffer>;
+
+export interface BatchOp {
+  type: 'put' | 'del';
+  key: Buffer;
+  value?: Buffer;
+}
+
+export interface StoreOptions {
+  cacheSize: number;
+  writeBufferSize: number;
+  maxOpenFiles: number;
+  compression: boolean;
+}
+
+/** A thrown error with a stable code, for I/O and start-up failures (never for command outcomes). */
+export class StoreError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** Result of a typed lookup when the key holds another type. */
+export const WRONGTYPE = Symbol('WRONGTYPE');
+
+export class Store {
+  /** Writes since the last takeOps(), in order. */
+  private ops: BatchOp[] = [];
+  /** Overlay of writes not yet in LevelDB: newest first is `current`, then in-flight batches. */
+  private current = new Map<string, Buffer | null>();
+  private inflight: Map<string, Buffer | null>[] = [];
+  /** Keys per logical database (exact, persisted in the same batches as the writes). */
+  readonly counts: number[];
+  private dirtyCounts = new Set<number>();
+  /** Counts expired-key deletions, for INFO stats. */
+  expiredKeys = 0;
+  private lastVersion = 0n;
+
+  private constructor(readonly db: Db, readonly databases: number) {
+    this.counts = new Array(databases).fill(0);
+  }
+
+  static async open(path: string, databases: number, shard: number, shards: number, o: StoreOptions): Promise<Store> {
+    const db: Db = new ClassicLevel<Buffer, Buffer>(path, {
+      keyEncoding: 'buffer', valueEncoding: 'buffer',
+      cacheSize: o.cacheSize, writeBufferSize: o.writeBufferSize, maxOpenFiles: o.maxOpenFiles,
+      compression: o.compression, createIfMissing: true,
+    });
+    await db.open();
+    const store = new Store(db, databases);
+    const info = db.getSync(INFO_KEY);
+    if (info === undefined) {
+      await db.put(INFO_KEY, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, shard, shards })));
+    } else {
+      const meta = JSON.parse(info.toString()) as { format: number; shard: number; shards: number };
+      if (meta.format !== FORMAT_VERSION) {
+        await db.close();
+        throw new StoreError('CAIRN_FORMAT', `${path}: data format ${meta.format} is not supported (this build reads format ${FORMAT_VERSION})`);
+      }
+      if (meta.shard !== shard || meta.shards !== shards) {
+        await db.close();
+        throw new StoreError('CAIRN_SHARDS', `${path}: created as shard ${meta.shard} of ${meta.shards}, opened as shard ${shard} of ${shards}`);
+      }
+    }
+    for (let i = 0; i < databases; i++) {
+      const c = db.getSync(countKey(i));
+      if (c !== undefined) store.counts[i] = readU64(c, 0);
+    }
+    return store;
+  }
+
+  // ------------------------------------------------------------ raw access with overlay
+
+  get(k: Buffer): Buffer | undefined {
+    if (this.current.size > 0 || this.inflight.length > 0) {
+      const s = k.toString('latin1');
+      let v = this.current.get(s);
+      if (v !== undefined) return v === null ? undefined : v;
+      for (let i = this.inflight.length - 1; i >= 0; i--) {
+        v = this.inflight[i]!.get(s);
+        if (v !== undefined) return v === null ? undefined : v;
+      }
+    }
+    return this.db.getSync(k);
+  }
+
+  put(k: Buffer, v: Buffer): void {
+    this.ops.push({ type: 'put', key: k, value: v });
+    this.current.set(k.toString('latin1'), v);
+  }
+
+  del(k: Buffer): void {
+    this.ops.push({ type: 'del', key: k });
+    this.current.set(k.toString('latin1'), null);
+  }
+
+  /** True when the overlay holds writes that LevelDB iterators cannot see yet. */
+  get hasPending(): boolean {
+    return this.ops.length > 0 || this.inflight.length > 0;
+  }
+
+  /** Takes this turn's writes (plus changed key counts) for one batch; the overlay keeps them until done(). */
+  takeOps(): { ops: BatchOp[]; done: () => void } | null {
+    for (const d of this.dirtyCounts) {
+      const v = Buffer.allocUnsafe(8);
+      writeU64(v, this.counts[d]!, 0);
+      this.ops.push({ type: 'put', key: countKey(d), value: v });
+    }
+    this.dirtyCounts.clear();
+    if (this.ops.length === 0) return null;
+    const ops = this.ops;
+    const map = this.current;
+    this.ops = [];
+    this.current = new Map();
+    this.inflight.push(map);
+    return {
+      ops,
+      done: () => {
+        const i = this.inflight.indexOf(map);
+        if (i >= 0) this.inflight.splice(i, 1);
+      },
+    };
+  }
+
+  // ------------------------------------------------------------ the one place that decides type and expiry
+
+  /** Meta of a live key, or null if missing or expired (an expired key is deleted here). */
+  lookup(db: number, key: Buffer, now = Date.now()): Meta | null {
+    const raw = this.get(metaKey(db, key));
+    if (raw === undefined) return null;
+    const m = decodeMeta(raw);
+    if (m.expire !== 0 && m.expire <= now) {
+      this.deleteKey(db, key, m);
+      this.expiredKeys++;
+      return null;
+    }
+    return m;
+  }
+
+  /** Like lookup() but for one type: WRONGTYPE when the key holds another. */
+  lookupTyped(db: number, key: Buffer, type: TypeCode, now = Date.now()): Meta | null | typeof WRONGTYPE {
+    const m = this.lookup(db, key, now);
+    if (m !== null && m.type !== type) return WRONGTYPE;
+    return m;
+  }
+
+  /** String value of a key: null if missing, WRONGTYPE if another type. */
+  getString(db: number, key: Buffer): Buffer | null | typeof WRONGTYPE {
+    const m = this.lookupTyped(db, key, Type.STRING);
+    if (m === null || m === WRONGTYPE) return m;
+    return m.value!;
+  }
+
+  // ------------------------------------------------------------ key lifecycle
+
+  /** Writes a string value. `old` is the key's current meta (from lookup), so counts and the expiry index stay exact. */
+  setString(db: number, key: Buffer, value: Buffer, expire: number, old: Meta | null): void {
+    if (old) this.dropPrevious(db, key, old, expire);
+    else this.adjustCount(db, 1);
+    if (expire !== 0 && (!old || old.expire !== expire)) this.put(expiryKey(expire, db, key), EMPTY);
+    this.put(metaKey(db, key), encodeStringMeta(value, expire));
+  }
+
+  /** Writes any meta record (used by RENAME/COPY/MOVE/RESTORE paths). */
+  putMeta(db: number, key: Buffer, m: Meta, old: Meta | null): void {
+    if (old) this.dropPrevious(db, key, old, m.expire);
+    else this.adjustCount(db, 1);
+    if (m.expire !== 0 && (!old || old.expire !== m.expire)) this.put(expiryKey(m.expire, db, key), EMPTY);
+    this.put(metaKey(db, key), encodeMeta(m));
+  }
+
+  /** Overwrite of `old`: its expiry index entry goes unless kept, its collection version becomes garbage. */
+  private dropPrevious(db: number, key: Buffer, old: Meta, newExpire: number): void {
+    if (old.expire !== 0 && old.expire !== newExpire) this.del(expiryKey(old.expire, db, key));
+    if (old.type !== Type.STRING) this.put(garbageKey(db, key, old.version!), EMPTY);
+  }
+
+  /** Deletes a key whose current meta is `m`. O(1) for every type: sub-keys are left to the sweep. */
+  deleteKey(db: number, key: Buffer, m: Meta): void {
+    if (m.expire !== 0) this.del(expiryKey(m.expire, db, key));
+    if (m.type !== Type.STRING) this.put(garbageKey(db, key, m.version!), EMPTY);
+    this.del(metaKey(db, key));
+    this.adjustCount(db, -1);
+  }
+
+  /** Sets (or with 0 removes) the expiry of an existing key. */
+  setExpire(db: number, key: Buffer, m: Meta, expire: number): void {
+    if (m.expire === expire) return;
+    if (m.expire !== 0) this.del(expiryKey(m.expire, db, key));
+    if (expire !== 0) this.put(expiryKey(expire, db, key), EMPTY);
+    m.expire = expire;
+    this.put(metaKey(db, key), encodeMeta(m));
+  }
+
+  adjustCount(db: number, delta: number): void {
+    this.counts[db] = this.counts[db]! + delta;
+    this.dirtyCounts.add(db);
+  }
+
+  /** A fresh collection version: strictly increasing, derived from the clock. */
+  newVersion(): bigint {
+    let v = BigInt(Date.now()) << 16n;
+    if (v <= this.lastVersion) v = this.lastVersion + 1n;
+    this.lastVersion = v;
+    return v;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+export const EMPTY = Buffer.alloc(0);
+export { Prefix };

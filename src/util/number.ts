@@ -1,0 +1,72 @@
+/**
+ * Number formatting and parsing exactly as Redis does it.
+ */
+
+/** C's printf("%.17g", d), as Redis uses for double replies (inf, -inf, 17 significant digits, no trailing zeros). */
+export function formatDouble(d: number): string {
+  if (d === Infinity) return 'inf';
+  if (d === -Infinity) return '-inf';
+  if (Number.isNaN(d)) return 'nan';
+  return formatG(d, 17);
+}
+
+/** printf("%.<p>g") */
+export function formatG(d: number, p: number): string {
+  if (d === 0) return Object.is(d, -0) ? '-0' : '0';
+  const exp = Math.floor(Math.log10(Math.abs(d)));
+  // toExponential gives the exact exponent after rounding to p digits.
+  const e = d.toExponential(p - 1);
+  const ePos = e.indexOf('e');
+  const x = Number(e.slice(ePos + 1));
+  void exp;
+  if (x < -4 || x >= p) {
+    let mant = e.slice(0, ePos);
+    if (mant.includes('.')) mant = mant.replace(/0+$/, '').replace(/\.$/, '');
+    const sign = x < 0 ? '-' : '+';
+    const ax = Math.abs(x);
+    return mant + 'e' + sign + (ax < 10 ? '0' + ax : String(ax));
+  }
+  let s = d.toFixed(Math.max(0, p - 1 - x));
+  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
+  return s;
+}
+
+/**
+ * Redis' string2ll(): a strict signed 64-bit decimal integer (no spaces, no '+', no leading zeros
+ * except "0"). Returns a bigint, or null when the text is not one.
+ */
+export function parseI64(b: Buffer | string): bigint | null {
+  const s = typeof b === 'string' ? b : b.toString('latin1');
+  if (s.length === 0 || s.length > 20) return null;
+  if (!/^-?(0|[1-9][0-9]*)$/.test(s) || s === '-0') return null;
+  const v = BigInt(s);
+  if (v > 9223372036854775807n || v < -9223372036854775808n) return null;
+  return v;
+}
+
+/** Like parseI64 but as a JS number when it is safe, for counts and indexes. */
+export function parseInteger(b: Buffer | string): number | null {
+  const v = parseI64(b);
+  if (v === null) return null;
+  // Values outside the safe range are clamped; callers use them as counts/indexes only.
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) return Number.MAX_SAFE_INTEGER;
+  if (v < BigInt(Number.MIN_SAFE_INTEGER)) return Number.MIN_SAFE_INTEGER;
+  return Number(v);
+}
+
+/**
+ * Redis' string2ld()/strtold for float arguments: accepts decimal and exponent forms and
+ * "inf"/"-inf"/"+inf"; rejects empty, spaces, hex, and NaN.
+ */
+export function parseFloatArg(b: Buffer | string): number | null {
+  const s = typeof b === 'string' ? b : b.toString('latin1');
+  if (s.length === 0 || s.length > 5120) return null;
+  if (/^\s|\s$/.test(s)) return null;
+  const low = s.toLowerCase();
+  if (low === 'inf' || low === '+inf' || low === 'infinity' || low === '+infinity') return Infinity;
+  if (low === '-inf' || low === '-infinity') return -Infinity;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) return null;
+  const v = Number(s);
+  if (Number.isNaN(v)) return null;
+  return v;
+}

@@ -1,0 +1,99 @@
+import { describe, it, expect } from 'vitest';
+import { RequestDecoder, ProtocolError, splitInlineArgs } from '../src/server/resp/decoder.js';
+
+const limits = { maxBulkLen: () => 512 * 1024 * 1024, maxQueryBuffer: () => 1024 * 1024 * 1024 };
+
+/** Feeds `input` whole, then again one byte at a time; both must give the same commands. */
+function decodeBoth(input: Buffer | string): { whole: string[][]; bytewise: string[][] } {
+  const buf = Buffer.isBuffer(input) ? input : Buffer.from(input, 'latin1');
+  const run = (chunks: Buffer[]): string[][] => {
+    const d = new RequestDecoder(limits);
+    const out: string[][] = [];
+    for (const c of chunks) d.feed(c, (args) => out.push(args.map((a) => a.toString('latin1'))));
+    return out;
+  };
+  const bytes: Buffer[] = [];
+  for (let i = 0; i < buf.length; i++) bytes.push(buf.subarray(i, i + 1));
+  return { whole: run([buf]), bytewise: run(bytes) };
+}
+
+function errorOf(input: string, l = limits): string {
+  const d = new RequestDecoder(l);
+  try {
+    d.feed(Buffer.from(input, 'latin1'), () => undefined);
+  } catch (e) {
+    if (e instanceof ProtocolError) return e.message;
+    throw e;
+  }
+  return 'no error';
+}
+
+describe('RESP request decoder', () => {
+  const cases: [string, string, string[][]][] = [
+    ['one multibulk command', '*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n', [['GET', 'key']]],
+    ['a pipeline', '*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n', [['PING'], ['SET', 'a', 'b']]],
+    ['binary-safe values', '*2\r\n$4\r\nECHO\r\n$6\r\na\r\n\0\xffb\r\n', [['ECHO', 'a\r\n\0\xffb']]],
+    ['an empty bulk string', '*2\r\n$4\r\nECHO\r\n$0\r\n\r\n', [['ECHO', '']]],
+    ['*0 and *-1 are skipped', '*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n', [['PING']]],
+    ['an inline command', 'PING\r\n', [['PING']]],
+    ['inline with LF only', 'SET a b\n', [['SET', 'a', 'b']]],
+    ['inline with quotes and escapes', 'SET "a b" \'c d\' "\\x41\\n"\r\n', [['SET', 'a b', 'c d', 'A\n']]],
+    ['empty inline lines are skipped', '\r\n\r\nPING\r\n', [['PING']]],
+    ['inline then multibulk', 'PING\r\n*1\r\n$4\r\nPING\r\n', [['PING'], ['PING']]],
+  ];
+  for (const [name, input, expected] of cases) {
+    it(`${name}: whole and byte by byte`, () => {
+      const { whole, bytewise } = decodeBoth(input);
+      expect(whole).toEqual(expected);
+      expect(bytewise).toEqual(expected);
+    });
+  }
+
+  it('waits for a large bulk string that arrives in many chunks', () => {
+    const value = Buffer.alloc(200_000, 'x');
+    const msg = Buffer.concat([Buffer.from(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${value.length}\r\n`), value, Buffer.from('\r\n*1\r\n$4\r\nPING\r\n')]);
+    const d = new RequestDecoder(limits);
+    const out: Buffer[][] = [];
+    for (let i = 0; i < msg.length; i += 1000) d.feed(msg.subarray(i, i + 1000), (a) => out.push(a));
+    expect(out.length).toBe(2);
+    expect(out[0]![2]!.equals(value)).toBe(true);
+    expect(out[1]![0]!.toString()).toBe('PING');
+  });
+
+  it('gives Redis\' protocol errors', () => {
+    expect(errorOf('*abc\r\n')).toBe('ERR Protocol error: invalid multibulk length');
+    expect(errorOf('*2\r\n+GET\r\n')).toBe('ERR Protocol error: expected \'$\', got \'+\'');
+    expect(errorOf('*1\r\n$-5\r\n')).toBe('ERR Protocol error: invalid bulk length');
+    expect(errorOf('*1\r\n$x\r\n')).toBe('ERR Protocol error: invalid bulk length');
+    expect(errorOf('SET "a b\r\n')).toBe('ERR Protocol error: unbalanced quotes in request');
+    expect(errorOf('SET "a"b\r\n')).toBe('ERR Protocol error: unbalanced quotes in request');
+    expect(errorOf('x'.repeat(70 * 1024))).toBe('ERR Protocol error: too big inline request');
+    expect(errorOf('*1\r\n$' + '1'.repeat(70 * 1024))).toBe('ERR Protocol error: too big bulk count string');
+    expect(errorOf('*' + '1'.repeat(70 * 1024))).toBe('ERR Protocol error: too big mbulk count string');
+  });
+
+  it('rejects a bulk length over proto-max-bulk-len', () => {
+    expect(errorOf('*1\r\n$2000\r\n', { ...limits, maxBulkLen: () => 1000 })).toBe('ERR Protocol error: invalid bulk length');
+  });
+
+  it('delivers the commands before a protocol error', () => {
+    const d = new RequestDecoder(limits);
+    const out: string[] = [];
+    expect(() => d.feed(Buffer.from('*1\r\n$4\r\nPING\r\n*x\r\n'), (a) => out.push(a[0]!.toString()))).toThrow(ProtocolError);
+    expect(out).toEqual(['PING']);
+  });
+
+  it('enforces client-query-buffer-limit on pending bytes', () => {
+    const d = new RequestDecoder({ ...limits, maxQueryBuffer: () => 100 });
+    expect(() => d.feed(Buffer.from('*2\r\n$3\r\nSET\r\n$1000\r\n' + 'x'.repeat(200)), () => undefined)).toThrow(/client-query-buffer-limit/);
+  });
+
+  it('splits inline arguments as sdssplitargs does', () => {
+    const s = (x: string): string[] | null => splitInlineArgs(Buffer.from(x))?.map((b) => b.toString()) ?? null;
+    expect(s('  a   b  ')).toEqual(['a', 'b']);
+    expect(s('"a\\"b"')).toEqual(['a"b']);
+    expect(s("'it\\'s'")).toEqual(["it's"]);
+    expect(s('""')).toEqual(['']);
+    expect(s("'a")).toBeNull();
+  });
+});

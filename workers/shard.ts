@@ -1,0 +1,91 @@
+/**
+ * Shard worker: owns one LevelDB (<dir>/shard-<i>) and every key whose hash slot maps to it.
+ * Receives command frames from the front thread, answers with reply frames.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Store, type StoreOptions } from '../src/storage/store.js';
+import { ShardExecutor } from '../src/shard/executor.js';
+import { expireCycle } from '../src/shard/expiry.js';
+import { COMMAND_LIST } from '../src/commands/table.js';
+
+export interface ShardWorkerData {
+  index: number;
+  shards: number;
+  path: string;
+  databases: number;
+  hz: number;
+  activeExpireEffort: number;
+  store: StoreOptions;
+}
+
+export type ShardControl =
+  | { type: 'config'; name: 'hz' | 'active-expire-effort'; value: number }
+  | { type: 'close' };
+
+const data = workerData as ShardWorkerData;
+const port = parentPort!;
+
+function describe(e: unknown): { message: string; code?: string } {
+  const err = e as { message?: string; code?: string; cause?: { message?: string } };
+  return { message: (err.message ?? String(e)) + (err.cause?.message ? ': ' + err.cause.message : ''), code: err.code };
+}
+
+async function main(): Promise<void> {
+  let store: Store;
+  try {
+    store = await Store.open(data.path, data.databases, data.index, data.shards, data.store);
+  } catch (e) {
+    port.postMessage({ type: 'error', ...describe(e) });
+    return;
+  }
+  const exec = new ShardExecutor(store, COMMAND_LIST, {
+    post: (ab) => port.postMessage(ab, [ab]),
+    onError: (err, what) => port.postMessage({ type: 'log', level: 'error', msg: `shard ${data.index}: ${what} failed`, ...describe(err) }),
+  });
+
+  let hz = data.hz;
+  let effort = data.activeExpireEffort;
+  let closing = false;
+  let expiring = false;
+  let timer: NodeJS.Timeout;
+  const runExpiry = (): void => {
+    if (expiring || closing) return;
+    expiring = true;
+    exec.enqueueJob(async () => {
+      try {
+        const more = await expireCycle(store, effort, exec.sync);
+        if (more && !closing) setImmediate(() => { expiring = false; runExpiry(); });
+        else expiring = false;
+      } catch (e) {
+        expiring = false;
+        throw e;
+      }
+    });
+  };
+  const startTimer = (): void => {
+    timer = setInterval(runExpiry, Math.max(2, Math.floor(1000 / hz)));
+  };
+  startTimer();
+
+  port.on('message', (m: ArrayBuffer | ShardControl) => {
+    if (m instanceof ArrayBuffer) return exec.onFrame(m);
+    if (m.type === 'config') {
+      if (m.name === 'hz') {
+        hz = m.value;
+        clearInterval(timer);
+        startTimer();
+      } else effort = m.value;
+    } else if (m.type === 'close') {
+      closing = true;
+      clearInterval(timer);
+      void exec.drain().then(async () => {
+        await store.close();
+        port.postMessage({ type: 'closed' });
+        port.close();
+      });
+    }
+  });
+  port.postMessage({ type: 'ready', keys: store.counts.reduce((a, b) => a + b, 0) });
+}
+
+void main();
