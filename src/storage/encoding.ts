@@ -12,7 +12,7 @@
  *   Score index     'Z' | db(1) | key-len(4) | user-key | version(8) | score(8, sortable) | member -> empty
  *   Expiry index    'E' | expire-ms(8) | db(1) | user-key                   -> empty
  *   Garbage         'G' | db(1) | key-len(4) | user-key | version(8)        -> empty
- *   Key count       'C' | db(1)                                             -> count(8)
+ *   Key count       'C' | db(1)                                             -> keys(8) | keys-with-expiry(8)
  *   Shard info      '!' 'format'                                            -> JSON {format, shard, shards}
  *
  * Meta value (the expiry sits at a fixed offset for every type, so the one place that decides

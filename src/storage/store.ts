@@ -47,13 +47,18 @@ export class Store {
   private inflight: Map<string, Buffer | null>[] = [];
   /** Keys per logical database (exact, persisted in the same batches as the writes). */
   readonly counts: number[];
+  /** Keys with an expiry per logical database (exact, persisted alike). */
+  readonly expires: number[];
   private dirtyCounts = new Set<number>();
-  /** Counts expired-key deletions, for INFO stats. */
+  /** INFO stats: expired-key deletions, and read lookups that found / did not find a key. */
   expiredKeys = 0;
+  keyspaceHits = 0;
+  keyspaceMisses = 0;
   private lastVersion = 0n;
 
   private constructor(readonly db: Db, readonly databases: number) {
     this.counts = new Array(databases).fill(0);
+    this.expires = new Array(databases).fill(0);
   }
 
   static async open(path: string, databases: number, shard: number, shards: number, o: StoreOptions): Promise<Store> {
@@ -80,7 +85,10 @@ export class Store {
     }
     for (let i = 0; i < databases; i++) {
       const c = db.getSync(countKey(i));
-      if (c !== undefined) store.counts[i] = readU64(c, 0);
+      if (c !== undefined) {
+        store.counts[i] = readU64(c, 0);
+        store.expires[i] = readU64(c, 8);
+      }
     }
     return store;
   }
@@ -118,8 +126,9 @@ export class Store {
   /** Takes this turn's writes (plus changed key counts) for one batch; the overlay keeps them until done(). */
   takeOps(): { ops: BatchOp[]; done: () => void } | null {
     for (const d of this.dirtyCounts) {
-      const v = Buffer.allocUnsafe(8);
+      const v = Buffer.allocUnsafe(16);
       writeU64(v, this.counts[d]!, 0);
+      writeU64(v, this.expires[d]!, 8);
       this.ops.push({ type: 'put', key: countKey(d), value: v });
     }
     this.dirtyCounts.clear();
@@ -153,6 +162,14 @@ export class Store {
     return m;
   }
 
+  /** lookup() for read commands: counts keyspace hits and misses (INFO stats). */
+  lookupRead(db: number, key: Buffer, now = Date.now()): Meta | null {
+    const m = this.lookup(db, key, now);
+    if (m === null) this.keyspaceMisses++;
+    else this.keyspaceHits++;
+    return m;
+  }
+
   /** Like lookup() but for one type: WRONGTYPE when the key holds another. */
   lookupTyped(db: number, key: Buffer, type: TypeCode, now = Date.now()): Meta | null | typeof WRONGTYPE {
     const m = this.lookup(db, key, now);
@@ -160,9 +177,10 @@ export class Store {
     return m;
   }
 
-  /** String value of a key: null if missing, WRONGTYPE if another type. */
+  /** String value of a key for a read command: null if missing, WRONGTYPE if another type. */
   getString(db: number, key: Buffer): Buffer | null | typeof WRONGTYPE {
-    const m = this.lookupTyped(db, key, Type.STRING);
+    const m = this.lookupRead(db, key);
+    if (m !== null && m.type !== Type.STRING) return WRONGTYPE;
     if (m === null || m === WRONGTYPE) return m;
     return m.value!;
   }
@@ -173,6 +191,7 @@ export class Store {
   setString(db: number, key: Buffer, value: Buffer, expire: number, old: Meta | null): void {
     if (old) this.dropPrevious(db, key, old, expire);
     else this.adjustCount(db, 1);
+    this.trackExpire(db, old ? old.expire : 0, expire);
     if (expire !== 0 && (!old || old.expire !== expire)) this.put(expiryKey(expire, db, key), EMPTY);
     this.put(metaKey(db, key), encodeStringMeta(value, expire));
   }
@@ -181,6 +200,7 @@ export class Store {
   putMeta(db: number, key: Buffer, m: Meta, old: Meta | null): void {
     if (old) this.dropPrevious(db, key, old, m.expire);
     else this.adjustCount(db, 1);
+    this.trackExpire(db, old ? old.expire : 0, m.expire);
     if (m.expire !== 0 && (!old || old.expire !== m.expire)) this.put(expiryKey(m.expire, db, key), EMPTY);
     this.put(metaKey(db, key), encodeMeta(m));
   }
@@ -197,6 +217,7 @@ export class Store {
     if (m.type !== Type.STRING) this.put(garbageKey(db, key, m.version!), EMPTY);
     this.del(metaKey(db, key));
     this.adjustCount(db, -1);
+    this.trackExpire(db, m.expire, 0);
   }
 
   /** Sets (or with 0 removes) the expiry of an existing key. */
@@ -204,8 +225,16 @@ export class Store {
     if (m.expire === expire) return;
     if (m.expire !== 0) this.del(expiryKey(m.expire, db, key));
     if (expire !== 0) this.put(expiryKey(expire, db, key), EMPTY);
+    this.trackExpire(db, m.expire, expire);
     m.expire = expire;
     this.put(metaKey(db, key), encodeMeta(m));
+  }
+
+  /** Keeps `expires` exact when a key's expiry goes from `before` to `after` (0 = none). */
+  private trackExpire(db: number, before: number, after: number): void {
+    if ((before === 0) === (after === 0)) return;
+    this.expires[db] = this.expires[db]! + (after === 0 ? -1 : 1);
+    this.dirtyCounts.add(db);
   }
 
   adjustCount(db: number, delta: number): void {
