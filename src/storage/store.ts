@@ -180,8 +180,8 @@ export class Store {
   /** String value of a key for a read command: null if missing, WRONGTYPE if another type. */
   getString(db: number, key: Buffer): Buffer | null | typeof WRONGTYPE {
     const m = this.lookupRead(db, key);
-    if (m !== null && m.type !== Type.STRING) return WRONGTYPE;
-    if (m === null || m === WRONGTYPE) return m;
+    if (m === null) return null;
+    if (m.type !== Type.STRING) return WRONGTYPE;
     return m.value!;
   }
 
