@@ -4,6 +4,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Redis } from 'ioredis';
+import fs from 'node:fs';
 import { startServer, type TestServer } from './helpers/server.js';
 import { keyShard } from '../src/server/slot.js';
 
@@ -37,6 +38,7 @@ describe(`cross-shard atomicity (${SHARDS} shards)`, () => {
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     await server?.stop();
+    if (server) fs.rmSync(server.dir, { recursive: true, force: true });
   });
 
   it('MGET never sees half of an MSET', async () => {

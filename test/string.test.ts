@@ -442,6 +442,10 @@ const SCRIPT: [(string | Buffer)[], Reply | undefined][] = [
   [['incrbyfloat', 'hash1', 'abc'], WRONGTYPE],
   [['set', 'fs', ' 1'], 'OK'],
   [['incrbyfloat', 'fs', '1'], NOT_FLOAT],
+  [['incrbyfloat', 'fs', '1\0abc'], NOT_FLOAT],
+  [['set', 'fnul', '2\0'], 'OK'],
+  [['incrbyfloat', 'fnul', '1'], NOT_FLOAT],
+  [['incr', 'fnul'], NOT_INT],
   // LCS: l1/l2 live on different shards (with 4), {t}1/{t}2 on the same one
   ...lcsCases('l1', 'l2'),
   ...lcsCases('{t}1', '{t}2'),
@@ -524,8 +528,9 @@ describe('long double emulation (INCRBYFLOAT)', () => {
     for (const s of ['', ' 1', '1 ', '.', 'e5', '1e', '0x', '0x1p', 'nan', '-nan', '1e-4951', '1e5000', '1,5', '--1', 'x'.repeat(6000)]) {
       expect(ok(s), s).toBe(false);
     }
-    // Redis hands strtold a C string: it stops at an embedded NUL.
-    expect(formatLongDoubleHuman(parseLongDouble(Buffer.from('1\0abc', 'latin1'))!)).toBe('1');
+    // strtold must consume the whole argument: an embedded NUL stops it early.
+    expect(ok('1\0abc')).toBe(false);
+    expect(ok('\0')).toBe(false);
   });
 
   it('refuses NaN and infinity results', () => {
@@ -631,8 +636,10 @@ describe.each([1, 4])('string commands with %i shard(s)', (shards) => {
   let oracle: Oracle | null = null;
   let ref: Redis | null = null;
 
+  let dir: string;
+
   beforeAll(async () => {
-    const dir = tempDir();
+    dir = tempDir();
     await seedHashes(dir, shards, HASH_KEYS);
     server = await startServer({ shards, dir });
     client = new Redis(server.port, { lazyConnect: false, maxRetriesPerRequest: 0, enableReadyCheck: false });
@@ -648,6 +655,7 @@ describe.each([1, 4])('string commands with %i shard(s)', (shards) => {
     ref?.disconnect();
     await oracle?.stop();
     await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('spreads the multi-key cases over several shards', () => {

@@ -71,13 +71,12 @@ function roundRational(neg: boolean, num: bigint, den: bigint, exp2: number): Lo
  */
 export function parseLongDouble(b: Buffer): LongDouble | null {
   if (b.length === 0 || b.length >= MAX_CHARS) return null;
-  // Redis copies the bytes into a C string: strtold stops at an embedded NUL and sees the end.
-  const nul = b.indexOf(0);
-  const s = b.toString('latin1', 0, nul < 0 ? b.length : nul);
+  // strtold must consume every byte: an embedded NUL ends its input early, so it is refused.
+  if (b.includes(0)) return null;
+  const s = b.toString('latin1');
   if (/^\s/.test(s)) return null;
   let m = /^([+-]?)(inf|infinity)$/i.exec(s);
   if (m) return { neg: m[1] === '-', mant: 0n, exp: 0, inf: true };
-  if (s === '') return LD_ZERO; // strtold converted nothing and left eptr on the terminator
   const neg = s[0] === '-';
   const body = s[0] === '-' || s[0] === '+' ? s.slice(1) : s;
   m = /^0x([0-9a-f]*)(?:\.([0-9a-f]*))?(?:p([+-]?\d+))?$/i.exec(body);
