@@ -1,30 +1,398 @@
 /**
- * String commands.
+ * String commands (Redis 7.0): GET/SET and variants, multi-key MGET/MSET/MSETNX, ranges,
+ * counters, INCRBYFLOAT and LCS.
+ *
+ * Expiry rules, as in Redis: SET/SETNX/SETEX/GETSET/MSET replace the value and drop any TTL
+ * (unless SET ... KEEPTTL); APPEND/SETRANGE/INCR/DECR/INCRBYFLOAT modify the value and keep it.
+ *
+ * Multi-key commands run on the shard when all their keys live there. Otherwise MGET/MSET fan
+ * out from the front thread (all parts sent at once: atomic by per-shard order), MSETNX reserves
+ * its shards to check then write, and LCS fetches both values with `__getstr` and computes here.
  */
-import { command, oneKey, type CommandSpec } from './types.js';
+import { command, oneKey, allKeys, keyValuePairs, twoKeys, type CommandSpec, type ShardCall, type FrontCall } from './types.js';
 import { CommandError, E } from './errors.js';
-import { WRONGTYPE } from '../storage/store.js';
+import { i64Arg } from './args.js';
+import { partsByShard, sendParts, firstError, restArePositions } from './fanout.js';
+import {
+  SE, Opt, parseStringOptions, optionsExpire, expireAtMs, getRangeBounds, checkStringLength, lcsReply,
+  type ExpireUnit,
+} from './string-util.js';
+import { parseI64 } from '../util/number.js';
+import { parseLongDouble, addLongDouble, formatLongDoubleHuman, LD_ZERO } from '../util/long-double.js';
+import { EMPTY } from '../storage/store.js';
+import { Type, type Meta } from '../storage/encoding.js';
+import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
+
+const I64_MIN = -9223372036854775808n;
+const I64_MAX = 9223372036854775807n;
+
+// ---------------------------------------------------------------- lookups
+
+/**
+ * Meta of a live string key, or null when missing; WRONGTYPE for another type. `read` counts
+ * keyspace hits/misses (Redis' lookupKeyRead), otherwise a write lookup.
+ */
+function stringKey(c: ShardCall, key: Buffer, read: boolean): Meta | null {
+  const m = read ? c.store.lookupRead(c.db, key) : c.store.lookup(c.db, key);
+  if (m !== null && m.type !== Type.STRING) throw new CommandError(E.WRONGTYPE);
+  return m;
+}
+
+/** Redis' getGenericCommand: replies with the value (or nil) and returns the key's meta. */
+function replyGet(c: ShardCall, key: Buffer): Meta | null {
+  const m = stringKey(c, key, true);
+  if (m === null) c.w.nil();
+  else c.w.bulk(m.value!);
+  return m;
+}
+
+/** The common core of SET/SETNX/SETEX/PSETEX; `expire` is absolute ms or 0. */
+function setGeneric(c: ShardCall, flags: number, value: Buffer, expire: number, okReply: () => void, abortReply: () => void): void {
+  const key = c.args[1]!;
+  const old = flags & Opt.GET ? replyGet(c, key) : c.store.lookup(c.db, key);
+  if ((flags & Opt.NX && old) || (flags & Opt.XX && !old)) {
+    if (!(flags & Opt.GET)) abortReply();
+    return;
+  }
+  const keep = flags & Opt.KEEPTTL ? (old?.expire ?? 0) : expire;
+  c.store.setString(c.db, key, value, keep, old);
+  if (!(flags & Opt.GET)) okReply();
+}
+
+function setWithExpire(unit: ExpireUnit, cmd: string) {
+  return (c: ShardCall): void => {
+    const expire = expireAtMs(c.args[2]!, unit, true, cmd);
+    setGeneric(c, 0, c.args[3]!, expire, () => c.w.ok(), () => c.w.nil());
+  };
+}
+
+// ---------------------------------------------------------------- counters
+
+/** INCR/DECR/INCRBY/DECRBY: 64-bit signed arithmetic on the value, keeping the TTL. */
+function incrBy(c: ShardCall, delta: bigint): void {
+  const key = c.args[1]!;
+  const m = stringKey(c, key, false);
+  const current = m === null ? 0n : parseI64(m.value!);
+  if (current === null) throw new CommandError(E.NOT_INTEGER);
+  const next = current + delta;
+  if (next > I64_MAX || next < I64_MIN) throw new CommandError(E.OVERFLOW);
+  c.store.setString(c.db, key, Buffer.from(next.toString(), 'latin1'), m?.expire ?? 0, m);
+  c.w.int(next);
+}
+
+function incrByFloat(c: ShardCall): void {
+  const key = c.args[1]!;
+  const m = stringKey(c, key, false);
+  const current = m === null ? LD_ZERO : parseLongDouble(m.value!);
+  const incr = current === null ? null : parseLongDouble(c.args[2]!);
+  if (current === null || incr === null) throw new CommandError(E.NOT_FLOAT);
+  const sum = addLongDouble(current, incr);
+  if (sum === null) throw new CommandError(E.INCR_NAN);
+  const text = Buffer.from(formatLongDoubleHuman(sum), 'latin1');
+  c.store.setString(c.db, key, text, m?.expire ?? 0, m);
+  c.w.bulk(text);
+}
+
+// ---------------------------------------------------------------- ranges
+
+function getRange(c: ShardCall): void {
+  const start = i64Arg(c.args[2]!);
+  const end = i64Arg(c.args[3]!);
+  const m = stringKey(c, c.args[1]!, true);
+  if (m === null) return c.w.bulk(EMPTY);
+  const [from, to] = getRangeBounds(start, end, m.value!.length);
+  c.w.bulk(m.value!.subarray(from, to));
+}
+
+function setRange(c: ShardCall): void {
+  const key = c.args[1]!;
+  const offset = i64Arg(c.args[2]!);
+  const value = c.args[3]!;
+  if (offset < 0n) throw new CommandError(E.OFFSET_RANGE);
+  const m = stringKey(c, key, false);
+  const oldLen = m === null ? 0 : m.value!.length;
+  // Writing nothing changes nothing, and never creates the key.
+  if (value.length === 0) return c.w.int(oldLen);
+  checkStringLength(offset + BigInt(value.length));
+  const at = Number(offset);
+  const out = Buffer.alloc(Math.max(oldLen, at + value.length));
+  if (m !== null) m.value!.copy(out);
+  value.copy(out, at);
+  c.store.setString(c.db, key, out, m?.expire ?? 0, m);
+  c.w.int(out.length);
+}
+
+// ---------------------------------------------------------------- multi-key
+
+/** MSET/MSETNX need key-value pairs: an odd number of arguments after the name is an arity error. */
+function checkPairs(args: Buffer[], cmd: string): void {
+  if (args.length % 2 === 0) throw new CommandError(E.WRONG_ARGS(cmd));
+}
+
+function msetHere(c: ShardCall): void {
+  for (let i = 1; i < c.args.length; i += 2) {
+    const key = c.args[i]!;
+    c.store.setString(c.db, key, c.args[i + 1]!, 0, c.store.lookup(c.db, key));
+  }
+}
+
+/** Keys among args[1..] (step 1 or 2) that exist; write lookups, as MSETNX does. */
+function countExisting(c: ShardCall, step: number): number {
+  let n = 0;
+  for (let i = 1; i < c.args.length; i += step) if (c.store.lookup(c.db, c.args[i]!) !== null) n++;
+  return n;
+}
+
+async function mgetAcrossShards(c: FrontCall): Promise<void> {
+  const parts = partsByShard(c, restArePositions(c.args));
+  const replies = await sendParts(c, 'mget', parts);
+  firstError(replies);
+  const values: RespValue[] = new Array(c.args.length);
+  parts.forEach((p, i) => {
+    const got = replies[i] as RespValue[];
+    p.positions.forEach((pos, j) => (values[pos] = got[j]!));
+  });
+  c.w.array(c.args.length - 1);
+  for (let i = 1; i < c.args.length; i++) {
+    const v = values[i];
+    if (v instanceof Buffer) c.w.bulk(v);
+    else c.w.nil();
+  }
+}
+
+async function msetAcrossShards(c: FrontCall): Promise<void> {
+  checkPairs(c.args, 'mset');
+  const replies = await sendParts(c, 'mset', partsByShard(c, restArePositions(c.args, 1, 2)), 2);
+  firstError(replies);
+  c.w.ok();
+}
+
+/** MSETNX over several shards: reserve them, check that no key exists anywhere, then write. */
+async function msetnxAcrossShards(c: FrontCall): Promise<void> {
+  checkPairs(c.args, 'msetnx');
+  const parts = partsByShard(c, restArePositions(c.args, 1, 2));
+  await c.ctx.server.coord.withShards(parts.map((p) => p.shard), async () => {
+    const counts = await sendParts(c, '__existcount', parts);
+    firstError(counts);
+    if (counts.some((n) => (n as number) > 0)) return c.w.int(0);
+    firstError(await sendParts(c, 'mset', parts, 2));
+    c.w.int(1);
+  });
+}
+
+/** LCS with its keys on two shards: both values fetched in one step, computed here. */
+async function lcsAcrossShards(c: FrontCall): Promise<void> {
+  const { server, client } = c.ctx;
+  const fetch = (key: Buffer): Promise<Buffer> => server.callShard(server.shardOf(key), client.db, ['__getstr', key]);
+  const replies = (await Promise.all([fetch(c.args[1]!), fetch(c.args[2]!)])).map(parseReply);
+  const values = replies.map((r) => {
+    if (r instanceof ReplyErr) throw new CommandError(r.message.startsWith('WRONGTYPE') ? SE.LCS_TYPE : r.message);
+    return r === null ? EMPTY : (r as Buffer);
+  });
+  lcsReply(c.w, values[0]!, values[1]!, c.args);
+}
+
+// ---------------------------------------------------------------- the table
+
+const RW_FAST = { flags: ['write', 'denyoom', 'fast'], acl: ['write', 'string', 'fast'] } as const;
+const RW_SLOW = { flags: ['write', 'denyoom'], acl: ['write', 'string', 'slow'] } as const;
+const RO_FAST = { flags: ['readonly', 'fast'], acl: ['read', 'string', 'fast'] } as const;
+const RO_SLOW = { flags: ['readonly'], acl: ['read', 'string', 'slow'] } as const;
+const RANGE_COMPLEXITY = 'O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.';
 
 export const stringCommands: readonly CommandSpec[] = [
   command({
-    name: 'get', arity: 2, flags: ['readonly', 'fast'], acl: ['read', 'string', 'fast'], keys: oneKey,
-    group: 'string', since: '1.0.0', summary: 'Returns the string value of a key.',
+    name: 'get', arity: 2, ...RO_FAST, keys: oneKey,
+    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Get the value of a key',
+    shard: (c) => void replyGet(c, c.args[1]!),
+  }),
+  command({
+    name: 'set', arity: -3, ...RW_SLOW, keys: oneKey,
+    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Set the string value of a key',
     shard: (c) => {
-      const v = c.store.getString(c.db, c.args[1]!);
-      if (v === WRONGTYPE) throw new CommandError(E.WRONGTYPE);
-      if (v === null) c.w.nil();
-      else c.w.bulk(v);
+      const o = parseStringOptions(c.args, 3, true);
+      const expire = optionsExpire(o, 'set');
+      setGeneric(c, o.flags, c.args[2]!, expire, () => c.w.ok(), () => c.w.nil());
     },
   }),
   command({
-    name: 'set', arity: -3, flags: ['write', 'denyoom'], acl: ['write', 'string', 'slow'], keys: oneKey,
-    group: 'string', since: '1.0.0', summary: 'Sets the string value of a key, ignoring its type. The key is created if it doesn\'t exist.',
+    name: 'setnx', arity: 3, ...RW_FAST, keys: oneKey,
+    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Set the value of a key, only if the key does not exist',
+    shard: (c) => setGeneric(c, Opt.NX, c.args[2]!, 0, () => c.w.int(1), () => c.w.int(0)),
+  }),
+  command({
+    name: 'setex', arity: 4, ...RW_SLOW, keys: oneKey,
+    group: 'string', since: '2.0.0', complexity: 'O(1)', summary: 'Set the value and expiration of a key',
+    shard: setWithExpire('seconds', 'setex'),
+  }),
+  command({
+    name: 'psetex', arity: 4, ...RW_SLOW, keys: oneKey,
+    group: 'string', since: '2.6.0', complexity: 'O(1)', summary: 'Set the value and expiration in milliseconds of a key',
+    shard: setWithExpire('milliseconds', 'psetex'),
+  }),
+  command({
+    name: 'getset', arity: 3, ...RW_FAST, keys: oneKey,
+    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Set the string value of a key and return its old value',
     shard: (c) => {
-      if (c.args.length !== 3) throw new CommandError(E.SYNTAX);
+      const old = replyGet(c, c.args[1]!);
+      c.store.setString(c.db, c.args[1]!, c.args[2]!, 0, old);
+    },
+  }),
+  command({
+    name: 'getdel', arity: 2, flags: ['write', 'fast'], acl: ['write', 'string', 'fast'], keys: oneKey,
+    group: 'string', since: '6.2.0', complexity: 'O(1)', summary: 'Get the value of a key and delete the key',
+    shard: (c) => {
+      const m = replyGet(c, c.args[1]!);
+      if (m) c.store.deleteKey(c.db, c.args[1]!, m);
+    },
+  }),
+  command({
+    name: 'getex', arity: -2, flags: ['write', 'fast'], acl: ['write', 'string', 'fast'], keys: oneKey,
+    group: 'string', since: '6.2.0', complexity: 'O(1)', summary: 'Get the value of a key and optionally set its expiration',
+    shard: (c) => {
       const key = c.args[1]!;
-      const old = c.store.lookup(c.db, key);
-      c.store.setString(c.db, key, c.args[2]!, 0, old);
+      const o = parseStringOptions(c.args, 2, false);
+      const m = stringKey(c, key, true);
+      if (m === null) return c.w.nil();
+      // The expire is validated only once the key is known to exist (as Redis does).
+      const expire = optionsExpire(o, 'getex');
+      c.w.bulk(m.value!);
+      if (o.flags & (Opt.EXAT | Opt.PXAT) && expire <= Date.now()) c.store.deleteKey(c.db, key, m);
+      else if (expire !== 0) c.store.setExpire(c.db, key, m, expire);
+      else if (o.flags & Opt.PERSIST && m.expire !== 0) c.store.setExpire(c.db, key, m, 0);
+    },
+  }),
+  command({
+    name: 'mget', arity: -2, ...RO_FAST, keys: allKeys,
+    group: 'string', since: '1.0.0', complexity: 'O(N) where N is the number of keys to retrieve.',
+    summary: 'Get the values of all the given keys',
+    shard: (c) => {
+      c.w.array(c.args.length - 1);
+      for (let i = 1; i < c.args.length; i++) {
+        // Like Redis, a key of another type reads as nil rather than an error.
+        const m = c.store.lookupRead(c.db, c.args[i]!);
+        if (m !== null && m.type === Type.STRING) c.w.bulk(m.value!);
+        else c.w.nil();
+      }
+    },
+    front: mgetAcrossShards,
+  }),
+  command({
+    name: 'mset', arity: -3, ...RW_SLOW, keys: keyValuePairs,
+    group: 'string', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.',
+    summary: 'Set multiple keys to multiple values',
+    shard: (c) => {
+      checkPairs(c.args, 'mset');
+      msetHere(c);
       c.w.ok();
     },
+    front: msetAcrossShards,
+  }),
+  command({
+    name: 'msetnx', arity: -3, ...RW_SLOW, keys: keyValuePairs, coordinated: true,
+    group: 'string', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.',
+    summary: 'Set multiple keys to multiple values, only if none of the keys exist',
+    shard: (c) => {
+      checkPairs(c.args, 'msetnx');
+      if (countExisting(c, 2) > 0) return c.w.int(0);
+      msetHere(c);
+      c.w.int(1);
+    },
+    front: msetnxAcrossShards,
+  }),
+  command({
+    name: 'append', arity: 3, ...RW_FAST, keys: oneKey,
+    group: 'string', since: '2.0.0', complexity: 'O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.',
+    summary: 'Append a value to a key',
+    shard: (c) => {
+      const key = c.args[1]!;
+      const m = stringKey(c, key, false);
+      if (m === null) {
+        c.store.setString(c.db, key, c.args[2]!, 0, null);
+        return c.w.int(c.args[2]!.length);
+      }
+      const total = m.value!.length + c.args[2]!.length;
+      checkStringLength(total);
+      c.store.setString(c.db, key, Buffer.concat([m.value!, c.args[2]!], total), m.expire, m);
+      c.w.int(total);
+    },
+  }),
+  command({
+    name: 'strlen', arity: 2, ...RO_FAST, keys: oneKey,
+    group: 'string', since: '2.2.0', complexity: 'O(1)', summary: 'Get the length of the value stored in a key',
+    shard: (c) => {
+      const m = stringKey(c, c.args[1]!, true);
+      c.w.int(m === null ? 0 : m.value!.length);
+    },
+  }),
+  command({
+    name: 'getrange', arity: 4, ...RO_SLOW, keys: oneKey,
+    group: 'string', since: '2.4.0', complexity: RANGE_COMPLEXITY, summary: 'Get a substring of the string stored at a key',
+    shard: getRange,
+  }),
+  command({
+    name: 'substr', arity: 4, ...RO_SLOW, keys: oneKey,
+    group: 'string', since: '1.0.0', complexity: RANGE_COMPLEXITY, summary: 'Get a substring of the string stored at a key',
+    shard: getRange,
+  }),
+  command({
+    name: 'setrange', arity: 4, ...RW_SLOW, keys: oneKey,
+    group: 'string', since: '2.2.0',
+    complexity: 'O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.',
+    summary: 'Overwrite part of a string at key starting at the specified offset',
+    shard: setRange,
+  }),
+  command({
+    name: 'incr', arity: 2, ...RW_FAST, keys: oneKey,
+    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Increment the integer value of a key by one',
+    shard: (c) => incrBy(c, 1n),
+  }),
+  command({
+    name: 'decr', arity: 2, ...RW_FAST, keys: oneKey,
+    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Decrement the integer value of a key by one',
+    shard: (c) => incrBy(c, -1n),
+  }),
+  command({
+    name: 'incrby', arity: 3, ...RW_FAST, keys: oneKey,
+    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Increment the integer value of a key by the given amount',
+    shard: (c) => incrBy(c, i64Arg(c.args[2]!)),
+  }),
+  command({
+    name: 'decrby', arity: 3, ...RW_FAST, keys: oneKey,
+    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Decrement the integer value of a key by the given number',
+    shard: (c) => {
+      const by = i64Arg(c.args[2]!);
+      // Negating the smallest 64-bit value does not fit.
+      if (by === I64_MIN) throw new CommandError(SE.DECR_OVERFLOW);
+      incrBy(c, -by);
+    },
+  }),
+  command({
+    name: 'incrbyfloat', arity: 3, ...RW_FAST, keys: oneKey,
+    group: 'string', since: '2.6.0', complexity: 'O(1)', summary: 'Increment the float value of a key by the given amount',
+    shard: incrByFloat,
+  }),
+  command({
+    name: 'lcs', arity: -3, ...RO_SLOW, keys: twoKeys,
+    group: 'string', since: '7.0.0', complexity: 'O(N*M) where N and M are the lengths of s1 and s2, respectively',
+    summary: 'Find longest common substring',
+    shard: (c) => {
+      const a = c.store.lookupRead(c.db, c.args[1]!);
+      const b = c.store.lookupRead(c.db, c.args[2]!);
+      if ((a && a.type !== Type.STRING) || (b && b.type !== Type.STRING)) throw new CommandError(SE.LCS_TYPE);
+      lcsReply(c.w, a?.value ?? EMPTY, b?.value ?? EMPTY, c.args);
+    },
+    front: lcsAcrossShards,
+  }),
+  // ------------------------------------------------ internal helpers of the cross-shard forms
+  command({
+    name: '__getstr', arity: 2, flags: ['readonly', 'fast'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'The string value of a key: bulk, nil, or WRONGTYPE (read lookup).',
+    shard: (c) => void replyGet(c, c.args[1]!),
+  }),
+  command({
+    name: '__existcount', arity: -2, flags: ['readonly', 'fast'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'How many of the given keys exist (write lookup: expired keys are deleted).',
+    shard: (c) => c.w.int(countExisting(c, 1)),
   }),
 ];
