@@ -87,7 +87,7 @@ const ORACLE_SCRIPT: (string | number)[][] = [
   ['scan', '18446744073709551616'], ['scan', '0x1'], ['scan', '-'], ['scan', '+'], ['scan', 0, 'match'], ['scan', 0, 'foo', 'bar'],
   ['scan', 0, 'count', 1000], ['scan', 0, 'match', 'k*', 'count', 1000], ['scan', 0, 'type', 'string', 'count', 1000],
   ['scan', 0, 'type', 'STRING', 'count', 1000], ['scan', 0, 'type', 'hash', 'count', 1000], ['scan', 0, 'type', 'nosuchtype'],
-  ['scan', '', 'count', 1000], ['scan', '+0', 'count', 1000], ['scan', '000', 'count', 1000],
+  ['scan', 0, 'count', '4294967296'], ['scan', 0, 'count', '9223372036854775807'], ['scan', '', 'count', 1000], ['scan', '+0', 'count', 1000], ['scan', '000', 'count', 1000],
   ['flushdb', 'foo'], ['flushall', 'sync', 'x'], ['flushall', 'nosync'], ['dbsize'],
   ['flushdb', 'async'], ['dbsize'], ['randomkey'], ['keys', '*'], ['scan', 0],
   ['select', 2], ['dbsize'], ['flushall', 'SYNC'], ['dbsize'], ['select', 0],
@@ -225,6 +225,36 @@ describe.each([1, 4])('generic key commands (%i shards)', (shards) => {
       });
     });
   }
+
+  it('cross-shard RENAME loses nothing when two clients rename back and forth', async () => {
+    const a = 'ping';
+    const b = keyOnOtherShard(a, shards, 'pong');
+    await r.set(a, 'payload');
+    const r2 = connect(srv.port);
+    try {
+      const storm = async (cl: Redis, from: string, to: string): Promise<void> => {
+        const p = cl.pipeline();
+        for (let i = 0; i < 200; i++) p.rename(from, to);
+        await p.exec();
+      };
+      await Promise.all([storm(r, a, b), storm(r2, b, a)]);
+      expect(await r.dbsize()).toBe(1);
+      expect([await r.get(a), await r.get(b)].filter((v) => v !== null)).toEqual(['payload']);
+    } finally {
+      r2.disconnect();
+    }
+  });
+
+  it('a pipeline around cross-shard RENAME and COPY runs in order', async () => {
+    const src = 'pipe';
+    const dst = keyOnOtherShard(src, shards, 'line');
+    const res = await run(r, [
+      ['set', src, 'v1'], ['rename', src, dst], ['get', dst], ['exists', src],
+      ['copy', dst, src], ['set', dst, 'v2'], ['get', src], ['renamenx', src, dst], ['del', dst], ['renamenx', src, dst],
+      ['get', dst], ['dbsize'],
+    ]);
+    expect(res).toEqual(['OK', 'OK', 'v1', 0, 1, 'OK', 'v1', 0, 1, 1, 'v1', 1]);
+  });
 
   it('MOVE moves a key with its TTL to another db', async () => {
     await r.set('m', 'v');

@@ -444,6 +444,8 @@ function parseScanCursor(b: Buffer): bigint {
   return m[1] === '-' ? (ULONG_MAX + 1n - v) % (ULONG_MAX + 1n) : v;
 }
 
+const MAX_SCAN_COUNT = 0x7fffffffn;
+
 interface ScanOptions {
   count: number;
   pattern: Buffer | null;
@@ -458,7 +460,8 @@ function parseScanOptions(args: Buffer[], from: number): ScanOptions {
     if (opt === 'count' && hasValue) {
       const n = i64Arg(args[i + 1]!);
       if (n < 1n) throw new CommandError(E.SYNTAX);
-      o.count = n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+      // A hint: capped at what a LevelDB iterator limit takes (an int32; larger would wrap).
+      o.count = n > MAX_SCAN_COUNT ? Number(MAX_SCAN_COUNT) : Number(n);
     } else if (opt === 'match' && hasValue) {
       o.pattern = effectivePattern(args[i + 1]!);
     } else if (opt === 'type' && hasValue) {
