@@ -1,42 +1,898 @@
 /**
- * Generic key-space commands.
+ * Generic key-space commands (Redis 7.0's "generic" group, plus DBSIZE, FLUSHDB and FLUSHALL).
+ *
+ * Where they run:
+ *  - one key (TYPE, TTL, EXPIRE, MOVE, ...) and same-shard RENAME/COPY: a shard handler;
+ *  - DEL/UNLINK/EXISTS/TOUCH over several shards: one-shot fan-out (sumOverShards);
+ *  - RENAME/RENAMENX/COPY whose keys live on two shards: a coordinated front handler that reserves
+ *    both shards and moves the value with the internal __dump / __restore commands;
+ *  - KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHDB, FLUSHALL: front handlers over every shard, with
+ *    internal shard commands that iterate the db's meta records in LevelDB.
+ *
+ * Everything here works on meta records, so it is type-agnostic; the one place that needs more
+ * for collections (their sub-keys embed the user key and db) is transferValue().
  */
-import { command, allKeys, type CommandSpec } from './types.js';
+import { command, allKeys, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall, type ShardHandler } from './types.js';
 import { sumOverShards, restArePositions } from './fanout.js';
-import { parseReply } from '../server/resp/reply-parser.js';
+import { CommandError, E } from './errors.js';
+import { lower, i64Arg } from './args.js';
+import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
+import type { ServerState } from '../server/context.js';
+import {
+  Type, TYPE_NAMES, Prefix, type Meta, metaKey, metaPrefix, prefixEnd, decodeMeta, encodeMeta, metaExpire,
+  versionPrefix,
+} from '../storage/encoding.js';
+import { stringMatchLen, literalPrefix } from '../util/glob.js';
+import { parseI64 } from '../util/number.js';
+
+// ---------------------------------------------------------------- this family's error texts
+
+const ERR_INT_RANGE = 'ERR value is out of range, value must between -2147483648 and 2147483647';
+const ERR_INVALID_CURSOR = 'ERR invalid cursor';
+const ERR_NX_WITH_OTHERS = 'ERR NX and XX, GT or LT options at the same time are not compatible';
+const ERR_GT_AND_LT = 'ERR GT and LT options at the same time are not compatible';
+const errUnsupportedOption = (opt: Buffer): string => `ERR Unsupported option ${opt.toString('latin1')}`;
+// TODO(collections): cross-shard RENAME/COPY must carry the sub-keys too (stream them in chunks
+// under the reservation). Until then a collection moves across shards only via a {hash tag}.
+const errCrossShardCollection = (cmd: string, type: number): string =>
+  `ERR ${cmd.toUpperCase()} of a ${TYPE_NAMES[type] ?? 'non-string'} value between keys on different shards is not supported yet (use a {hash tag} to keep both keys on one shard)`;
+
+const LLONG_MAX = 9223372036854775807n;
+const LLONG_MIN = -9223372036854775808n;
+const EMPTY = Buffer.alloc(0);
+
+// ---------------------------------------------------------------- small helpers
+
+/** Runs `next` after `r`, synchronously when `r` is not a promise (handlers stay sync for strings). */
+function then(r: void | Promise<void>, next: () => void): void | Promise<void> {
+  if (r instanceof Promise) return r.then(next);
+  next();
+}
+
+/** getIntFromObjectOrReply() followed by selectDb(): the target db of MOVE and COPY ... DB. */
+function targetDbArg(b: Buffer, databases: number): number {
+  const v = parseI64(b);
+  if (v === null) throw new CommandError(E.NOT_INTEGER);
+  if (v < -2147483648n || v > 2147483647n) throw new CommandError(ERR_INT_RANGE);
+  if (v < 0n || v >= BigInt(databases)) throw new CommandError(E.DB_INDEX);
+  return Number(v);
+}
+
+/** Bounds of the meta records of `db` that can match `pattern` (its literal prefix narrows them). */
+function metaRange(db: number, pattern: Buffer | null): { gte: Buffer; lt: Buffer } {
+  const gte = pattern ? metaKey(db, Buffer.from(literalPrefix(pattern))) : metaPrefix(db);
+  return { gte, lt: prefixEnd(gte)! };
+}
+
+/** A pattern that matches every key needs no matching (Redis' "*" fast path). */
+function effectivePattern(p: Buffer | null): Buffer | null {
+  return p !== null && p.length === 1 && p[0] === 0x2a ? null : p;
+}
+
+function isExpired(raw: Buffer, now: number): boolean {
+  const e = metaExpire(raw);
+  return e !== 0 && e <= now;
+}
+
+/** Sends `args` to every shard now (before any await) and parses the replies. */
+async function callAllShards(c: FrontCall, args: (Buffer | string)[]): Promise<RespValue[]> {
+  const { server, client } = c.ctx;
+  const calls: Promise<Buffer>[] = [];
+  for (let s = 0; s < server.shards.count; s++) calls.push(server.callShard(s, client.db, args));
+  return (await Promise.all(calls)).map(parseReply);
+}
+
+function throwIfError(r: RespValue): void {
+  if (r instanceof ReplyErr) throw new CommandError(r.message);
+}
+
+// ---------------------------------------------------------------- moving values between keys
+
+interface Source {
+  db: number;
+  key: Buffer;
+  m: Meta;
+}
+
+interface Target {
+  db: number;
+  key: Buffer;
+  /** The target's current meta (from lookup), replaced by the value. */
+  old: Meta | null;
+}
+
+/**
+ * Writes the value (and expiry) of `src` as `dst`, and with `move` deletes `src`: RENAME, COPY
+ * and MOVE on one shard. Strings are one meta record; a collection's sub-keys embed its user key
+ * and db, so they are copied under a fresh version (O(N), asynchronous: it iterates LevelDB).
+ */
+function transferValue(c: ShardCall, src: Source, dst: Target, move: boolean): void | Promise<void> {
+  if (src.m.type !== Type.STRING) return transferCollection(c, src, dst, move);
+  c.store.putMeta(dst.db, dst.key, src.m, dst.old);
+  if (move) c.store.deleteKey(src.db, src.key, src.m);
+}
+
+/** Per-version record kinds of a collection (see encoding.ts); a new kind must be added here. */
+const VERSIONED_PREFIXES = [Prefix.SUB, Prefix.SCORE] as const;
+
+async function transferCollection(c: ShardCall, src: Source, dst: Target, move: boolean): Promise<void> {
+  await c.sync();
+  const version = c.store.newVersion();
+  for (const kind of VERSIONED_PREFIXES) {
+    const from = versionPrefix(kind, src.db, src.key, src.m.version!);
+    const to = versionPrefix(kind, dst.db, dst.key, version);
+    const it = c.store.db.iterator({ gte: from, lt: prefixEnd(from)! });
+    try {
+      for (let batch = await it.nextv(1024); batch.length > 0; batch = await it.nextv(1024)) {
+        for (const [k, v] of batch) c.store.put(Buffer.concat([to, k.subarray(from.length)]), v);
+      }
+    } finally {
+      await it.close();
+    }
+  }
+  // The whole copy goes out in this turn's batch, so a crash never leaves half of it referenced.
+  c.store.putMeta(dst.db, dst.key, { ...src.m, version }, dst.old);
+  if (move) c.store.deleteKey(src.db, src.key, src.m);
+}
+
+// ---------------------------------------------------------------- RENAME / RENAMENX / COPY
+
+function renameShard(nx: boolean): ShardHandler {
+  return (c) => {
+    const src = c.args[1]!;
+    const dst = c.args[2]!;
+    const now = Date.now();
+    const m = c.store.lookup(c.db, src, now);
+    if (!m) throw new CommandError(E.NO_SUCH_KEY);
+    const reply = (): void => (nx ? c.w.int(1) : c.w.ok());
+    if (src.equals(dst)) return nx ? c.w.int(0) : c.w.ok();
+    const old = c.store.lookup(c.db, dst, now);
+    if (old && nx) return c.w.int(0);
+    return then(transferValue(c, { db: c.db, key: src, m }, { db: c.db, key: dst, old }, true), reply);
+  };
+}
+
+/** RENAME/RENAMENX between shards: read the source, write the target, then delete the source. */
+function renameAcross(nx: boolean) {
+  return async (c: FrontCall): Promise<void> => {
+    const { server, client } = c.ctx;
+    const src = c.args[1]!;
+    const dst = c.args[2]!;
+    const a = server.shardOf(src);
+    const b = server.shardOf(dst);
+    await server.coord.withShards([a, b], async () => {
+      const payload = await dumpValue(server, a, client.db, src, 'write');
+      if (payload === null) throw new CommandError(E.NO_SUCH_KEY);
+      if (payload[0] !== Type.STRING) throw new CommandError(errCrossShardCollection(nx ? 'renamenx' : 'rename', payload[0]!));
+      if (!(await restoreValue(server, b, client.db, dst, payload, nx ? 'nx' : 'replace'))) return c.w.int(0);
+      throwIfError(parseReply(await server.callShard(a, client.db, ['del', src])));
+      if (nx) c.w.int(1);
+      else c.w.ok();
+    });
+  };
+}
+
+interface CopyOptions {
+  dstDb: number;
+  replace: boolean;
+}
+
+/** COPY's options, with its checks in Redis' order (syntax and DB first, then the same-object rule). */
+function parseCopyOptions(args: Buffer[], srcDb: number, databases: number): CopyOptions {
+  let dstDb = srcDb;
+  let replace = false;
+  for (let j = 3; j < args.length; j++) {
+    const opt = lower(args[j]!);
+    if (opt === 'replace') replace = true;
+    else if (opt === 'db' && j + 1 < args.length) dstDb = targetDbArg(args[++j]!, databases);
+    else throw new CommandError(E.SYNTAX);
+  }
+  if (dstDb === srcDb && args[1]!.equals(args[2]!)) throw new CommandError(E.SAME_OBJECT);
+  return { dstDb, replace };
+}
+
+const copyShard: ShardHandler = (c) => {
+  const o = parseCopyOptions(c.args, c.db, c.store.databases);
+  const src = c.args[1]!;
+  const dst = c.args[2]!;
+  const now = Date.now();
+  const m = c.store.lookupRead(c.db, src, now);
+  if (!m) return c.w.int(0);
+  const old = c.store.lookup(o.dstDb, dst, now);
+  if (old && !o.replace) return c.w.int(0);
+  // TODO(collections): transferValue copies a collection's sub-keys on this shard; the
+  // cross-shard path (copyAcross) does not yet.
+  return then(transferValue(c, { db: c.db, key: src, m }, { db: o.dstDb, key: dst, old }, false), () => c.w.int(1));
+};
+
+async function copyAcross(c: FrontCall): Promise<void> {
+  const { server, client } = c.ctx;
+  const o = parseCopyOptions(c.args, client.db, server.config.databases as number);
+  const src = c.args[1]!;
+  const dst = c.args[2]!;
+  const a = server.shardOf(src);
+  const b = server.shardOf(dst);
+  await server.coord.withShards([a, b], async () => {
+    const payload = await dumpValue(server, a, client.db, src, 'read');
+    if (payload === null) return c.w.int(0);
+    if (payload[0] !== Type.STRING) throw new CommandError(errCrossShardCollection('copy', payload[0]!));
+    c.w.int((await restoreValue(server, b, o.dstDb, dst, payload, o.replace ? 'replace' : 'nx')) ? 1 : 0);
+  });
+}
+
+/** __dump on `shard`: the key's encoded meta value (type, expiry, value), or null. */
+async function dumpValue(server: ServerState, shard: number, db: number, key: Buffer, mode: 'read' | 'write'): Promise<Buffer | null> {
+  const r = parseReply(await server.callShard(shard, db, ['__dump', key, mode]));
+  throwIfError(r);
+  return r as Buffer | null;
+}
+
+/** __restore on `shard`: true when the value was written (false: NX and the key exists). */
+async function restoreValue(server: ServerState, shard: number, db: number, key: Buffer, payload: Buffer, mode: 'nx' | 'replace'): Promise<boolean> {
+  const r = parseReply(await server.callShard(shard, db, ['__restore', key, payload, mode]));
+  throwIfError(r);
+  return r === 1;
+}
+
+// ---------------------------------------------------------------- MOVE
+
+const moveShard: ShardHandler = (c) => {
+  const key = c.args[1]!;
+  const dstDb = targetDbArg(c.args[2]!, c.store.databases);
+  if (dstDb === c.db) throw new CommandError(E.SAME_OBJECT);
+  const now = Date.now();
+  const m = c.store.lookup(c.db, key, now);
+  if (!m) return c.w.int(0);
+  if (c.store.lookup(dstDb, key, now)) return c.w.int(0);
+  return then(transferValue(c, { db: c.db, key, m }, { db: dstDb, key, old: null }, true), () => c.w.int(1));
+};
+
+// ---------------------------------------------------------------- EXPIRE family, TTL family
+
+interface ExpireFlags {
+  nx: boolean;
+  xx: boolean;
+  gt: boolean;
+  lt: boolean;
+}
+
+/** parseExtendedExpireArgumentsOrReply(). */
+function parseExpireFlags(args: Buffer[]): ExpireFlags {
+  const f: ExpireFlags = { nx: false, xx: false, gt: false, lt: false };
+  for (let j = 3; j < args.length; j++) {
+    const opt = lower(args[j]!);
+    if (opt === 'nx' || opt === 'xx' || opt === 'gt' || opt === 'lt') f[opt] = true;
+    else throw new CommandError(errUnsupportedOption(args[j]!));
+  }
+  if (f.nx && (f.xx || f.gt || f.lt)) throw new CommandError(ERR_NX_WITH_OTHERS);
+  if (f.gt && f.lt) throw new CommandError(ERR_GT_AND_LT);
+  return f;
+}
+
+/**
+ * The absolute expiry (Unix ms) of an EXPIRE-family argument, with Redis' overflow checks:
+ * seconds must survive *1000, and adding the base time must not pass LLONG_MAX.
+ */
+function expireTime(arg: Buffer, basetime: bigint, seconds: boolean, cmd: string): bigint {
+  let when = i64Arg(arg);
+  if (seconds) {
+    if (when > LLONG_MAX / 1000n || when < LLONG_MIN / 1000n) throw new CommandError(E.INVALID_EXPIRE(cmd));
+    when *= 1000n;
+  }
+  if (when > LLONG_MAX - basetime) throw new CommandError(E.INVALID_EXPIRE(cmd));
+  return when + basetime;
+}
+
+/** NX/XX/GT/LT against the current expiry (-1: none, which counts as an infinite TTL). */
+function expireAllowed(f: ExpireFlags, current: bigint, when: bigint): boolean {
+  if (f.nx && current !== -1n) return false;
+  if (f.xx && current === -1n) return false;
+  if (f.gt && (current === -1n || when <= current)) return false;
+  if (f.lt && current !== -1n && when >= current) return false;
+  return true;
+}
+
+function expireShard(cmd: string, relative: boolean, seconds: boolean): ShardHandler {
+  return (c) => {
+    const flags = parseExpireFlags(c.args);
+    const now = Date.now();
+    const when = expireTime(c.args[2]!, relative ? BigInt(now) : 0n, seconds, cmd);
+    const key = c.args[1]!;
+    const m = c.store.lookup(c.db, key, now);
+    if (!m) return c.w.int(0);
+    if (!expireAllowed(flags, m.expire === 0 ? -1n : BigInt(m.expire), when)) return c.w.int(0);
+    // A time already past deletes the key (checkAlreadyExpired), and still answers 1.
+    // Expiry times beyond 2^53 ms (year 287396) are kept at double precision.
+    if (when <= BigInt(now)) c.store.deleteKey(c.db, key, m);
+    else c.store.setExpire(c.db, key, m, Number(when));
+    c.w.int(1);
+  };
+}
+
+/** ttlGenericCommand(): -2 missing, -1 no expiry, else the TTL or the absolute time, in s or ms. */
+function ttlShard(ms: boolean, absolute: boolean): ShardHandler {
+  return (c) => {
+    const now = Date.now();
+    const m = c.store.lookupRead(c.db, c.args[1]!, now);
+    if (!m) return c.w.int(-2);
+    if (m.expire === 0) return c.w.int(-1);
+    let ttl = absolute ? BigInt(m.expire) : BigInt(m.expire) - BigInt(now);
+    if (ttl < 0n) ttl = 0n;
+    c.w.int(ms ? ttl : (ttl + 500n) / 1000n);
+  };
+}
+
+const expireDoc = { group: 'generic', complexity: 'O(1)' } as const;
+const writeFast = { flags: ['write', 'fast'], acl: ['keyspace', 'write', 'fast'] } as const;
+const readFast = { flags: ['readonly', 'fast'], acl: ['keyspace', 'read', 'fast'] } as const;
+
+// ---------------------------------------------------------------- KEYS
+
+type MetaRange = { gte: Buffer; lt: Buffer } | { gt: Buffer; lt: Buffer };
+
+/**
+ * Calls `each` for up to `limit` meta records in `range` (read from LevelDB in chunks: the caller
+ * has awaited c.sync()); returns how many it saw and the user key of the last one.
+ */
+async function forEachMeta(c: ShardCall, range: MetaRange, limit: number,
+  each: (key: Buffer, v: Buffer) => void): Promise<{ seen: number; last: Buffer | null }> {
+  const it = c.store.db.iterator({ ...range, limit });
+  let seen = 0;
+  let last: Buffer | null = null;
+  try {
+    for (let batch = await it.nextv(1024); batch.length > 0; batch = await it.nextv(1024)) {
+      for (const [k, v] of batch) {
+        last = k.subarray(2);
+        each(last, v);
+      }
+      seen += batch.length;
+    }
+  } finally {
+    await it.close();
+  }
+  return { seen, last };
+}
+
+const keysShard: ShardHandler = async (c) => {
+  const pattern = effectivePattern(c.args[1]!);
+  await c.sync();
+  const now = Date.now();
+  const out: Buffer[] = [];
+  // Like Redis, KEYS skips expired keys without deleting them.
+  await forEachMeta(c, metaRange(c.db, pattern), Infinity, (key, v) => {
+    if ((pattern === null || stringMatchLen(pattern, key)) && !isExpired(v, now)) out.push(key);
+  });
+  c.w.array(out.length);
+  for (const k of out) c.w.bulk(k);
+};
+
+/** KEYS over every shard: the shards' arrays joined without re-encoding their elements. */
+async function keysFront(c: FrontCall): Promise<void> {
+  const { server, client } = c.ctx;
+  const calls: Promise<Buffer>[] = [];
+  for (let s = 0; s < server.shards.count; s++) calls.push(server.callShard(s, client.db, ['__keys', c.args[1]!]));
+  let total = 0;
+  const bodies: Buffer[] = [];
+  for (const r of await Promise.all(calls)) {
+    if (r[0] !== 0x2a /* * */) {
+      throwIfError(parseReply(r));
+      throw new Error('__keys: unexpected reply');
+    }
+    const nl = r.indexOf(10);
+    total += Number(r.toString('latin1', 1, nl - 1));
+    bodies.push(r.subarray(nl + 1));
+  }
+  c.w.array(total);
+  for (const b of bodies) c.w.raw(b);
+}
+
+// ---------------------------------------------------------------- SCAN
+
+/**
+ * SCAN cursors. Redis' cursor is a position in its hash table; a shard's keys are ordered in
+ * LevelDB, so a position is (shard, last key returned), and the cursor a client sees is a number
+ * that names one: id * CURSOR_SHARDS + shard. The front thread keeps the last CURSOR_CAPACITY
+ * positions (as kvrocks does). Every key present for the whole scan is returned at least once:
+ * shards are visited in order and each from its start or just after its last key. A cursor the
+ * table forgot (evicted, or from before a restart) resumes its shard from the start: duplicates,
+ * never gaps.
+ */
+const CURSOR_SHARDS = 256n; // the most shards a server can have (config 'shards' max)
+const CURSOR_CAPACITY = 8192;
+
+interface ScanPosition {
+  shard: number;
+  /** Last key returned on `shard`; null: the shard's start. */
+  after: Buffer | null;
+}
+
+class CursorTable {
+  private readonly positions = new Map<bigint, ScanPosition>();
+  // A random start makes a cursor from an earlier run unlikely to name a position of this one.
+  private nextId = BigInt(1 + Math.floor(Math.random() * 2 ** 40));
+
+  save(p: ScanPosition): bigint {
+    const cursor = this.nextId++ * CURSOR_SHARDS + BigInt(p.shard);
+    this.positions.set(cursor, p);
+    if (this.positions.size > CURSOR_CAPACITY) this.positions.delete(this.positions.keys().next().value!);
+    return cursor;
+  }
+
+  resolve(cursor: bigint, shards: number): ScanPosition {
+    if (cursor === 0n) return { shard: 0, after: null };
+    const p = this.positions.get(cursor);
+    if (p && p.shard < shards) return p;
+    const shard = Number(cursor % CURSOR_SHARDS);
+    return { shard: shard < shards ? shard : 0, after: null };
+  }
+}
+
+const cursors = new CursorTable();
+
+const ULONG_MAX = 18446744073709551615n;
+
+/** parseScanCursorOrReply(): strtoul() rules (sign, leading zeros, "" is 0), no leading space. */
+function parseScanCursor(b: Buffer): bigint {
+  let s = b.toString('latin1');
+  const nul = s.indexOf('\0');
+  if (nul >= 0) s = s.slice(0, nul); // C stops at the NUL and sees a complete number
+  if (s === '') return 0n;
+  const m = /^([+-]?)([0-9]+)$/.exec(s);
+  if (!m) throw new CommandError(ERR_INVALID_CURSOR);
+  const v = BigInt(m[2]!);
+  if (v > ULONG_MAX) throw new CommandError(ERR_INVALID_CURSOR);
+  return m[1] === '-' ? (ULONG_MAX + 1n - v) % (ULONG_MAX + 1n) : v;
+}
+
+const MAX_SCAN_COUNT = 0x7fffffffn;
+
+interface ScanOptions {
+  count: number;
+  pattern: Buffer | null;
+  type: Buffer | null;
+}
+
+function parseScanOptions(args: Buffer[], from: number): ScanOptions {
+  const o: ScanOptions = { count: 10, pattern: null, type: null };
+  for (let i = from; i < args.length; i += 2) {
+    const opt = lower(args[i]!);
+    const hasValue = i + 1 < args.length;
+    if (opt === 'count' && hasValue) {
+      const n = i64Arg(args[i + 1]!);
+      if (n < 1n) throw new CommandError(E.SYNTAX);
+      // A hint: capped at what a LevelDB iterator limit takes (an int32; larger would wrap).
+      o.count = n > MAX_SCAN_COUNT ? Number(MAX_SCAN_COUNT) : Number(n);
+    } else if (opt === 'match' && hasValue) {
+      o.pattern = effectivePattern(args[i + 1]!);
+    } else if (opt === 'type' && hasValue) {
+      o.type = args[i + 1]!;
+    } else {
+      throw new CommandError(E.SYNTAX);
+    }
+  }
+  return o;
+}
+
+/** Options as __scan gets them (the same syntax as SCAN's). */
+function scanOptionArgs(o: ScanOptions, count: number): Buffer[] {
+  const out: Buffer[] = [Buffer.from('count'), Buffer.from(String(count))];
+  if (o.pattern) out.push(Buffer.from('match'), o.pattern);
+  if (o.type) out.push(Buffer.from('type'), o.type);
+  return out;
+}
+
+async function scanFront(c: FrontCall): Promise<void> {
+  const { server, client } = c.ctx;
+  const cursor = parseScanCursor(c.args[1]!);
+  const o = parseScanOptions(c.args, 2);
+  const shards = server.shards.count;
+  let pos: ScanPosition | null = cursors.resolve(cursor, shards);
+  let budget = o.count;
+  const keys: Buffer[] = [];
+  // One shard at a time; a shard that runs out before COUNT hands the rest of it to the next.
+  while (pos) {
+    const r = parseReply(await server.callShard(pos.shard, client.db,
+      ['__scan', pos.after ? 'after' : 'start', pos.after ?? EMPTY, ...scanOptionArgs(o, budget)]));
+    throwIfError(r);
+    const [next, examined, found] = r as [Buffer | null, number, Buffer[]];
+    for (const k of found) keys.push(k);
+    if (next !== null) {
+      pos = { shard: pos.shard, after: Buffer.from(next) };
+      break;
+    }
+    pos = pos.shard + 1 < shards ? { shard: pos.shard + 1, after: null } : null;
+    budget -= examined;
+    if (budget <= 0) break;
+  }
+  c.w.array(2);
+  c.w.bulk(pos ? String(cursors.save(pos)) : '0');
+  c.w.array(keys.length);
+  for (const k of keys) c.w.bulk(k);
+}
+
+/**
+ * __scan start|after <key> COUNT n [MATCH p] [TYPE t]: examines up to n meta records of the db
+ * from the start or after <key>, and answers [last examined key | nil when the shard is done,
+ * examined, [matching keys]]. Expired keys are deleted on the way, as Redis' SCAN does.
+ */
+const scanShard: ShardHandler = async (c) => {
+  const after = c.args[1]!.toString('latin1') === 'after' ? c.args[2]! : null;
+  const o = parseScanOptions(c.args, 3);
+  const type = o.type ? o.type.toString('latin1').toLowerCase() : null;
+  await c.sync();
+  const now = Date.now();
+  const range = metaRange(c.db, o.pattern);
+  // Resume after the cursor's key, unless the pattern's range starts later.
+  const resume = after ? metaKey(c.db, after) : null;
+  const bounds: MetaRange = resume && Buffer.compare(resume, range.gte) >= 0 ? { gt: resume, lt: range.lt } : range;
+  const found: Buffer[] = [];
+  const { seen, last } = await forEachMeta(c, bounds, o.count, (key, v) => {
+    if (o.pattern && !stringMatchLen(o.pattern, key)) return;
+    if (isExpired(v, now)) {
+      c.store.deleteKey(c.db, key, decodeMeta(v));
+      c.store.expiredKeys++;
+      return;
+    }
+    if (type !== null && TYPE_NAMES[v[0]!] !== type) return;
+    found.push(key);
+  });
+  c.w.array(3);
+  if (seen < o.count || last === null) c.w.nil();
+  else c.w.bulk(last);
+  c.w.int(seen);
+  c.w.array(found.length);
+  for (const k of found) c.w.bulk(k);
+};
+
+// ---------------------------------------------------------------- RANDOMKEY
+
+/** Below this many keys a shard picks uniformly (by skipping); above, by seeking a random key. */
+const UNIFORM_PICK_MAX = 1024;
+const RANDOM_TRIES = 16;
+
+/** A random key between `lo` and `hi` (bytewise, lo < hi): their common prefix, then random bytes. */
+function randomKeyBetween(lo: Buffer, hi: Buffer): Buffer {
+  let i = 0;
+  while (i < lo.length && i < hi.length && lo[i] === hi[i]) i++;
+  const from = i < lo.length ? lo[i]! : 0;
+  const to = i < hi.length ? hi[i]! : 255;
+  const out = Buffer.allocUnsafe(i + 9);
+  hi.copy(out, 0, 0, i);
+  out[i] = from + Math.floor(Math.random() * (to - from + 1));
+  for (let j = i + 1; j < out.length; j++) out[j] = Math.floor(Math.random() * 256);
+  return out;
+}
+
+/** One candidate meta key of the db, chosen at random (null when the db has no records). */
+async function randomCandidate(c: ShardCall): Promise<Buffer | null> {
+  const { gte, lt } = metaRange(c.db, null);
+  const db = c.store.db;
+  const count = c.store.counts[c.db]!;
+  if (count <= UNIFORM_PICK_MAX) {
+    const keys = await db.keys({ gte, lt, limit: Math.floor(Math.random() * count) + 1 }).all();
+    return keys.length > 0 ? keys[keys.length - 1]! : null;
+  }
+  const [first] = await db.keys({ gte, lt, limit: 1 }).all();
+  const [last] = await db.keys({ gte, lt, limit: 1, reverse: true }).all();
+  if (!first || !last) return first ?? null;
+  const [hit] = await db.keys({ gte: randomKeyBetween(first, last), lt, limit: 1 }).all();
+  return hit ?? first; // past the last key: wrap around
+}
+
+/** __randomkey: a random live key of this shard's db, or nil. Expired picks are deleted. */
+const randomKeyShard: ShardHandler = async (c) => {
+  const now = Date.now();
+  for (let tries = 0; tries < RANDOM_TRIES && c.store.counts[c.db]! > 0; tries++) {
+    await c.sync();
+    const k = await randomCandidate(c);
+    if (k === null) break;
+    const key = k.subarray(2);
+    if (c.store.lookup(c.db, key, now)) return c.w.bulk(key);
+  }
+  // Unlucky with expired keys: take the first live one in key order (deleting expired ones).
+  await c.sync();
+  let found: Buffer | null = null;
+  const { gte, lt } = metaRange(c.db, null);
+  const it = c.store.db.keys({ gte, lt });
+  try {
+    for (let batch = await it.nextv(256); batch.length > 0 && !found; batch = await it.nextv(256)) {
+      for (const k of batch) if (c.store.lookup(c.db, k.subarray(2), now)) { found = k.subarray(2); break; }
+    }
+  } finally {
+    await it.close();
+  }
+  if (found) c.w.bulk(found);
+  else c.w.nil();
+};
+
+/** RANDOMKEY: a shard chosen with probability proportional to its key count, then a key in it. */
+async function randomKeyFront(c: FrontCall): Promise<void> {
+  const { server, client } = c.ctx;
+  const shards = server.shards.count;
+  let order = [0];
+  if (shards > 1) {
+    const counts = (await callAllShards(c, ['__dbsize'])).map((r) => (typeof r === 'number' ? r : 0));
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (total === 0) return c.w.nil();
+    let r = Math.floor(Math.random() * total);
+    let chosen = 0;
+    while (r >= counts[chosen]!) r -= counts[chosen++]!;
+    // Should the chosen shard hold only expired keys, the others follow in turn.
+    order = [chosen, ...counts.map((_, i) => i).filter((i) => i !== chosen && counts[i]! > 0)];
+  }
+  for (const s of order) {
+    const r = parseReply(await server.callShard(s, client.db, ['__randomkey']));
+    throwIfError(r);
+    if (r !== null) return c.w.bulk(r as Buffer);
+  }
+  c.w.nil();
+}
+
+// ---------------------------------------------------------------- FLUSHDB / FLUSHALL
+
+const FLUSH_CHUNK = 1024;
+
+/** getFlushCommandFlags(): SYNC and ASYNC are accepted (and behave alike here). */
+function parseFlushOptions(args: Buffer[]): void {
+  if (args.length === 1) return;
+  const opt = lower(args[1]!);
+  if (args.length === 2 && (opt === 'sync' || opt === 'async')) return;
+  throw new CommandError(E.SYNTAX);
+}
+
+/**
+ * Deletes every key of `db` on this shard: meta records (with their expiry index entries and
+ * counts, through deleteKey) in bounded chunks, each written before the next is read, so one
+ * batch never holds the whole db. Collections leave 'G' records: their sub-keys go with the
+ * background sweep, which is what will make FLUSHDB of collections O(1) per key.
+ * The shard runs nothing else meanwhile (FLUSHDB is atomic), ASYNC included.
+ */
+async function flushDb(c: ShardCall, db: number): Promise<void> {
+  const { gte, lt } = metaRange(db, null);
+  for (;;) {
+    await c.sync();
+    const entries = await c.store.db.iterator({ gte, lt, limit: FLUSH_CHUNK }).all();
+    for (const [k, v] of entries) c.store.deleteKey(db, k.subarray(2), decodeMeta(v));
+    if (entries.length < FLUSH_CHUNK) return;
+  }
+}
+
+function flushFront(all: boolean) {
+  return async (c: FrontCall): Promise<void> => {
+    parseFlushOptions(c.args);
+    for (const r of await callAllShards(c, ['__flush', all ? 'all' : 'db'])) throwIfError(r);
+    c.w.ok();
+  };
+}
+
+// ---------------------------------------------------------------- the table
+
+const sumAcrossShards = (name: string) => (c: FrontCall): Promise<void> => sumOverShards(c, name, restArePositions(c.args));
+
+/** EXISTS and TOUCH: how many of the given keys exist (repeats count again). */
+const countExisting: ShardHandler = (c) => {
+  let n = 0;
+  const now = Date.now();
+  for (let i = 1; i < c.args.length; i++) if (c.store.lookupRead(c.db, c.args[i]!, now)) n++;
+  c.w.int(n);
+};
+
+const deleteKeys: ShardHandler = (c) => {
+  let n = 0;
+  const now = Date.now();
+  for (let i = 1; i < c.args.length; i++) {
+    const m = c.store.lookup(c.db, c.args[i]!, now);
+    if (m) {
+      c.store.deleteKey(c.db, c.args[i]!, m);
+      n++;
+    }
+  }
+  c.w.int(n);
+};
 
 export const keyCommands: readonly CommandSpec[] = [
   command({
     name: 'del', arity: -2, flags: ['write'], acl: ['keyspace', 'write', 'slow'], keys: allKeys,
-    group: 'generic', since: '1.0.0', summary: 'Deletes one or more keys.',
+    group: 'generic', since: '1.0.0', summary: 'Delete a key',
+    complexity: 'O(N) where N is the number of keys that will be removed.',
+    shard: deleteKeys,
+    front: sumAcrossShards('del'),
+  }),
+  command({
+    // Deleting is O(1) per key for every type here (sub-keys go with the sweep), as UNLINK promises.
+    name: 'unlink', arity: -2, ...writeFast, keys: allKeys,
+    group: 'generic', since: '4.0.0', summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.',
+    complexity: 'O(1) for each key removed regardless of its size.',
+    shard: deleteKeys,
+    front: sumAcrossShards('unlink'),
+  }),
+  command({
+    name: 'exists', arity: -2, ...readFast, keys: allKeys,
+    group: 'generic', since: '1.0.0', summary: 'Determine if a key exists',
+    complexity: 'O(N) where N is the number of keys to check.',
+    shard: countExisting,
+    front: sumAcrossShards('exists'),
+  }),
+  command({
+    name: 'touch', arity: -2, ...readFast, keys: allKeys,
+    group: 'generic', since: '3.2.1', summary: 'Alters the last access time of a key(s). Returns the number of existing keys specified.',
+    complexity: 'O(N) where N is the number of keys that will be touched.',
+    shard: countExisting,
+    front: sumAcrossShards('touch'),
+  }),
+  command({
+    name: 'type', arity: 2, ...readFast, keys: oneKey,
+    group: 'generic', since: '1.0.0', summary: 'Determine the type stored at key', complexity: 'O(1)',
     shard: (c) => {
+      const m = c.store.lookupRead(c.db, c.args[1]!);
+      c.w.simple(m ? TYPE_NAMES[m.type]! : 'none');
+    },
+  }),
+  command({
+    name: 'rename', arity: 3, flags: ['write'], acl: ['keyspace', 'write', 'slow'], keys: twoKeys,
+    group: 'generic', since: '1.0.0', summary: 'Rename a key', complexity: 'O(1)',
+    shard: renameShard(false), front: renameAcross(false), coordinated: true,
+  }),
+  command({
+    name: 'renamenx', arity: 3, ...writeFast, keys: twoKeys,
+    group: 'generic', since: '1.0.0', summary: 'Rename a key, only if the new key does not exist', complexity: 'O(1)',
+    shard: renameShard(true), front: renameAcross(true), coordinated: true,
+  }),
+  command({
+    name: 'copy', arity: -3, flags: ['write', 'denyoom'], acl: ['keyspace', 'write', 'slow'], keys: twoKeys,
+    group: 'generic', since: '6.2.0', summary: 'Copy a key',
+    complexity: 'O(N) worst case for collections, where N is the number of nested items. O(1) for string values.',
+    shard: copyShard, front: copyAcross, coordinated: true,
+  }),
+  command({
+    name: 'move', arity: 3, ...writeFast, keys: oneKey,
+    group: 'generic', since: '1.0.0', summary: 'Move a key to another database', complexity: 'O(1)',
+    shard: moveShard,
+  }),
+  command({
+    name: 'expire', arity: -3, ...writeFast, keys: oneKey, ...expireDoc, since: '1.0.0',
+    summary: 'Set a key\'s time to live in seconds', shard: expireShard('expire', true, true),
+  }),
+  command({
+    name: 'pexpire', arity: -3, ...writeFast, keys: oneKey, ...expireDoc, since: '2.6.0',
+    summary: 'Set a key\'s time to live in milliseconds', shard: expireShard('pexpire', true, false),
+  }),
+  command({
+    name: 'expireat', arity: -3, ...writeFast, keys: oneKey, ...expireDoc, since: '1.2.0',
+    summary: 'Set the expiration for a key as a UNIX timestamp', shard: expireShard('expireat', false, true),
+  }),
+  command({
+    name: 'pexpireat', arity: -3, ...writeFast, keys: oneKey, ...expireDoc, since: '2.6.0',
+    summary: 'Set the expiration for a key as a UNIX timestamp specified in milliseconds', shard: expireShard('pexpireat', false, false),
+  }),
+  command({
+    name: 'ttl', arity: 2, ...readFast, keys: oneKey, ...expireDoc, since: '1.0.0',
+    summary: 'Get the time to live for a key in seconds', shard: ttlShard(false, false),
+  }),
+  command({
+    name: 'pttl', arity: 2, ...readFast, keys: oneKey, ...expireDoc, since: '2.6.0',
+    summary: 'Get the time to live for a key in milliseconds', shard: ttlShard(true, false),
+  }),
+  command({
+    name: 'expiretime', arity: 2, ...readFast, keys: oneKey, ...expireDoc, since: '7.0.0',
+    summary: 'Get the expiration Unix timestamp for a key', shard: ttlShard(false, true),
+  }),
+  command({
+    name: 'pexpiretime', arity: 2, ...readFast, keys: oneKey, ...expireDoc, since: '7.0.0',
+    summary: 'Get the expiration Unix timestamp for a key in milliseconds', shard: ttlShard(true, true),
+  }),
+  command({
+    name: 'persist', arity: 2, ...writeFast, keys: oneKey, ...expireDoc, since: '2.2.0',
+    summary: 'Remove the expiration from a key',
+    shard: (c) => {
+      const m = c.store.lookup(c.db, c.args[1]!);
+      if (!m || m.expire === 0) return c.w.int(0);
+      c.store.setExpire(c.db, c.args[1]!, m, 0);
+      c.w.int(1);
+    },
+  }),
+  command({
+    name: 'keys', arity: 2, flags: ['readonly'], acl: ['keyspace', 'read', 'slow', 'dangerous'], keys: null,
+    group: 'generic', since: '1.0.0', summary: 'Find all keys matching the given pattern',
+    complexity: 'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.',
+    allShards: true, front: keysFront,
+  }),
+  command({
+    name: 'scan', arity: -2, flags: ['readonly'], acl: ['keyspace', 'read', 'slow'], keys: null,
+    group: 'generic', since: '2.8.0', summary: 'Incrementally iterate the keys space',
+    complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.',
+    // Coordinated: it calls shards one after another, and the client's next commands must not
+    // overtake it (a pipelined DEL after SCAN must not hide keys from it).
+    allShards: true, front: scanFront, coordinated: true,
+  }),
+  command({
+    name: 'randomkey', arity: 1, flags: ['readonly'], acl: ['keyspace', 'read', 'slow'], keys: null,
+    group: 'generic', since: '1.0.0', summary: 'Return a random key from the keyspace', complexity: 'O(1)',
+    allShards: true, front: randomKeyFront, coordinated: true, // two rounds of shard calls, see SCAN
+  }),
+  command({
+    name: 'dbsize', arity: 1, ...readFast, keys: null,
+    group: 'server', since: '1.0.0', summary: 'Return the number of keys in the selected database', complexity: 'O(1)',
+    allShards: true,
+    front: async (c) => {
       let n = 0;
-      for (let i = 1; i < c.args.length; i++) {
-        const m = c.store.lookup(c.db, c.args[i]!);
-        if (m) {
-          c.store.deleteKey(c.db, c.args[i]!, m);
-          n++;
-        }
+      for (const r of await callAllShards(c, ['__dbsize'])) {
+        throwIfError(r);
+        n += r as number;
       }
       c.w.int(n);
     },
-    front: (c) => sumOverShards(c, 'del', restArePositions(c.args)),
   }),
   command({
-    name: 'dbsize', arity: 1, flags: ['readonly', 'fast'], acl: ['keyspace', 'read', 'fast'], keys: null,
-    group: 'server', since: '1.0.0', summary: 'Returns the number of keys in the database.', allShards: true,
-    front: async (c) => {
-      const { server, client } = c.ctx;
-      const parts: Promise<Buffer>[] = [];
-      for (let s = 0; s < server.shards.count; s++) parts.push(server.callShard(s, client.db, ['__dbsize']));
-      let n = 0;
-      for (const r of await Promise.all(parts)) n += parseReply(r) as number;
-      c.w.int(n);
-    },
+    name: 'flushdb', arity: -1, flags: ['write'], acl: ['keyspace', 'write', 'slow', 'dangerous'], keys: null,
+    group: 'server', since: '1.0.0', summary: 'Remove all keys from the current database',
+    complexity: 'O(N) where N is the number of keys in the selected database',
+    allShards: true, front: flushFront(false),
   }),
+  command({
+    name: 'flushall', arity: -1, flags: ['write'], acl: ['keyspace', 'write', 'slow', 'dangerous'], keys: null,
+    group: 'server', since: '1.0.0', summary: 'Remove all keys from all databases',
+    complexity: 'O(N) where N is the total number of keys in all databases',
+    allShards: true, front: flushFront(true),
+  }),
+
+  // ------------------------------------------------------------ internal (front-to-shard) commands
   command({
     name: '__dbsize', arity: 1, flags: ['readonly', 'fast'], acl: [], keys: null, internal: true,
     group: 'internal', since: '0.1.0', summary: 'Keys in the selected database of this shard.',
     shard: (c) => c.w.int(c.store.counts[c.db]!),
+  }),
+  command({
+    name: '__keys', arity: 2, flags: ['readonly'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'KEYS on this shard.',
+    shard: keysShard,
+  }),
+  command({
+    name: '__scan', arity: -5, flags: ['readonly'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'One SCAN step on this shard.',
+    shard: scanShard,
+  }),
+  command({
+    name: '__randomkey', arity: 1, flags: ['readonly'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'RANDOMKEY on this shard.',
+    shard: randomKeyShard,
+  }),
+  command({
+    name: '__flush', arity: 2, flags: ['write'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'FLUSHDB (db) or FLUSHALL (all) on this shard.',
+    shard: async (c) => {
+      if (c.args[1]!.toString('latin1') === 'all') for (let db = 0; db < c.store.databases; db++) await flushDb(c, db);
+      else await flushDb(c, c.db);
+      c.w.ok();
+    },
+  }),
+  command({
+    name: '__dump', arity: 3, flags: ['readonly'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'The encoded meta value of a key (read: counts keyspace hits), or nil.',
+    shard: (c) => {
+      const key = c.args[1]!;
+      const m = c.args[2]!.toString('latin1') === 'read' ? c.store.lookupRead(c.db, key) : c.store.lookup(c.db, key);
+      if (m) c.w.bulk(encodeMeta(m));
+      else c.w.nil();
+    },
+  }),
+  command({
+    name: '__restore', arity: 4, flags: ['write'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'Writes a value from __dump under a key (mode nx|replace); 1 if written.',
+    shard: (c) => {
+      const key = c.args[1]!;
+      const m = decodeMeta(c.args[2]!);
+      if (m.type !== Type.STRING) throw new CommandError(errCrossShardCollection('restore', m.type));
+      const now = Date.now();
+      const old = c.store.lookup(c.db, key, now);
+      if (old && c.args[3]!.toString('latin1') === 'nx') return c.w.int(0);
+      // Expired on its way here: as if it was written and expired at once.
+      if (m.expire !== 0 && m.expire <= now) {
+        if (old) c.store.deleteKey(c.db, key, old);
+      } else {
+        c.store.putMeta(c.db, key, m, old);
+      }
+      c.w.int(1);
+    },
   }),
 ];
