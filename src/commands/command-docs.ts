@@ -314,7 +314,7 @@ export const commandCommand: CommandSpec = command({
       front: commandList,
     }),
     command({
-      name: 'command|getkeys', arity: -3, flags: [...FLAGS], acl: ACL, keys: null,
+      name: 'command|getkeys', arity: -4, flags: [...FLAGS], acl: ACL, keys: null,
       group: 'server', since: '2.8.13', complexity: 'O(N) where N is the number of arguments to the command',
       summary: 'Extracts the key names from an arbitrary command.',
       docArgs: [{ name: 'command', type: 'string' }, { name: 'arg', type: 'string', optional: true, multiple: true }],
@@ -325,7 +325,7 @@ export const commandCommand: CommandSpec = command({
       },
     }),
     command({
-      name: 'command|getkeysandflags', arity: -3, flags: [...FLAGS], acl: ACL, keys: null,
+      name: 'command|getkeysandflags', arity: -4, flags: [...FLAGS], acl: ACL, keys: null,
       group: 'server', since: '7.0.0', complexity: 'O(N) where N is the number of arguments to the command',
       summary: 'Extracts the key names and access flags for an arbitrary command.',
       docArgs: [{ name: 'command', type: 'string' }, { name: 'arg', type: 'string', optional: true, multiple: true }],
