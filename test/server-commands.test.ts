@@ -507,7 +507,7 @@ describe.skipIf(!haveRedisCli || !fs.existsSync('/usr/bin/script'))('interactive
     try {
       // `script` gives redis-cli a terminal; TERM=dumb keeps its line editor simple.
       const out = execFileSync('/bin/sh', ['-c',
-        `(sleep 0.5; printf 'set cli:x 42\\nget cli:x\\nconfig get databases\\n'; sleep 1) | ` +
+        `(sleep 0.3; printf 'set cli:x 42\\nget cli:x\\nconfig get databases\\n'; sleep 0.7) | ` +
         `script -qc "${REDIS_CLI} -p ${s.port}" /dev/null`], { encoding: 'utf8', env: { ...process.env, TERM: 'dumb' }, timeout: 15_000 });
       expect(out).toContain('"42"');
       expect(out).toContain('"databases"');
