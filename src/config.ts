@@ -10,6 +10,8 @@
  *                 working, and documented as having no effect.
  */
 
+import { parseInteger } from './util/number.js';
+
 export type ConfigType = 'int' | 'memory' | 'bool' | 'enum' | 'string' | 'float';
 export type ConfigValue = number | boolean | string;
 
@@ -72,7 +74,7 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'How much work each active expiry cycle may do (1..10).' }),
 
   // --- limits
-  opt({ section: 'limits', name: 'maxclients', type: 'int', default: 10000, min: 1, max: 1000000, mutable: true, effect: 'live',
+  opt({ section: 'limits', name: 'maxclients', type: 'int', default: 10000, min: 1, max: 4294967295, mutable: true, effect: 'live',
     doc: 'Maximum number of connected clients.' }),
   opt({ section: 'limits', name: 'proto-max-bulk-len', type: 'memory', default: 512 * MB, min: 1024 * 1024, max: 1e15, mutable: true, effect: 'live',
     doc: 'Largest bulk string a client may send.' }),
@@ -81,7 +83,7 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
   opt({ section: 'limits', name: 'maxmemory', type: 'memory', default: 0, min: 0, max: 1e15, mutable: true, effect: 'none',
     doc: 'Stored and reported. The dataset lives on disk, so it is never capped by this.' }),
   opt({ section: 'limits', name: 'maxmemory-policy', type: 'enum', default: 'noeviction',
-    values: ['volatile-lru', 'allkeys-lru', 'volatile-lfu', 'allkeys-lfu', 'volatile-random', 'allkeys-random', 'volatile-ttl', 'noeviction'],
+    values: ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction'],
     mutable: true, effect: 'none', doc: 'Accepted for compatibility; Cairn never evicts.' }),
   opt({ section: 'limits', name: 'maxmemory-samples', type: 'int', default: 5, min: 1, max: 64, mutable: true, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
@@ -152,9 +154,9 @@ const MEMORY_UNITS: Record<string, number> = {
   '': 1, b: 1, k: 1000, kb: 1024, m: 1000 * 1000, mb: 1024 * 1024, g: 1000 * 1000 * 1000, gb: 1024 * 1024 * 1024,
 };
 
-/** Parses a memory value as redis.conf does: 1gb, 64mb, 100k, 5000. */
+/** Parses a memory value as redis.conf does (memtoull): 1gb, 64mb, 100k, 5000; no sign, no spaces. */
 export function parseMemory(text: string): number | null {
-  const m = /^(-?\d+)([a-z]*)$/i.exec(text.trim());
+  const m = /^(\d+)([a-z]*)$/i.exec(text);
   if (!m) return null;
   const unit = MEMORY_UNITS[m[2]!.toLowerCase()];
   if (unit === undefined) return null;
@@ -172,8 +174,11 @@ export function parseValue(o: ConfigOption, text: string): ConfigValue | { error
     }
     case 'int':
     case 'memory': {
-      const n = o.type === 'memory' ? parseMemory(text) : /^-?\d+$/.test(text.trim()) ? Number(text) : null;
-      if (n === null || !Number.isSafeInteger(n)) return { error: 'argument couldn\'t be parsed into an integer' };
+      // Integers as Redis' string2ll (no spaces, no '+', no leading zeros), memory as its memtoull.
+      const n = o.type === 'memory' ? parseMemory(text) : parseInteger(text);
+      if (n === null || !Number.isSafeInteger(n)) {
+        return { error: o.type === 'memory' ? 'argument must be a memory value' : 'argument couldn\'t be parsed into an integer' };
+      }
       if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
         return { error: `argument must be between ${o.min} and ${o.max} inclusive` };
       }

@@ -70,7 +70,8 @@ export function validateTable(list: readonly CommandSpec[] = COMMAND_LIST): void
       if (c.arity > 0 && last >= c.arity) throw new Error(`${where} key range passes its arity`);
     }
     if (c.subcommands) {
-      if (c.shard || c.front) throw new Error(`${where} has subcommands and a handler`);
+      // A container may have a front handler of its own for the bare call (COMMAND without a subcommand).
+      if (c.shard) throw new Error(`${where} has subcommands and a shard handler`);
       for (const s of c.subcommands) check(s, c);
       return;
     }

@@ -41,6 +41,8 @@ export interface ServerStats {
   /** Per command name: [calls, usec total, rejected calls, failed calls]. */
   commandStats: Map<string, { calls: number; usec: number; rejected: number; failed: number }>;
   errorReplies: number;
+  /** Error replies of the front thread by error code (first word: ERR, WRONGTYPE...), for INFO errorstats. */
+  errorCounts: Map<string, number>;
 }
 
 export interface ServerState {

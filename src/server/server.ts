@@ -70,7 +70,7 @@ export class CairnServer implements ServerState, ClientHost {
   readonly clients = new Map<number, Client>();
   readonly stats: ServerStats = {
     startedAt: Date.now(), totalConnections: 0, rejectedConnections: 0, totalCommands: 0,
-    netInputBytes: 0, netOutputBytes: 0, commandStats: new Map(), errorReplies: 0,
+    netInputBytes: 0, netOutputBytes: 0, commandStats: new Map(), errorReplies: 0, errorCounts: new Map(),
   };
   readonly runId = randomBytes(20).toString('hex');
   readonly executable = process.argv[1] ?? '';
@@ -239,14 +239,14 @@ export class CairnServer implements ServerState, ClientHost {
     const name = args[0]!.toString('latin1').toLowerCase();
     let spec = lookupCommand(name);
     if (spec === undefined || spec.internal) return this.reject(client, unknownCommand(args));
-    if (spec.subcommands) {
-      if (args.length < 2) return this.reject(client, E.WRONG_ARGS(spec.name));
+    if (spec.subcommands && (args.length >= 2 || !spec.front)) {
+      if (args.length < 2) return this.reject(client, E.WRONG_ARGS(spec.name), spec);
       const sub = spec.subcommands.find((s) => s.name === name + '|' + args[1]!.toString('latin1').toLowerCase());
       if (!sub) return this.reject(client, E.UNKNOWN_SUBCOMMAND(args[1]!.toString(), args[0]!.toString()));
       spec = sub;
     }
     if ((spec.arity > 0 && args.length !== spec.arity) || args.length < -spec.arity) {
-      return this.reject(client, E.WRONG_ARGS(spec.name));
+      return this.reject(client, E.WRONG_ARGS(spec.name), spec);
     }
     const keys = keyIndexes(spec, args);
     if (keys.length > 0 && spec.shard) {
@@ -270,9 +270,21 @@ export class CairnServer implements ServerState, ClientHost {
   private count(spec: CommandSpec, client: Client): void {
     this.stats.totalCommands++;
     client.lastCommand = spec.name;
+    this.statsOf(spec).calls++;
+  }
+
+  private statsOf(spec: CommandSpec): { calls: number; usec: number; rejected: number; failed: number } {
     let s = this.stats.commandStats.get(spec.name);
     if (!s) this.stats.commandStats.set(spec.name, (s = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
-    s.calls++;
+    return s;
+  }
+
+  /** Counts an error reply by its code (INFO errorstats). */
+  private countError(msg: string): void {
+    this.stats.errorReplies++;
+    const space = msg.indexOf(' ');
+    const code = space < 0 ? msg : msg.slice(0, space);
+    this.stats.errorCounts.set(code, (this.stats.errorCounts.get(code) ?? 0) + 1);
   }
 
   private allShards(): number[] {
@@ -289,8 +301,10 @@ export class CairnServer implements ServerState, ClientHost {
     });
   }
 
-  private reject(client: Client, msg: string): void {
-    this.stats.errorReplies++;
+  /** An error before the command runs; `spec` (when known) counts it as a rejected call. */
+  private reject(client: Client, msg: string, spec?: CommandSpec): void {
+    this.countError(msg);
+    if (spec) this.statsOf(spec).rejected++;
     const w = new ReplyWriter(128);
     w.error(msg);
     client.deliver(client.slot(), w.take());
@@ -300,14 +314,18 @@ export class CairnServer implements ServerState, ClientHost {
     const seq = client.slot();
     const w = new ReplyWriter(256);
     w.resp = client.resp;
+    const stats = this.statsOf(spec);
+    const started = performance.now();
     const fail = (e: unknown): void => {
       w.len = 0;
+      stats.failed++;
       if (e instanceof CommandError) {
-        this.stats.errorReplies++;
         w.error(e.reply);
+        this.countError(e.reply);
       } else {
         this.log.error({ err: e, command: spec.name }, 'command failed');
         w.error('ERR internal error: ' + (e instanceof Error ? e.message : String(e)));
+        this.countError('ERR');
       }
     };
     let r: void | Promise<void> = undefined;
@@ -317,11 +335,13 @@ export class CairnServer implements ServerState, ClientHost {
       fail(e);
     }
     if (!(r instanceof Promise)) {
+      stats.usec += (performance.now() - started) * 1000;
       client.deliver(seq, w.take());
       return;
     }
     if (spec.coordinated) client.busy = true;
     r.catch(fail).finally(() => {
+      stats.usec += (performance.now() - started) * 1000;
       client.deliver(seq, w.take());
       if (spec.coordinated) {
         client.busy = false;

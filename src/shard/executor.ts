@@ -15,6 +15,7 @@ import { CommandError } from '../commands/errors.js';
 import { ReplyWriter } from '../server/resp/writer.js';
 import { decodeFrame, encodeReplies, type DecodedCommand } from '../server/frame.js';
 import type { Store, BatchOp } from '../storage/store.js';
+import { shardStats } from './stats.js';
 
 interface Segment {
   payload: Buffer;
@@ -68,6 +69,8 @@ export class ShardExecutor {
   }
 
   private pump(): void {
+    // One clock read per command: a command's end time is the next one's start (INFO commandstats).
+    let started = performance.now();
     while (!this.blocked && this.head < this.queue.length) {
       const item = this.queue[this.head++]!;
       if (this.head > 4096 && this.head * 2 > this.queue.length) {
@@ -84,9 +87,12 @@ export class ShardExecutor {
       const r = this.exec(item);
       if (r) {
         this.blocked = true;
-        this.runAsync(r, true);
+        this.runAsync(r, true, item.id, started);
         return;
       }
+      const now = performance.now();
+      shardStats.addTime(item.id, (now - started) * 1000);
+      started = now;
       this.lens.push(this.w.len - this.cmdStart);
     }
     if (this.head >= this.queue.length && !this.turnScheduled) {
@@ -95,23 +101,30 @@ export class ShardExecutor {
     }
   }
 
-  private runAsync(p: Promise<void>, hasReply: boolean): void {
+  /** `id` and `started` (a command's id and start time) are given for commands, not for jobs. */
+  private runAsync(p: Promise<void>, hasReply: boolean, id = -1, started = 0): void {
     p.catch((e: unknown) => {
       if (!hasReply) return this.hooks.onError(e, 'background job');
       this.w.len = this.cmdStart;
-      this.writeFailure(e);
+      this.writeFailure(e, id);
     }).finally(() => {
-      if (hasReply) this.lens.push(this.w.len - this.cmdStart);
+      if (hasReply) {
+        shardStats.addTime(id, (performance.now() - started) * 1000);
+        this.lens.push(this.w.len - this.cmdStart);
+      }
       this.blocked = false;
       this.pump();
     });
   }
 
-  private writeFailure(e: unknown): void {
-    if (e instanceof CommandError) this.w.error(e.reply);
-    else {
+  private writeFailure(e: unknown, id: number): void {
+    if (e instanceof CommandError) {
+      this.w.error(e.reply);
+      shardStats.addError(id, e.reply);
+    } else {
       this.hooks.onError(e, 'command');
       this.w.error('ERR internal error: ' + (e instanceof Error ? e.message : String(e)));
+      shardStats.addError(id, 'ERR');
     }
   }
 
@@ -124,7 +137,7 @@ export class ShardExecutor {
       if (r) return r;
     } catch (e) {
       this.w.len = this.cmdStart;
-      this.writeFailure(e);
+      this.writeFailure(e, cmd.id);
     }
   }
 
