@@ -68,7 +68,7 @@ const ORACLE_SCRIPT: (string | number)[][] = [
   ['expire', 'nokey', 100], ['expire', 'nokey', 100, 'xx'], ['expire', 'nokey', '9223372036854776'],
   ['expire', 'e', 100, 'xx'], ['expire', 'e', 100, 'gt'], ['expire', 'e', 100, 'lt'], ['ttl', 'e'],
   ['expire', 'e', 200, 'nx'], ['expire', 'e', 200, 'lt'], ['expire', 'e', 200, 'gt'], ['ttl', 'e'],
-  ['expire', 'e', 150, 'xx'], ['ttl', 'e'], ['expire', 'e', 150, 'gt'], ['expire', 'e', 150, 'lt'], ['expire', 'e', 150, 'nx'],
+  ['expire', 'e', 150, 'xx'], ['ttl', 'e'], ['expire', 'e', 140, 'gt'], ['expire', 'e', 150, 'lt'], ['expire', 'e', 150, 'nx'],
   ['persist', 'e'], ['persist', 'e'], ['ttl', 'e'], ['persist', 'nokey'],
   ['expireat', 'e', 4102444800], ['expiretime', 'e'], ['pexpiretime', 'e'],
   ['pexpireat', 'e', '4102444800123'], ['expiretime', 'e'], ['pexpiretime', 'e'],
