@@ -16,6 +16,8 @@ export interface OracleServer {
   port: number;
   dir: string;
   proc: ChildProcess;
+  /** The arguments redis-server was started with (after the program name). */
+  args: string[];
   /** SIGTERM, wait for exit, remove the temp dir. */
   stop(): Promise<void>;
 }
@@ -55,10 +57,11 @@ export async function startOracle(args: string[] = []): Promise<OracleServer | n
 
 function startOnce(port: number, args: string[]): Promise<OracleServer> {
   const dir = tempDir('cairn-oracle-');
-  const proc = spawn(REDIS_SERVER, [
+  const argv = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
     '--daemonize', 'no', ...args,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  ];
+  const proc = spawn(REDIS_SERVER, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
@@ -75,7 +78,7 @@ function startOnce(port: number, args: string[]): Promise<OracleServer> {
       out += d.toString();
       if (out.includes('Ready to accept connections')) {
         clearTimeout(timer);
-        resolve({ port, dir, proc, stop });
+        resolve({ port, dir, proc, args: argv, stop });
       }
     };
     proc.stdout!.on('data', onData);
