@@ -2,9 +2,9 @@
  * Durability: every acknowledged write survives a restart, whether the server was stopped with
  * SIGTERM or killed with SIGKILL, and the exact key counts (DBSIZE) survive with the data.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, onTestFinished } from 'vitest';
 import type { Redis } from 'ioredis';
-import { startServer, type TestServer } from './helpers/server.js';
+import { startServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
 
 const N = 2000;
@@ -98,6 +98,7 @@ describe.each([1, 4])('persistence (%i shards)', (shards) => {
   /** Starts on `dir`, checks every expected key and that DBSIZE counts exactly the present ones. */
   async function checkAfterRestart(dir: string, expected: Map<string, string | null>): Promise<void> {
     const srv = await startServer({ shards, dir });
+    onTestFinished(() => srv.kill()); // only acts if the test failed before stopping it
     try {
       const r = connect(srv.port);
       expect(await readAll(r, [...expected.keys()])).toEqual(expected);
@@ -111,6 +112,7 @@ describe.each([1, 4])('persistence (%i shards)', (shards) => {
   for (const how of ['SIGTERM', 'SIGKILL'] as const) {
     it(`keeps ${N} acknowledged writes, overwrites and deletes across a ${how} restart`, async () => {
       const srv = await startServer({ shards });
+      onTestFinished(() => srv.kill()); // only acts if the test failed before stopping it
       const r = connect(srv.port);
       const expected = await writeKnownData(r, 'known:');
       expect(await r.dbsize()).toBe(present(expected));
@@ -122,7 +124,8 @@ describe.each([1, 4])('persistence (%i shards)', (shards) => {
   }
 
   it('keeps every acknowledged write when stopped at random moments while a client writes', async () => {
-    let srv: TestServer = await startServer({ shards });
+    let srv = await startServer({ shards });
+    onTestFinished(() => srv.kill()); // the current server (srv is reassigned on restarts), if a failure left it running
     const dir = srv.dir;
     const all = new Map<string, string | null>();
     const rounds: ('SIGKILL' | 'SIGTERM')[] = ['SIGKILL', 'SIGKILL', 'SIGTERM', 'SIGKILL'];

@@ -2,7 +2,7 @@
  * Start-up and shutdown of the real binary: option errors, the shard count recorded in a data
  * directory, config files with command-line overrides, and clean exits on SIGINT/SIGTERM.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, onTestFinished } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runServer, startServer, tempDir } from './helpers/server.js';
@@ -52,6 +52,7 @@ describe('command-line and config errors', () => {
 describe('the shard count recorded in a data directory', () => {
   it('refuses another count, names the recorded one, and --shards 0 reuses it', async () => {
     const first = await startServer({ shards: 2 });
+    onTestFinished(() => first.kill()); // only acts if the test failed before stopping it
     const r = connect(first.port);
     await r.set('kept', 'yes');
     r.disconnect();
@@ -61,6 +62,7 @@ describe('the shard count recorded in a data directory', () => {
     expect(output).toContain(`${first.dir} was created with 2 shards; it cannot be opened with --shards 4`);
 
     const again = await startServer({ shards: 0, dir: first.dir });
+    onTestFinished(() => again.kill()); // only acts if the test failed before stopping it
     try {
       expect(again.output()).toMatch(/"shards":2,.*"msg":"Cairn starting"/);
       const r2 = connect(again.port);
@@ -85,6 +87,7 @@ describe('config file', () => {
     ]);
     // startServer puts the file first, then --port 0 --dir <temp> ... --loglevel notice.
     const srv = await startServer({ shards: 1, configFile: file });
+    onTestFinished(() => srv.kill()); // only acts if the test failed before stopping it
     try {
       expect(srv.port).not.toBe(filePort);
       expect(fs.existsSync(path.join(srv.dir, 'CAIRN'))).toBe(true);
@@ -101,6 +104,7 @@ describe('config file', () => {
 describe.each(['SIGINT', 'SIGTERM'] as const)('%s', (signal) => {
   it('shuts down cleanly with exit code 0', async () => {
     const srv = await startServer({ shards: 2 });
+    onTestFinished(() => srv.kill()); // only acts if the test failed before stopping it
     const r = connect(srv.port);
     expect(await r.set('k', 'v')).toBe('OK');
     const exited = new Promise<number | null>((resolve) => srv.proc.once('exit', (code) => resolve(code)));
