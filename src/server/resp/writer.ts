@@ -50,7 +50,7 @@ export class ReplyWriter {
 
   /**
    * An error reply; `msg` includes the code, e.g. "ERR syntax error". As Redis'
-   * addReplyErrorFormat does, every CR and LF becomes one space (the reply must stay one line).
+   * addReplyErrorFormat does, each CR and each LF becomes a space (the reply must stay one line).
    */
   error(msg: string): void {
     this.ascii('-' + msg.replace(/[\r\n]/g, ' ') + CRLF);
