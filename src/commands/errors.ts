@@ -35,10 +35,17 @@ export class CommandError extends Error {
 export function unknownCommand(args: Buffer[]): string {
   // As server.c: the name is cut at 128 bytes, the argument list stops once it reaches 128.
   let rest = '';
-  for (let i = 1; i < args.length && rest.length < 128; i++) rest += `'${sanitize(args[i]!.toString(), 128 - rest.length)}' `;
-  return `ERR unknown command '${sanitize(args[0]!.toString(), 128)}', with args beginning with: ${rest}`;
+  for (let i = 1; i < args.length && rest.length < 128; i++) rest += `'${errorArg(args[i]!, 128 - rest.length)}' `;
+  return `ERR unknown command '${errorArg(args[0]!, 128)}', with args beginning with: ${rest}`;
 }
 
-function sanitize(s: string, max: number): string {
-  return s.slice(0, Math.max(0, max)).replace(/[\r\n]/g, ' ');
+/**
+ * An argument as Redis' "%.*s" prints it: raw bytes (latin1 keeps one char per byte, and the
+ * reply writer writes latin1), at most `max` of them, ending at a NUL byte; CR/LF become spaces.
+ */
+export function errorArg(b: Buffer, max: number): string {
+  let s = b.toString('latin1', 0, Math.max(0, Math.min(max, b.length)));
+  const nul = s.indexOf('\0');
+  if (nul >= 0) s = s.slice(0, nul);
+  return s.replace(/[\r\n]/g, ' ');
 }

@@ -72,6 +72,9 @@ export class Client implements ClientState, ReplyTarget {
   private readonly onData = (chunk: Buffer): void => {
     this.host.countInput(chunk.length);
     this.lastInteraction = Date.now();
+    // Closing after QUIT or a protocol error: later input is not parsed (as in Redis), so it
+    // cannot add a second error reply or run a command.
+    if (this.closeAtSeq >= 0) return;
     try {
       this.decoder.feed(chunk, this.sink);
     } catch (e) {

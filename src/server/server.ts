@@ -18,7 +18,7 @@ import type { ProtocolError } from './resp/decoder.js';
 import type { ServerState, ServerStats } from './context.js';
 import type { CommandSpec } from '../commands/types.js';
 import { COMMAND_LIST, lookupCommand, commandId, keyIndexes } from '../commands/table.js';
-import { CommandError, E, unknownCommand } from '../commands/errors.js';
+import { CommandError, E, unknownCommand, errorArg } from '../commands/errors.js';
 import { FORMAT_VERSION } from '../storage/encoding.js';
 
 const WORKER_FILE = new URL(findWorkerFile(), import.meta.url);
@@ -242,7 +242,7 @@ export class CairnServer implements ServerState, ClientHost {
     if (spec.subcommands && (args.length >= 2 || !spec.front)) {
       if (args.length < 2) return this.reject(client, E.WRONG_ARGS(spec.name), spec);
       const sub = spec.subcommands.find((s) => s.name === name + '|' + args[1]!.toString('latin1').toLowerCase());
-      if (!sub) return this.reject(client, E.UNKNOWN_SUBCOMMAND(args[1]!.toString(), args[0]!.toString()));
+      if (!sub) return this.reject(client, E.UNKNOWN_SUBCOMMAND(errorArg(args[1]!, 128), args[0]!.toString('latin1')));
       spec = sub;
     }
     if ((spec.arity > 0 && args.length !== spec.arity) || args.length < -spec.arity) {

@@ -11,6 +11,8 @@
 
 /** Redis: PROTO_INLINE_MAX_SIZE, the longest inline line or count line without a newline. */
 export const PROTO_INLINE_MAX_SIZE = 64 * 1024;
+/** Redis accepts a multibulk count up to INT_MAX. */
+const MAX_MULTIBULK_LEN = 2147483647;
 const CR = 13;
 const LF = 10;
 
@@ -35,6 +37,12 @@ export class RequestDecoder {
   private parts: Buffer[] = [];
   private partsLen = 0;
   private need = 0;
+  /**
+   * Bytes at the start of `pending` that hold whole arguments of the incomplete command. Redis
+   * moves parsed arguments out of its query buffer, so client-query-buffer-limit only counts
+   * what follows them (the argument still arriving); so does checkQueryLimit().
+   */
+  private parsedArgBytes = 0;
 
   constructor(private readonly limits: DecoderLimits) {}
 
@@ -77,37 +85,45 @@ export class RequestDecoder {
   }
 
   private checkQueryLimit(): void {
-    if (this.bufferedBytes > this.limits.maxQueryBuffer()) {
+    if (this.bufferedBytes - this.parsedArgBytes > this.limits.maxQueryBuffer()) {
       throw new ProtocolError('client-query-buffer-limit exceeded');
     }
   }
 
+  /*
+   * As Redis does, the count lines of a multibulk request end at the first CR, and the byte after
+   * it is skipped unchecked (so is the CRLF after bulk data); inline lines end at LF.
+   */
   private multibulk(buf: Buffer, start: number, sink: CommandSink): number {
     const len = buf.length;
-    let nl = buf.indexOf(LF, start + 1);
-    if (nl < 0) {
+    this.parsedArgBytes = 0;
+    let cr = buf.indexOf(CR, start);
+    if (cr < 0) {
       if (len - start > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big mbulk count string');
       return -1;
     }
-    const count = parseIntStrict(buf, start + 1, nl);
-    if (count === null || count > 1024 * 1024 * 1024) throw new ProtocolError('ERR Protocol error: invalid multibulk length');
-    let pos = nl + 1;
+    if (cr + 1 >= len) return -1;
+    const count = parseIntStrict(buf, start + 1, cr);
+    if (count === null || count > MAX_MULTIBULK_LEN) throw new ProtocolError('ERR Protocol error: invalid multibulk length');
+    let pos = cr + 2;
     if (count <= 0) return pos;
     const args: Buffer[] = new Array(count);
     const maxBulk = this.limits.maxBulkLen();
     for (let i = 0; i < count; i++) {
+      this.parsedArgBytes = pos - start;
       if (pos >= len) return -1;
-      if (buf[pos] !== 36 /* '$' */) {
-        throw new ProtocolError(`ERR Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
-      }
-      nl = buf.indexOf(LF, pos + 1);
-      if (nl < 0) {
+      cr = buf.indexOf(CR, pos);
+      if (cr < 0) {
         if (len - pos > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big bulk count string');
         return -1;
       }
-      const blen = parseIntStrict(buf, pos + 1, nl);
+      if (cr + 1 >= len) return -1;
+      if (buf[pos] !== 36 /* '$' */) {
+        throw new ProtocolError(`ERR Protocol error: expected '$', got '${String.fromCharCode(buf[pos]!)}'`);
+      }
+      const blen = parseIntStrict(buf, pos + 1, cr);
       if (blen === null || blen < 0 || blen > maxBulk) throw new ProtocolError('ERR Protocol error: invalid bulk length');
-      const dataStart = nl + 1;
+      const dataStart = cr + 2;
       const end = dataStart + blen + 2;
       if (end > len) {
         // Large value still arriving: remember how much is needed so we do not re-parse every chunk.
@@ -122,6 +138,7 @@ export class RequestDecoder {
   }
 
   private inline(buf: Buffer, start: number, sink: CommandSink): number {
+    this.parsedArgBytes = 0;
     const nl = buf.indexOf(LF, start);
     if (nl < 0) {
       if (buf.length - start > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big inline request');
@@ -137,10 +154,14 @@ export class RequestDecoder {
   }
 }
 
-/** Parses an optionally negative decimal integer in buf[from, to). Null if it is not one. */
+/**
+ * Parses a decimal integer in buf[from, to) as Redis' string2ll does: an optional '-', then no
+ * leading zero ("0" itself excepted, "-0" refused), no '+', no spaces. Null if it is not one.
+ */
 export function parseIntStrict(buf: Buffer, from: number, to: number): number | null {
   if (to > from && buf[to - 1] === CR) to--;
   if (from >= to || to - from > 18) return null;
+  if (to - from === 1 && buf[from] === 48 /* '0' */) return 0;
   let neg = false;
   let i = from;
   if (buf[i] === 45 /* '-' */) {
@@ -148,6 +169,7 @@ export function parseIntStrict(buf: Buffer, from: number, to: number): number | 
     i++;
     if (i >= to) return null;
   }
+  if (buf[i] === 48 /* '0' */) return null;
   let n = 0;
   for (; i < to; i++) {
     const c = buf[i]! - 48;

@@ -48,9 +48,12 @@ export class ReplyWriter {
     this.ascii('+OK\r\n');
   }
 
-  /** An error reply; `msg` includes the code, e.g. "ERR syntax error". */
+  /**
+   * An error reply; `msg` includes the code, e.g. "ERR syntax error". As Redis'
+   * addReplyErrorFormat does, each CR and each LF becomes a space (the reply must stay one line).
+   */
   error(msg: string): void {
-    this.ascii('-' + msg.replace(/[\r\n]+/g, ' ') + CRLF);
+    this.ascii('-' + msg.replace(/[\r\n]/g, ' ') + CRLF);
   }
 
   int(n: number | bigint): void {

@@ -1,0 +1,332 @@
+/**
+ * End-to-end throughput of Cairn against a reference redis-server, both driven by redis-benchmark.
+ *
+ *   npm run build && npm run bench -- [options]
+ *
+ *   --rounds R          rounds; each runs every mode against both servers, alternating who goes first (3)
+ *   --requests N        redis-benchmark -n per run (100000)
+ *   --clients C         redis-benchmark -c (50)
+ *   --keyspace K        redis-benchmark -r (100000)
+ *   --tests LIST        redis-benchmark -t (set,get,incr,mset)
+ *   --pipeline P        the pipelined mode's -P (16)
+ *   --pipeline-only     run only the pipelined mode
+ *   --no-pipeline       run only the unpipelined mode
+ *   --shards S          Cairn's --shards (default: the server's own default)
+ *   --no-redis          do not start redis-server (Cairn only)
+ *
+ * Each server runs on a free port in a temp dir (redis-server with `--save '' --appendonly no`).
+ * Tests whose command Cairn does not know are skipped for both. The table shows, per test and
+ * mode, the median ops/s of each server and the median of the per-round ratios Cairn/Redis
+ * (with their range); JSON with every round goes to bench/results/.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { ROOT, median, fmtInt, fmtRatio, printTable, machine, writeResults } from './common.js';
+import { startOracle, REDIS_SERVER } from '../test/helpers/oracle.js';
+
+const run = promisify(execFile);
+const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+const BENCHMARK = 'redis-benchmark';
+
+interface Options {
+  rounds: number;
+  requests: number;
+  clients: number;
+  keyspace: number;
+  tests: string[];
+  pipelines: number[];
+  shards?: number;
+  redis: boolean;
+}
+
+function options(): Options {
+  const { values: v } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '3' },
+      requests: { type: 'string', default: '100000' },
+      clients: { type: 'string', default: '50' },
+      keyspace: { type: 'string', default: '100000' },
+      tests: { type: 'string', default: 'set,get,incr,mset' },
+      pipeline: { type: 'string', default: '16' },
+      'pipeline-only': { type: 'boolean', default: false },
+      'no-pipeline': { type: 'boolean', default: false },
+      shards: { type: 'string' },
+      'no-redis': { type: 'boolean', default: false },
+    },
+  });
+  const int = (name: string, text: string, min: number): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
+    return n;
+  };
+  if (v['pipeline-only'] && v['no-pipeline']) throw new Error('--pipeline-only and --no-pipeline exclude each other');
+  const p = int('pipeline', v.pipeline!, 2);
+  return {
+    rounds: int('rounds', v.rounds!, 1),
+    requests: int('requests', v.requests!, 1),
+    clients: int('clients', v.clients!, 1),
+    keyspace: int('keyspace', v.keyspace!, 1),
+    tests: v.tests!.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean),
+    pipelines: v['pipeline-only'] ? [p] : v['no-pipeline'] ? [1] : [1, p],
+    shards: v.shards === undefined ? undefined : int('shards', v.shards, 0),
+    redis: !v['no-redis'],
+  };
+}
+
+// ---------------------------------------------------------------- servers
+
+interface Target {
+  name: 'Cairn' | 'Redis';
+  port: number;
+  command: string;
+  info: Record<string, unknown>;
+  stop(): Promise<void>;
+}
+
+/** Children to kill if the bench dies or is interrupted before stopping them. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+process.on('SIGINT', () => process.exit(130));
+
+/** Starts `node dist/src/main.js` on port 0 in a temp dir; reads its port and shard count from its log. */
+async function startCairn(shards: number | undefined): Promise<Target> {
+  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'));
+  const args = [MAIN, '--port', '0', '--dir', dir, ...(shards === undefined ? [] : ['--shards', String(shards)])];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let out = '';
+  let actualShards = 0;
+  const port = await new Promise<number>((resolve, reject) => {
+    const onLine = (line: string): void => {
+      let rec: { msg?: string; port?: number; shards?: number };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        return;
+      }
+      if (rec.msg === 'Cairn starting') actualShards = rec.shards ?? 0;
+      if (rec.msg === 'Ready to accept connections') resolve(rec.port!);
+    };
+    let pending = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.length > 64 * 1024) out = out.slice(-32 * 1024);
+      pending += d.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      lines.forEach(onLine);
+    });
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    void exited.then(() => reject(new Error(`Cairn exited before it was ready:\n${out}`)));
+    setTimeout(() => reject(new Error(`Cairn did not start in 30 s:\n${out}`)), 30_000).unref();
+  });
+  return {
+    name: 'Cairn', port,
+    command: `${shellLine(['node', path.relative(process.cwd(), MAIN), ...args.slice(1)])}   (listening on ${port})`,
+    info: { shards: actualShards, dir },
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await exited;
+      children.delete(proc);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startRedis(): Promise<Target | null> {
+  const oracle = await startOracle();
+  if (!oracle) return null;
+  children.add(oracle.proc);
+  const { stdout } = await run(REDIS_SERVER, ['--version']);
+  return {
+    name: 'Redis', port: oracle.port,
+    command: shellLine([REDIS_SERVER, ...oracle.args]),
+    info: { version: /v=(\S+)/.exec(stdout)?.[1] ?? stdout.trim() },
+    stop: async () => {
+      await oracle.stop();
+      children.delete(oracle.proc);
+    },
+  };
+}
+
+/** A command line as a shell would need it typed (empty and odd arguments quoted). */
+function shellLine(argv: string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** The command a redis-benchmark test sends (lrange_100 -> LRANGE, ping_inline -> PING). */
+function commandOf(test: string): string {
+  return test.split('_')[0]!.toUpperCase();
+}
+
+/** True unless the server answers the test's command with "unknown command". */
+function supports(port: number, test: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.write(`${commandOf(test)} __cairn_bench_probe\r\n`));
+    let reply = '';
+    s.on('data', (d) => {
+      reply += d.toString('latin1');
+      if (reply.includes('\r\n')) {
+        s.destroy();
+        resolve(!reply.startsWith('-ERR unknown command'));
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------- redis-benchmark
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function benchmarkArgs(o: Options, port: number, tests: string[], pipeline: number): string[] {
+  return ['-h', '127.0.0.1', '-p', String(port), '-t', tests.join(','), '-c', String(o.clients), '-n', String(o.requests),
+    '-r', String(o.keyspace), '-P', String(pipeline), '-q', '--csv'];
+}
+
+/** Parses redis-benchmark --csv: test name's first word, lower case ("MSET (10 keys)" -> mset). */
+function parseCsv(csv: string): Map<string, Sample> {
+  const out = new Map<string, Sample>();
+  const lines = csv.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('"'));
+  const header = lines[0]!.slice(1, -1).split('","');
+  const col = (name: string): number => header.indexOf(name);
+  for (const line of lines.slice(1)) {
+    const f = line.slice(1, -1).split('","');
+    out.set(f[0]!.split(' ')[0]!.toLowerCase(), {
+      rps: Number(f[col('rps')]), p50: Number(f[col('p50_latency_ms')]), p99: Number(f[col('p99_latency_ms')]),
+    });
+  }
+  return out;
+}
+
+async function benchmark(args: string[]): Promise<Map<string, Sample>> {
+  try {
+    const { stdout } = await run(BENCHMARK, args, { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+    return parseCsv(stdout);
+  } catch (e) {
+    const err = e as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`${shellLine([BENCHMARK, ...args])} failed: ${err.message}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+interface RoundResult {
+  round: number;
+  pipeline: number;
+  order: string[];
+  samples: Record<string, Record<string, Sample>>;
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  await run(BENCHMARK, ['--version']).catch(() => {
+    throw new Error(`${BENCHMARK} is not installed (it drives the load)`);
+  });
+  const started = Date.now();
+  const targets: Target[] = [];
+  try {
+    const cairn = await startCairn(o.shards);
+    targets.push(cairn);
+    const redis = o.redis ? await startRedis() : null;
+    if (redis) targets.push(redis);
+    else if (o.redis) console.log(`(${REDIS_SERVER} not found: Cairn only)`);
+
+    const tests: string[] = [];
+    for (const t of o.tests) {
+      if (await supports(cairn.port, t)) tests.push(t);
+      else console.log(`(skipping '${t}': Cairn does not know ${commandOf(t)} yet)`);
+    }
+    if (tests.length === 0) throw new Error('no test left to run');
+
+    const rounds: RoundResult[] = [];
+    const commands = new Set<string>();
+    for (let round = 1; round <= o.rounds; round++) {
+      for (const pipeline of o.pipelines) {
+        // Alternate who goes first, so drift (heat, neighbours) does not favour one server.
+        const order = round % 2 === 1 ? targets : [...targets].reverse();
+        const samples: RoundResult['samples'] = {};
+        for (const t of order) {
+          const args = benchmarkArgs(o, t.port, tests, pipeline);
+          commands.add(`${t.name}: ${shellLine([BENCHMARK, ...args])}`);
+          const result = await benchmark(args);
+          samples[t.name] = Object.fromEntries(result);
+          const line = tests.map((x) => `${x} ${fmtInt(result.get(x)?.rps ?? NaN)}`).join(', ');
+          console.log(`round ${round}/${o.rounds} -P ${pipeline} ${t.name.padEnd(5)} ${line}`);
+        }
+        rounds.push({ round, pipeline, order: order.map((t) => t.name), samples });
+      }
+    }
+
+    const summary = summarize(o, tests, rounds, redis !== null);
+    const shards = cairn.info.shards as number;
+    console.log('');
+    console.log(`Cairn (${shards} shard${shards === 1 ? '' : 's'})${redis ? ` vs Redis ${redis.info.version as string}` : ''}: ` +
+      `median ops/s of ${o.rounds} round(s), redis-benchmark -c ${o.clients} -n ${o.requests} -r ${o.keyspace}`);
+    printTable(summaryRows(summary, redis !== null));
+    console.log('');
+    console.log(`bench: ${shellLine(['node', ...process.argv.slice(1).map((a) => (path.isAbsolute(a) ? path.relative(process.cwd(), a) : a))])}`);
+    for (const t of targets) console.log(`${t.name} server: ${t.command}`);
+    for (const c of commands) console.log(c);
+    const file = writeResults('throughput', {
+      date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), options: o,
+      machine: machine(), cairn: cairn.info, redis: redis?.info ?? null, commands: [...commands], summary, rounds,
+    });
+    console.log(`results: ${path.relative(process.cwd(), file)} (${Math.round((Date.now() - started) / 1000)} s)`);
+  } finally {
+    for (const t of targets) await t.stop();
+  }
+}
+
+interface SummaryRow {
+  test: string;
+  pipeline: number;
+  cairn: number;
+  redis: number;
+  ratio: number;
+  ratioMin: number;
+  ratioMax: number;
+}
+
+function summarize(o: Options, tests: string[], rounds: RoundResult[], withRedis: boolean): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  for (const pipeline of o.pipelines) {
+    for (const test of tests) {
+      const mine = rounds.filter((r) => r.pipeline === pipeline);
+      const cairn = mine.map((r) => r.samples.Cairn?.[test]?.rps ?? NaN);
+      const redis = withRedis ? mine.map((r) => r.samples.Redis?.[test]?.rps ?? NaN) : [];
+      const ratios = redis.map((x, i) => cairn[i]! / x);
+      rows.push({
+        test, pipeline, cairn: median(cairn), redis: median(redis),
+        ratio: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios),
+      });
+    }
+  }
+  return rows;
+}
+
+function summaryRows(summary: SummaryRow[], withRedis: boolean): string[][] {
+  const header = withRedis
+    ? ['test', 'pipeline', 'Cairn ops/s', 'Redis ops/s', 'Cairn/Redis', 'range']
+    : ['test', 'pipeline', 'Cairn ops/s'];
+  return [header, ...summary.map((r) => withRedis
+    ? [r.test.toUpperCase(), String(r.pipeline), fmtInt(r.cairn), fmtInt(r.redis), fmtRatio(r.ratio), `${fmtRatio(r.ratioMin)}-${fmtRatio(r.ratioMax)}`]
+    : [r.test.toUpperCase(), String(r.pipeline), fmtInt(r.cairn)])];
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
