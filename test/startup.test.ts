@@ -26,7 +26,7 @@ describe('command-line and config errors', () => {
   it.each([
     [['--no-such-option', '1'], 'command line: unknown option \'no-such-option\''],
     [['--port', 'abc'], 'command line: invalid value for \'port\': argument couldn\'t be parsed into an integer'],
-    [['--maxclients', '0'], 'command line: invalid value for \'maxclients\': argument must be between 1 and 1000000 inclusive'],
+    [['--maxclients', '0'], 'command line: invalid value for \'maxclients\': argument must be between 1 and 4294967295 inclusive'],
     [['--loglevel', 'loud'], 'command line: invalid value for \'loglevel\': argument(s) must be one of the following: debug, verbose, notice, warning, nothing'],
     [['--appendonly', 'maybe'], 'command line: invalid value for \'appendonly\': argument must be \'yes\' or \'no\''],
     [['--databases', '16', '17'], 'command line: option \'databases\' takes one value'],
