@@ -533,7 +533,7 @@ describe('RENAME, COPY and MOVE of a collection on one shard', () => {
 
   beforeAll(async () => {
     dir = tempDir('cairn-keys-unit-');
-    store = await Store.open(path.join(dir, 'shard-0'), 16, 0, 1, { cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxOpenFiles: 50, compression: false });
+    store = await Store.open(path.join(dir, 'shard-0'), 16, 0, 1, { rowCacheSize: 0, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxOpenFiles: 50, compression: false });
   });
 
   afterAll(async () => {

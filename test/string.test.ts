@@ -29,7 +29,7 @@ import { lcsReply } from '../src/commands/string-util.js';
 // ------------------------------------------------------------------ helpers
 
 const REDIS_SERVER = '/usr/bin/redis-server';
-const STORE_OPTIONS = { cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxOpenFiles: 64, compression: false };
+const STORE_OPTIONS = { rowCacheSize: 0, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxOpenFiles: 64, compression: false };
 
 interface Oracle {
   port: number;

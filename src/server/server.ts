@@ -122,6 +122,7 @@ export class CairnServer implements ServerState, ClientHost {
       hz: c.hz as number,
       activeExpireEffort: c['active-expire-effort'] as number,
       store: {
+        rowCacheSize: c['row-cache-size'] as number,
         cacheSize: c['leveldb-cache-size'] as number,
         writeBufferSize: c['leveldb-write-buffer-size'] as number,
         maxOpenFiles: c['leveldb-max-open-files'] as number,

@@ -194,6 +194,8 @@ export class ShardExecutor {
       },
       (err: Error) => {
         this.hooks.onError(err, 'LevelDB batch write');
+        // The row cache already holds this batch's values: it must not run ahead of LevelDB.
+        this.store.rows.clear();
         this.writeError = err.message;
         this.finish(segs, err);
       },

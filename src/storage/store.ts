@@ -9,6 +9,7 @@
  * LevelDB in order.
  */
 import { ClassicLevel } from 'classic-level';
+import { RowCache } from './row-cache.js';
 import {
   Type, type Meta, type TypeCode, metaKey, decodeMeta, encodeStringMeta, encodeMeta, expiryKey,
   countKey, garbageKey, readU64, writeU64, INFO_KEY, FORMAT_VERSION, Prefix,
@@ -23,6 +24,8 @@ export interface BatchOp {
 }
 
 export interface StoreOptions {
+  /** Bytes of the JS-side row cache (0 = off). */
+  rowCacheSize: number;
   cacheSize: number;
   writeBufferSize: number;
   maxOpenFiles: number;
@@ -56,7 +59,10 @@ export class Store {
   keyspaceMisses = 0;
   private lastVersion = 0n;
 
-  private constructor(readonly db: Db, readonly databases: number) {
+  readonly rows: RowCache;
+
+  private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number) {
+    this.rows = new RowCache(rowCacheSize);
     this.counts = new Array(databases).fill(0);
     this.expires = new Array(databases).fill(0);
   }
@@ -68,7 +74,7 @@ export class Store {
       compression: o.compression, createIfMissing: true,
     });
     await db.open();
-    const store = new Store(db, databases);
+    const store = new Store(db, databases, o.rowCacheSize);
     const info = db.getSync(INFO_KEY);
     if (info === undefined) {
       await db.put(INFO_KEY, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, shard, shards })));
@@ -96,8 +102,11 @@ export class Store {
   // ------------------------------------------------------------ raw access with overlay
 
   get(k: Buffer): Buffer | undefined {
+    const s = k.toString('latin1');
+    // The row cache is write-through, so a cached entry is the latest value, pending or not.
+    const cached = this.rows.get(s);
+    if (cached !== undefined) return cached === null ? undefined : cached;
     if (this.current.size > 0 || this.inflight.length > 0) {
-      const s = k.toString('latin1');
       let v = this.current.get(s);
       if (v !== undefined) return v === null ? undefined : v;
       for (let i = this.inflight.length - 1; i >= 0; i--) {
@@ -105,17 +114,23 @@ export class Store {
         if (v !== undefined) return v === null ? undefined : v;
       }
     }
-    return this.db.getSync(k);
+    const v = this.db.getSync(k);
+    this.rows.set(s, v ?? null);
+    return v;
   }
 
   put(k: Buffer, v: Buffer): void {
+    const s = k.toString('latin1');
     this.ops.push({ type: 'put', key: k, value: v });
-    this.current.set(k.toString('latin1'), v);
+    this.current.set(s, v);
+    this.rows.set(s, v);
   }
 
   del(k: Buffer): void {
+    const s = k.toString('latin1');
     this.ops.push({ type: 'del', key: k });
-    this.current.set(k.toString('latin1'), null);
+    this.current.set(s, null);
+    this.rows.set(s, null);
   }
 
   /** True when the overlay holds writes that LevelDB iterators cannot see yet. */
