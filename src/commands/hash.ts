@@ -15,7 +15,7 @@
  */
 import { command, oneKey, type CommandSpec, type ShardCall } from './types.js';
 import { CommandError, E } from './errors.js';
-import { i64Arg } from './args.js';
+import { i64Arg, lower } from './args.js';
 import { parseI64 } from '../util/number.js';
 import { parseLongDouble, addLongDouble, formatLongDoubleHuman, LD_ZERO } from '../util/long-double.js';
 import { Type } from '../storage/encoding.js';
@@ -135,7 +135,7 @@ function replyPicksHeader(c: ShardCall, n: number, withValues: boolean): void {
 async function hrandfieldWithCount(c: ShardCall): Promise<void> {
   const l = i64Arg(c.args[2]!);
   if (l < -I64_MAX) throw new CommandError(HE.COUNT_RANGE);
-  if (c.args.length > 4 || (c.args.length === 4 && c.args[3]!.toString('latin1').toLowerCase() !== 'withvalues')) {
+  if (c.args.length > 4 || (c.args.length === 4 && lower(c.args[3]!) !== 'withvalues')) {
     throw new CommandError(E.SYNTAX);
   }
   const withValues = c.args.length === 4;
