@@ -8,6 +8,7 @@ import { connectionCommands } from './connection.js';
 import { stringCommands } from './string.js';
 import { keyCommands } from './keys.js';
 import { serverCommands } from './server.js';
+import { hashCommands } from './hash.js';
 
 /** Every top-level command; a command's id (sent in frames) is its index here. */
 export const COMMAND_LIST: readonly CommandSpec[] = [
@@ -15,6 +16,7 @@ export const COMMAND_LIST: readonly CommandSpec[] = [
   ...stringCommands,
   ...keyCommands,
   ...serverCommands,
+  ...hashCommands,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>();
