@@ -58,6 +58,8 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Data directory. Each shard keeps its LevelDB under <dir>/shard-<i>.' }),
   opt({ section: 'general', name: 'shards', type: 'int', default: 0, min: 0, max: 256, mutable: false, effect: 'restart',
     doc: 'Number of shard worker threads (0 = one per core). Recorded when a data directory is created; opening it with another count is refused.' }),
+  opt({ section: 'general', name: 'shard-threads', type: 'bool', default: true, mutable: false, effect: 'restart',
+    doc: 'Run each shard in its own worker thread (yes), or every shard on the front thread (no: no thread hop, one core).' }),
   opt({ section: 'general', name: 'databases', type: 'int', default: 16, min: 1, max: 256, mutable: false, effect: 'restart',
     doc: 'Number of logical databases (SELECT 0..databases-1).' }),
   opt({ section: 'general', name: 'loglevel', type: 'enum', default: 'notice', values: ['debug', 'verbose', 'notice', 'warning', 'nothing'], mutable: true, effect: 'live',

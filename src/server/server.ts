@@ -128,7 +128,7 @@ export class CairnServer implements ServerState, ClientHost {
         maxOpenFiles: c['leveldb-max-open-files'] as number,
         compression: c['leveldb-compression'] as boolean,
       },
-    }, (i) => path.join(dir, `shard-${i}`));
+    }, (i) => path.join(dir, `shard-${i}`), c['shard-threads'] as boolean);
     await this.listen();
     if (c.pidfile) fs.writeFileSync(c.pidfile as string, String(process.pid) + '\n');
     this.idleTimer = setInterval(() => this.closeIdleClients(), 1000);

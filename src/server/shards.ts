@@ -5,9 +5,9 @@
  * turn (flushed from setImmediate). Each shard answers in request order, so a per-shard FIFO of
  * reply targets matches replies to commands without ids on the wire.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { FrameBuilder, decodeReplies } from './frame.js';
-import type { ShardWorkerData, ShardControl } from '../../workers/shard.js';
+import { runShard, type ShardWorkerData, type ShardControl } from '../shard/host.js';
 
 /** Where a reply goes: a client's reply slot, or a promise of a front-thread caller. */
 export interface ReplyTarget {
@@ -47,8 +47,11 @@ class Fifo {
   }
 }
 
+/** A shard's end of the conversation: a Worker, or a MessagePort to a shard on this thread. */
+type Endpoint = Pick<Worker, 'postMessage' | 'on' | 'once'> & { terminate(): unknown };
+
 interface Shard {
-  worker: Worker;
+  worker: Endpoint;
   frame: FrameBuilder;
   fifo: Fifo;
 }
@@ -59,6 +62,15 @@ export interface ShardPoolHooks {
   afterReplies(): void;
   /** A shard worker died: the server cannot go on without it. */
   fatal(msg: string): void;
+}
+
+/** A shard on this thread: its port pair stands in for a Worker. */
+function localShard(data: ShardWorkerData): Endpoint {
+  const { port1, port2 } = new MessageChannel();
+  void runShard(data, port2);
+  const ep = port1 as MessagePort & { terminate(): void };
+  ep.terminate = () => port1.close();
+  return ep as unknown as Endpoint;
 }
 
 export class ShardPool {
@@ -72,11 +84,15 @@ export class ShardPool {
     return this.shards.length;
   }
 
-  /** Starts every shard worker and waits until each has opened its LevelDB. */
-  async start(workerFile: URL, data: Omit<ShardWorkerData, 'index' | 'path'>, pathOf: (i: number) => string): Promise<void> {
+  /**
+   * Starts every shard and waits until each has opened its LevelDB. With `threads`, each shard is a
+   * worker thread; without, it runs on this thread behind a MessageChannel (same code, no thread hop).
+   */
+  async start(workerFile: URL, data: Omit<ShardWorkerData, 'index' | 'path'>, pathOf: (i: number) => string, threads = true): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < data.shards; i++) {
-      const worker = new Worker(workerFile, { workerData: { ...data, index: i, path: pathOf(i) } satisfies ShardWorkerData });
+      const shardData: ShardWorkerData = { ...data, index: i, path: pathOf(i) };
+      const worker: Endpoint = threads ? new Worker(workerFile, { workerData: shardData }) : localShard(shardData);
       const shard: Shard = { worker, frame: new FrameBuilder(), fifo: new Fifo() };
       this.shards.push(shard);
       ready.push(new Promise((resolve, reject) => {

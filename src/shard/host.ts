@@ -1,0 +1,91 @@
+/**
+ * A shard: owns one LevelDB (<dir>/shard-<i>) and every key whose hash slot maps to it.
+ * Receives command frames on a port, answers with reply frames. It runs in a worker thread
+ * (workers/shard.ts) or, with `shard-threads no`, on the front thread behind a MessageChannel.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { Store, type StoreOptions } from '../storage/store.js';
+import { ShardExecutor } from './executor.js';
+import { expireCycle } from './expiry.js';
+import { COMMAND_LIST } from '../commands/table.js';
+
+export interface ShardWorkerData {
+  index: number;
+  shards: number;
+  path: string;
+  databases: number;
+  hz: number;
+  activeExpireEffort: number;
+  store: StoreOptions;
+}
+
+export type ShardControl =
+  | { type: 'config'; name: 'hz' | 'active-expire-effort'; value: number }
+  | { type: 'close' };
+
+/** What a shard talks through: a worker's parentPort or one end of a MessageChannel. */
+export type ShardPort = Pick<MessagePort, 'postMessage' | 'on' | 'close'>;
+
+function describe(e: unknown): { message: string; code?: string } {
+  const err = e as { message?: string; code?: string; cause?: { message?: string } };
+  return { message: (err.message ?? String(e)) + (err.cause?.message ? ': ' + err.cause.message : ''), code: err.code };
+}
+
+export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<void> {
+  let store: Store;
+  try {
+    store = await Store.open(data.path, data.databases, data.index, data.shards, data.store);
+  } catch (e) {
+    port.postMessage({ type: 'error', ...describe(e) });
+    return;
+  }
+  const exec = new ShardExecutor(store, COMMAND_LIST, {
+    post: (ab) => port.postMessage(ab, [ab]),
+    onError: (err, what) => port.postMessage({ type: 'log', level: 'error', msg: `shard ${data.index}: ${what} failed`, ...describe(err) }),
+  });
+
+  let hz = data.hz;
+  let effort = data.activeExpireEffort;
+  let closing = false;
+  let expiring = false;
+  let timer: NodeJS.Timeout;
+  const runExpiry = (): void => {
+    if (expiring || closing) return;
+    expiring = true;
+    exec.enqueueJob(async () => {
+      try {
+        const more = await expireCycle(store, effort, exec.sync);
+        if (more && !closing) setImmediate(() => { expiring = false; runExpiry(); });
+        else expiring = false;
+      } catch (e) {
+        expiring = false;
+        throw e;
+      }
+    });
+  };
+  const startTimer = (): void => {
+    timer = setInterval(runExpiry, Math.max(2, Math.floor(1000 / hz)));
+  };
+  startTimer();
+
+  port.on('message', (m: ArrayBuffer | ShardControl) => {
+    if (m instanceof ArrayBuffer) return exec.onFrame(m);
+    if (m.type === 'config') {
+      if (m.name === 'hz') {
+        hz = m.value;
+        clearInterval(timer);
+        startTimer();
+      } else effort = m.value;
+    } else if (m.type === 'close') {
+      closing = true;
+      clearInterval(timer);
+      void exec.drain().then(async () => {
+        await store.close();
+        port.postMessage({ type: 'closed' });
+        port.close();
+      });
+    }
+  });
+  port.postMessage({ type: 'ready', keys: store.counts.reduce((a, b) => a + b, 0) });
+}
+
