@@ -123,6 +123,7 @@ export class CairnServer implements ServerState, ClientHost {
       activeExpireEffort: c['active-expire-effort'] as number,
       store: {
         rowCacheSize: c['row-cache-size'] as number,
+        nativeWrites: c['leveldb-native-writes'] as boolean,
         cacheSize: c['leveldb-cache-size'] as number,
         writeBufferSize: c['leveldb-write-buffer-size'] as number,
         maxOpenFiles: c['leveldb-max-open-files'] as number,

@@ -187,19 +187,33 @@ export class ShardExecutor {
       return;
     }
     this.writing = true;
-    this.store.db.batch(ops as never).then(
+    let pending: Promise<void> | undefined;
+    try {
+      pending = this.store.writeBatch(ops);
+    } catch (err) {
+      this.writeFailed(segs, err as Error);
+      return;
+    }
+    if (pending === undefined) {
+      this.writeError = null;
+      this.finish(segs, null);
+      return;
+    }
+    pending.then(
       () => {
         this.writeError = null;
         this.finish(segs, null);
       },
-      (err: Error) => {
-        this.hooks.onError(err, 'LevelDB batch write');
-        // The row cache already holds this batch's values: it must not run ahead of LevelDB.
-        this.store.rows.clear();
-        this.writeError = err.message;
-        this.finish(segs, err);
-      },
+      (err: Error) => this.writeFailed(segs, err),
     );
+  }
+
+  private writeFailed(segs: Segment[], err: Error): void {
+    this.hooks.onError(err, 'LevelDB batch write');
+    // The row cache already holds this batch's values: it must not run ahead of LevelDB.
+    this.store.rows.clear();
+    this.writeError = err.message;
+    this.finish(segs, err);
   }
 
   private finish(segs: Segment[], err: Error | null): void {

@@ -10,6 +10,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { RowCache } from './row-cache.js';
+import { nativeWriter } from './native-write.js';
 import {
   Type, type Meta, type TypeCode, metaKey, decodeMeta, encodeStringMeta, encodeMeta, expiryKey,
   countKey, garbageKey, readU64, writeU64, INFO_KEY, FORMAT_VERSION, Prefix,
@@ -24,6 +25,8 @@ export interface BatchOp {
 }
 
 export interface StoreOptions {
+  /** Write group commits on the shard's thread with the native addon when it is built. */
+  nativeWrites?: boolean;
   /** Bytes of the JS-side row cache (0 = off). */
   rowCacheSize: number;
   cacheSize: number;
@@ -60,9 +63,12 @@ export class Store {
   private lastVersion = 0n;
 
   readonly rows: RowCache;
+  /** True when batches are written synchronously on this thread (native addon). */
+  readonly syncWrites: boolean;
 
-  private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number) {
+  private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number, nativeWrites: boolean) {
     this.rows = new RowCache(rowCacheSize);
+    this.syncWrites = nativeWrites && nativeWriter !== null;
     this.counts = new Array(databases).fill(0);
     this.expires = new Array(databases).fill(0);
   }
@@ -74,7 +80,7 @@ export class Store {
       compression: o.compression, createIfMissing: true,
     });
     await db.open();
-    const store = new Store(db, databases, o.rowCacheSize);
+    const store = new Store(db, databases, o.rowCacheSize, o.nativeWrites ?? true);
     const info = db.getSync(INFO_KEY);
     if (info === undefined) {
       await db.put(INFO_KEY, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, shard, shards })));
@@ -131,6 +137,18 @@ export class Store {
     this.ops.push({ type: 'del', key: k });
     this.current.set(s, null);
     this.rows.set(s, null);
+  }
+
+  /**
+   * Writes one group commit. Synchronous (returns undefined, throws on failure) with the native
+   * addon; otherwise a promise from classic-level's pool-threaded batch().
+   */
+  writeBatch(ops: BatchOp[]): Promise<void> | undefined {
+    if (this.syncWrites) {
+      nativeWriter!.write(this.db, ops, false);
+      return undefined;
+    }
+    return this.db.batch(ops as never);
   }
 
   /** True when the overlay holds writes that LevelDB iterators cannot see yet. */
