@@ -2,54 +2,17 @@
  * A real redis-server (the reference this project follows) for tests that compare replies.
  * Tests using it skip when /usr/bin/redis-server is not installed.
  */
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import { tempDir } from './server.js';
+import { startOracle, hasRedis as redisInstalled, REDIS_SERVER, type OracleServer } from './oracle.js';
 
-export const REDIS_SERVER = '/usr/bin/redis-server';
-export const hasRedis = fs.existsSync(REDIS_SERVER);
+export { REDIS_SERVER };
+export const hasRedis = redisInstalled();
+export type Oracle = OracleServer;
 
-export interface Oracle {
-  port: number;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts redis-server on a free port, no persistence, in a temp dir. */
+/** Starts redis-server on a free port, no persistence, in a temp dir (see oracle.ts). */
 export async function startRedis(): Promise<Oracle> {
-  const port = await freePort();
-  const dir = tempDir('cairn-oracle-');
-  const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--daemonize', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    void exited.then(() => reject(new Error(`redis-server exited:\n${out}`)));
-    setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
-  });
-  return {
-    port,
-    stop: async () => {
-      if (proc.exitCode === null) proc.kill('SIGTERM');
-      await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const o = await startOracle();
+  if (!o) throw new Error(`${REDIS_SERVER} is not installed`);
+  return o;
 }
 
 /** A small seeded PRNG (mulberry32), so randomized comparisons are reproducible. */

@@ -2,11 +2,9 @@
  * Exact-bytes helpers over RawClient: encode a command, read exactly one complete reply
  * (RESP2 or RESP3), and run a redis-server 7.0 to compare replies with.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
+import { startOracle, hasRedis, REDIS_SERVER, type OracleServer } from './oracle.js';
 import { RawClient } from './raw.js';
-import { tempDir } from './server.js';
 
 export function encodeCommand(...args: (string | Buffer)[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
@@ -66,52 +64,16 @@ export async function exchange(c: RawClient, ...args: (string | Buffer)[]): Prom
   return readReply(c);
 }
 
-export const REDIS_SERVER = '/usr/bin/redis-server';
+export { REDIS_SERVER };
 export const REDIS_CLI = '/usr/bin/redis-cli';
-export const haveRedis = fs.existsSync(REDIS_SERVER);
+export const haveRedis = hasRedis();
 export const haveRedisCli = fs.existsSync(REDIS_CLI);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export type ReferenceRedis = OracleServer;
 
-export interface ReferenceRedis {
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** A throwaway redis-server (the reference implementation) on a free port in a temp dir. */
+/** A throwaway redis-server (the reference implementation) on a free port in a temp dir (see oracle.ts). */
 export async function startRedis(): Promise<ReferenceRedis> {
-  const port = await freePort();
-  const dir = tempDir('cairn-redis-ref-');
-  const proc: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const c = await RawClient.connect(port);
-      c.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error('redis-server did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return {
-    port,
-    stop: async () => {
-      if (proc.exitCode === null) proc.kill('SIGKILL');
-      await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const o = await startOracle();
+  if (!o) throw new Error(`${REDIS_SERVER} is not installed`);
+  return o;
 }
