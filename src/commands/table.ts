@@ -10,6 +10,7 @@ import { keyCommands } from './keys.js';
 import { serverCommands } from './server.js';
 import { hashCommands } from './hash.js';
 import { setCommands } from './set.js';
+import { listCommands } from './list.js';
 
 /** Every top-level command; a command's id (sent in frames) is its index here. */
 export const COMMAND_LIST: readonly CommandSpec[] = [
@@ -19,6 +20,7 @@ export const COMMAND_LIST: readonly CommandSpec[] = [
   ...serverCommands,
   ...hashCommands,
   ...setCommands,
+  ...listCommands,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>();

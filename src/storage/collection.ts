@@ -153,6 +153,15 @@ export class Collection {
     return true;
   }
 
+  /**
+   * Removes `sub` when the caller knows it exists (saves the lookup `delete` does), e.g. a list's
+   * popped or trimmed entries, whose indexes follow from the list's head and tail.
+   */
+  remove(sub: Buffer): void {
+    this.ctx.store.del(this.subKey(sub));
+    this.meta.size!--;
+  }
+
   /** For families that change type-specific meta fields (a list's head/tail): save() must write the meta. */
   markChanged(): void {
     this.dirty = true;

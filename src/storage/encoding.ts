@@ -25,7 +25,9 @@
  *     hash/set/zset/stream: version(8) | size(8)
  *     list:    version(8) | size(8) | head(8, sortable i64) | tail(8, sortable i64)
  *
- * expire-ms is a Unix time in milliseconds; 0 means no expiry.
+ * expire-ms is a Unix time in milliseconds; 0 means no expiry. A list's elements sit densely at
+ * indexes head .. tail-1 (tail is one past the last element, so size = tail - head; a new list
+ * starts at head = tail = 0): see storage/list.ts.
  *
  * Sub-keys per type (under the collection's current version):
  *   hash:   field -> value          set:   member -> empty
