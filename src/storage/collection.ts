@@ -24,7 +24,7 @@
 import { CommandError, E } from '../commands/errors.js';
 import { intArg, lower } from '../commands/args.js';
 import type { ShardCall } from '../commands/types.js';
-import { stringMatch } from '../util/glob.js';
+import { stringMatchLen } from '../util/glob.js';
 import { type Meta, type TypeCode, Prefix, metaKey, subKey, versionPrefix, prefixEnd, encodeMeta } from './encoding.js';
 
 /** What a collection needs from its caller: a shard handler's store, database and sync(). */
@@ -433,7 +433,7 @@ export async function scanPage(coll: Collection, cursor: bigint, o: ScanOptions)
   const subs: Buffer[] = [];
   const values: Buffer[] = [];
   const keep = (sub: Buffer, value: Buffer): void => {
-    if (o.pattern !== null && !stringMatch(o.pattern, sub, false)) return;
+    if (o.pattern !== null && !stringMatchLen(o.pattern, sub)) return;
     subs.push(sub);
     values.push(value);
   };
