@@ -328,7 +328,8 @@ export class ZSet {
    * runs off the end).
    */
   async scoreRange(r: ScoreRange, reverse: boolean, offset: number, limit: number, visit: ZVisitor): Promise<void> {
-    if (scoreRangeEmpty(r) || offset < 0 || limit === 0) return;
+    // An offset past the end selects nothing (Redis returns early too): no need to walk there.
+    if (scoreRangeEmpty(r) || offset < 0 || offset >= this.size || limit === 0) return;
     let skipped = 0;
     const take = limit < 0 ? Infinity : limit;
     await this.scan({ ...this.scoreBounds(r), reverse, limit: offset + take }, (m, s) => {
@@ -350,7 +351,7 @@ export class ZSet {
    * When every score is equal the walk seeks straight to min (or max).
    */
   async lexRange(r: LexRange, reverse: boolean, offset: number, limit: number, visit: ZVisitor): Promise<void> {
-    if (lexRangeEmpty(r) || offset < 0 || limit === 0) return;
+    if (lexRangeEmpty(r) || offset < 0 || offset >= this.size || limit === 0) return;
     const first = await this.edge(false);
     const last = await this.edge(true);
     if (first === null || last === null) return;
