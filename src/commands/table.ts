@@ -11,6 +11,7 @@ import { serverCommands } from './server.js';
 import { hashCommands } from './hash.js';
 import { setCommands } from './set.js';
 import { listCommands } from './list.js';
+import { zsetCommands } from './zset.js';
 
 /** Every top-level command; a command's id (sent in frames) is its index here. */
 export const COMMAND_LIST: readonly CommandSpec[] = [
@@ -21,6 +22,7 @@ export const COMMAND_LIST: readonly CommandSpec[] = [
   ...hashCommands,
   ...setCommands,
   ...listCommands,
+  ...zsetCommands,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>();

@@ -36,6 +36,8 @@ export class ShardExecutor {
   private queue: QueueItem[] = [];
   private head = 0;
   private blocked = false;
+  /** True while a handler runs synchronously inside exec() (an async one may call sync() before its first await). */
+  private inHandler = false;
   private readonly w = new ReplyWriter(64 * 1024);
   private lens: number[] = [];
   private cmdStart = 0;
@@ -132,12 +134,15 @@ export class ShardExecutor {
     const spec = this.specs[cmd.id]!;
     this.w.resp = cmd.resp;
     const call: ShardCall = { args: cmd.args, db: cmd.db, w: this.w, store: this.store, sync: this.sync };
+    this.inHandler = true;
     try {
       const r = spec.shard!(call);
       if (r) return r;
     } catch (e) {
       this.w.len = this.cmdStart;
       this.writeFailure(e, cmd.id);
+    } finally {
+      this.inHandler = false;
     }
   }
 
@@ -150,8 +155,9 @@ export class ShardExecutor {
   private cutSegment(): void {
     const batch = this.store.takeOps();
     if (this.lens.length === 0 && batch === null) return;
-    // Replies before cmdStart belong to finished commands; bytes after it to the running one.
-    const done = this.blocked ? this.cmdStart : this.w.len;
+    // Replies before cmdStart belong to finished commands; bytes after it to the running one
+    // (which may have written part of its reply, e.g. an array header, before calling sync()).
+    const done = this.blocked || this.inHandler ? this.cmdStart : this.w.len;
     const payload = Buffer.from(this.w.buf.subarray(0, done));
     const rest = this.w.len - done;
     if (rest > 0) this.w.buf.copy(this.w.buf, 0, done, this.w.len);

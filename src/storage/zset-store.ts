@@ -1,0 +1,391 @@
+/**
+ * Sorted sets on a shard's LevelDB: a Collection (src/storage/collection.ts) of member -> score
+ * sub-keys plus the score index of encoding.ts, kept in step by every write here:
+ *
+ *   Sub-key      'S' | db | key-len | key | version | member                -> score(8, sortable)
+ *   Score index  'Z' | db | key-len | key | version | score(8, sortable) | member -> empty
+ *
+ * The sub-keys answer point questions (ZSCORE, ZADD's lookup, ZINTER's probes) and iterate in
+ * member order (ZSCAN cursors); the index iterates in Redis' order, score then member bytewise,
+ * forwards or backwards, and seeks to a score. Both live under the collection's version, so
+ * DEL/overwrite/expiry stay O(1) and the sweep drops both record kinds of an old version.
+ *
+ * -0 is stored as 0 in both places (as Redis' listpack encoding does: small sorted sets print
+ * "0" for a member added with score -0).
+ *
+ * There are no skiplist spans: a rank (ZRANK, ZRANGE by index, ZREMRANGEBYRANK) is found by
+ * counting index entries, O(rank) key reads (ranks past the middle count from the other end
+ * where the command allows it). ZCOUNT and ZLEXCOUNT count the entries in their range likewise.
+ */
+import { Collection, type CollectionContext } from './collection.js';
+import { Type, Prefix, type Meta, scoreKey, versionPrefix, prefixEnd, writeSortableDouble, readSortableDouble } from './encoding.js';
+
+/** Entries read per LevelDB round trip while iterating the index. */
+const CHUNK = 512;
+const MAX_ITERATOR_LIMIT = 0x7fffffff;
+const EMPTY = Buffer.alloc(0);
+
+/** A score range as Redis' zrangespec: min/max with exclusive flags. */
+export interface ScoreRange {
+  min: number;
+  minex: boolean;
+  max: number;
+  maxex: boolean;
+}
+
+/** One end of a lex range: the lowest or highest possible string ("-" / "+"), or a member. */
+export type LexBound = { kind: 'min' } | { kind: 'max' } | { kind: 'value'; value: Buffer };
+
+/** A lex range as Redis' zlexrangespec ("-" and "+" are exclusive, as Redis parses them). */
+export interface LexRange {
+  min: LexBound;
+  minex: boolean;
+  max: LexBound;
+  maxex: boolean;
+}
+
+/** Redis' sdscmplex(): bytewise order, with "-" below and "+" above every string. */
+export function compareLex(a: LexBound, b: LexBound): number {
+  if (a.kind === b.kind && a.kind !== 'value') return 0;
+  if (a.kind === 'min' || b.kind === 'max') return -1;
+  if (a.kind === 'max' || b.kind === 'min') return 1;
+  return Buffer.compare((a as { value: Buffer }).value, (b as { value: Buffer }).value);
+}
+
+export function lexGteMin(member: Buffer, r: LexRange): boolean {
+  const c = compareLex({ kind: 'value', value: member }, r.min);
+  return r.minex ? c > 0 : c >= 0;
+}
+
+export function lexLteMax(member: Buffer, r: LexRange): boolean {
+  const c = compareLex({ kind: 'value', value: member }, r.max);
+  return r.maxex ? c < 0 : c <= 0;
+}
+
+/** True when no string can be in the range (Redis' first test in zslIsInLexRange). */
+export function lexRangeEmpty(r: LexRange): boolean {
+  const c = compareLex(r.min, r.max);
+  return c > 0 || (c === 0 && (r.minex || r.maxex));
+}
+
+export function scoreRangeEmpty(r: ScoreRange): boolean {
+  return r.min > r.max || (r.min === r.max && (r.minex || r.maxex));
+}
+
+export function scoreGteMin(s: number, r: ScoreRange): boolean {
+  return r.minex ? s > r.min : s >= r.min;
+}
+
+export function scoreLteMax(s: number, r: ScoreRange): boolean {
+  return r.maxex ? s < r.max : s <= r.max;
+}
+
+export function encodeScore(score: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  writeSortableDouble(b, score, 0);
+  return b;
+}
+
+export function decodeScore(b: Buffer): number {
+  return readSortableDouble(b, 0);
+}
+
+/** LevelDB bounds (absolute keys) of one index iteration. */
+interface Bounds {
+  gte?: Buffer;
+  gt?: Buffer;
+  lt?: Buffer;
+  lte?: Buffer;
+}
+
+export interface IndexScan extends Bounds {
+  reverse?: boolean;
+  limit?: number;
+}
+
+/** Called per index entry in iteration order; return false to stop. */
+export type ZVisitor = (member: Buffer, score: number) => boolean | void;
+
+export class ZSet {
+  private constructor(readonly coll: Collection) {}
+
+  // ------------------------------------------------------------ opening
+
+  /** The sorted set at `key`, or null; WRONGTYPE for another type. `read`: a read command (keyspace hit/miss). */
+  static find(ctx: CollectionContext, key: Buffer, read: boolean): ZSet | null {
+    const c = Collection.find(ctx, key, Type.ZSET, read);
+    return c === null ? null : new ZSet(c);
+  }
+
+  /** find() for writes that create the key (stored only if save() finds members). */
+  static findOrCreate(ctx: CollectionContext, key: Buffer): ZSet {
+    return new ZSet(Collection.findOrCreate(ctx, key, Type.ZSET));
+  }
+
+  /** A new, empty sorted set that replaces `old` (any type, or null) at `key` when saved: the STORE forms. */
+  static create(ctx: CollectionContext, key: Buffer, old: Meta | null): ZSet {
+    return new ZSet(Collection.create(ctx, key, Type.ZSET, old));
+  }
+
+  /**
+   * The STORE forms' write: `key` (of any type, or absent) becomes a new sorted set of these
+   * distinct members, or is deleted when there are none. Returns the new size.
+   */
+  static replace(ctx: CollectionContext, key: Buffer, members: readonly Buffer[], scores: readonly number[]): number {
+    const z = ZSet.create(ctx, key, ctx.store.lookup(ctx.db, key));
+    for (let i = 0; i < members.length; i++) z.set(members[i]!, scores[i]!, undefined);
+    z.save();
+    return z.size;
+  }
+
+  get size(): number {
+    return this.coll.size;
+  }
+
+  // ------------------------------------------------------------ point access and writes
+
+  /** The member's score, or undefined. */
+  score(member: Buffer): number | undefined {
+    const v = this.coll.get(member);
+    return v === undefined ? undefined : decodeScore(v);
+  }
+
+  private indexKey(score: number, member: Buffer): Buffer {
+    const c = this.coll;
+    return scoreKey(c.ctx.db, c.key, c.version, score, member);
+  }
+
+  /**
+   * Gives `member` the score `score`; `old` is its current score (from score(), undefined when it
+   * is new). Writes the sub-key and moves the index entry.
+   */
+  set(member: Buffer, score: number, old: number | undefined): void {
+    const { store } = this.coll.ctx;
+    if (old !== undefined) {
+      if (old === score) return; // -0 and 0 too: both are stored as 0
+      store.del(this.indexKey(old, member));
+    }
+    this.coll.put(member, encodeScore(score), old !== undefined);
+    store.put(this.indexKey(score, member), EMPTY);
+  }
+
+  /** Removes a member whose score is known (from score() or the index). */
+  removeKnown(member: Buffer, score: number): void {
+    if (this.coll.delete(member)) this.coll.ctx.store.del(this.indexKey(score, member));
+  }
+
+  /** Removes `member`; true when it was there. */
+  remove(member: Buffer): boolean {
+    const s = this.score(member);
+    if (s === undefined) return false;
+    this.removeKnown(member, s);
+    return true;
+  }
+
+  /** Writes the meta record (see Collection.save): a sorted set left empty is deleted. */
+  save(): void {
+    this.coll.save();
+  }
+
+  // ------------------------------------------------------------ the score index
+
+  /** 'Z' | db | key-len | key | version: every index entry of this version starts with it. */
+  get indexPrefix(): Buffer {
+    const c = this.coll;
+    return versionPrefix(Prefix.SCORE, c.ctx.db, c.key, c.version);
+  }
+
+  /** The index key of (score, member) under this version. */
+  entryKey(score: number, member: Buffer): Buffer {
+    return this.indexKey(score, member);
+  }
+
+  /** The first index key with this score (prefix | score). */
+  atScore(score: number): Buffer {
+    const p = this.indexPrefix;
+    const out = Buffer.allocUnsafe(p.length + 8);
+    p.copy(out);
+    writeSortableDouble(out, score, p.length);
+    return out;
+  }
+
+  /** The smallest index key after every entry with this score. */
+  afterScore(score: number): Buffer {
+    return prefixEnd(this.atScore(score))!;
+  }
+
+  /** Index bounds of a score range (check scoreRangeEmpty first). */
+  scoreBounds(r: ScoreRange): Bounds {
+    return {
+      gte: r.minex ? this.afterScore(r.min) : this.atScore(r.min),
+      lt: r.maxex ? this.atScore(r.max) : this.afterScore(r.max),
+    };
+  }
+
+  /** Fills the version's own bounds where `o` leaves a side open. */
+  private bounded(o: Bounds): Bounds {
+    const prefix = this.indexPrefix;
+    const b: Bounds = { ...o };
+    if (b.gte === undefined && b.gt === undefined) b.gte = prefix;
+    if (b.lt === undefined && b.lte === undefined) b.lt = prefixEnd(prefix)!;
+    return b;
+  }
+
+  /**
+   * Visits index entries in score order (reverse: from the top) within `o`'s bounds (this
+   * version's entries when open), reading CHUNK keys per round trip. Returns how many were
+   * visited. Pending writes are synced first, as Collection.forEach does.
+   */
+  async scan(o: IndexScan, visit: ZVisitor): Promise<number> {
+    const limit = o.limit ?? Infinity;
+    if (limit <= 0) return 0;
+    const { store } = this.coll.ctx;
+    await this.coll.ctx.sync();
+    if (store.hasPending) throw new Error('sorted set iterated with writes pending after sync()');
+    const skip = this.indexPrefix.length;
+    const range: Bounds & { reverse: boolean; values: false; limit?: number } = { ...this.bounded(o), reverse: o.reverse === true, values: false };
+    if (limit <= MAX_ITERATOR_LIMIT) range.limit = limit;
+    const it = store.db.iterator(range);
+    let n = 0;
+    try {
+      while (n < limit) {
+        const entries = await it.nextv(Math.min(CHUNK, limit - n));
+        if (entries.length === 0) break;
+        for (const [k] of entries) {
+          n++;
+          if (visit(k.subarray(skip + 8), readSortableDouble(k, skip)) === false) return n;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    return n;
+  }
+
+  /** Counts index entries within bounds (keys only, no decoding). */
+  async count(o: Bounds): Promise<number> {
+    const { store } = this.coll.ctx;
+    await this.coll.ctx.sync();
+    if (store.hasPending) throw new Error('sorted set counted with writes pending after sync()');
+    const it = store.db.iterator({ ...this.bounded(o), values: false });
+    let n = 0;
+    try {
+      for (let batch = await it.nextv(CHUNK * 4); batch.length > 0; batch = await it.nextv(CHUNK * 4)) n += batch.length;
+    } finally {
+      await it.close();
+    }
+    return n;
+  }
+
+  /** The first (or with `last`, the last) entry in score order, or null when empty. */
+  async edge(last: boolean): Promise<{ member: Buffer; score: number } | null> {
+    let out: { member: Buffer; score: number } | null = null;
+    await this.scan({ reverse: last, limit: 1 }, (member, score) => {
+      out = { member, score };
+    });
+    return out;
+  }
+
+  /** 0-based rank of `member` in score order (reverse: from the top), or null when absent. O(rank). */
+  async rank(member: Buffer, reverse: boolean): Promise<number | null> {
+    const s = this.score(member);
+    if (s === undefined) return null;
+    const k = this.entryKey(s, member);
+    return reverse ? this.count({ gt: k }) : this.count({ lt: k });
+  }
+
+  /**
+   * Visits the entries of ranks start..end (inclusive, 0-based, already clamped to the set), in
+   * score order or with `reverse` from the top, in that order. A range in the far half is read
+   * from the other end of the index and handed over in the asked order.
+   */
+  async rankRange(start: number, end: number, reverse: boolean, visit: ZVisitor): Promise<void> {
+    const n = end - start + 1;
+    if (n <= 0) return;
+    const size = this.size;
+    if (start <= size - 1 - end) return this.skipThenTake(start, n, reverse, visit);
+    // Nearer the other end: read backwards from there, then replay in the asked order.
+    const members: Buffer[] = [];
+    const scores: number[] = [];
+    await this.skipThenTake(size - 1 - end, n, !reverse, (m, s) => {
+      members.push(m);
+      scores.push(s);
+    });
+    for (let i = members.length - 1; i >= 0; i--) if (visit(members[i]!, scores[i]!) === false) return;
+  }
+
+  private async skipThenTake(skip: number, take: number, reverse: boolean, visit: ZVisitor): Promise<void> {
+    let seen = 0;
+    await this.scan({ reverse, limit: skip + take }, (m, s) => {
+      if (seen++ < skip) return;
+      return visit(m, s);
+    });
+  }
+
+  /**
+   * A score range in order (reverse: from max down), skipping `offset` entries and visiting at
+   * most `limit` (negative: all). A negative offset visits nothing, as in Redis (its skip loop
+   * runs off the end).
+   */
+  async scoreRange(r: ScoreRange, reverse: boolean, offset: number, limit: number, visit: ZVisitor): Promise<void> {
+    // An offset past the end selects nothing (Redis returns early too): no need to walk there.
+    if (scoreRangeEmpty(r) || offset < 0 || offset >= this.size || limit === 0) return;
+    let skipped = 0;
+    const take = limit < 0 ? Infinity : limit;
+    await this.scan({ ...this.scoreBounds(r), reverse, limit: offset + take }, (m, s) => {
+      if (skipped < offset) {
+        skipped++;
+        return;
+      }
+      return visit(m, s);
+    });
+  }
+
+  /**
+   * A lex range, walked as Redis walks a listpack (which for equal scores, the case BYLEX is
+   * meant for, is member order): nothing when the lowest-scored member is above max or the
+   * highest-scored one below min (reverse: mirrored); else from the first entry in score order
+   * that is >= min (reverse: the last <= max), skip `offset` entries, then visit entries while
+   * they stay <= max (reverse: >= min), at most `limit` (negative: all). With unequal scores this
+   * gives Redis' listpack answer; its skiplist answer then depends on random node levels.
+   * When every score is equal the walk seeks straight to min (or max).
+   */
+  async lexRange(r: LexRange, reverse: boolean, offset: number, limit: number, visit: ZVisitor): Promise<void> {
+    if (lexRangeEmpty(r) || offset < 0 || offset >= this.size || limit === 0) return;
+    const first = await this.edge(false);
+    const last = await this.edge(true);
+    if (first === null || last === null) return;
+    if (!lexGteMin(last.member, r) || !lexLteMax(first.member, r)) return;
+    const inStart = reverse ? (m: Buffer) => lexLteMax(m, r) : (m: Buffer) => lexGteMin(m, r);
+    const inEnd = reverse ? (m: Buffer) => lexGteMin(m, r) : (m: Buffer) => lexLteMax(m, r);
+    const scan: IndexScan = { reverse };
+    if (first.score === last.score) {
+      const bound = reverse ? r.max : r.min;
+      if (bound.kind === 'value') {
+        const k = this.entryKey(first.score, bound.value);
+        if (reverse) {
+          if (r.maxex) scan.lt = k;
+          else scan.lte = k;
+        } else if (r.minex) scan.gt = k;
+        else scan.gte = k;
+      }
+    }
+    let found = false;
+    let skipped = 0;
+    let left = limit < 0 ? Infinity : limit;
+    await this.scan(scan, (m, s) => {
+      if (!found) {
+        if (!inStart(m)) return;
+        found = true;
+        if (!inEnd(m)) return false;
+      }
+      if (skipped < offset) {
+        skipped++;
+        return;
+      }
+      if (left === 0 || !inEnd(m)) return false;
+      left--;
+      return visit(m, s);
+    });
+  }
+}
