@@ -13,7 +13,7 @@ import {
   positionsWithReplacement, shuffle, SCAN_WHOLE_MAX, type CollectionContext,
 } from '../src/storage/collection.js';
 import { CommandError } from '../src/commands/errors.js';
-import { stringMatch } from '../src/util/glob.js';
+import { stringMatchLen as stringMatch } from '../src/util/glob.js';
 import { tempDir } from './helpers/server.js';
 
 const OPTIONS = { cacheSize: 1 << 20, writeBufferSize: 64 * 1024, maxOpenFiles: 64, compression: false };

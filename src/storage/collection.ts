@@ -24,7 +24,7 @@
 import { CommandError, E } from '../commands/errors.js';
 import { intArg, lower } from '../commands/args.js';
 import type { ShardCall } from '../commands/types.js';
-import { stringMatch } from '../util/glob.js';
+import { stringMatchLen as stringMatch } from '../util/glob.js';
 import { type Meta, type TypeCode, Prefix, metaKey, subKey, versionPrefix, prefixEnd, encodeMeta } from './encoding.js';
 
 /** What a collection needs from its caller: a shard handler's store, database and sync(). */
