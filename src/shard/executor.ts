@@ -84,12 +84,15 @@ export class ShardExecutor {
         return;
       }
       this.cmdStart = this.w.len;
+      // Blocked while the handler runs: an async handler may call sync() before its first await,
+      // and the reply bytes it wrote so far (a header) belong to it, not to the segment sync() cuts.
+      this.blocked = true;
       const r = this.exec(item);
       if (r) {
-        this.blocked = true;
         this.runAsync(r, true, item.id, started);
         return;
       }
+      this.blocked = false;
       const now = performance.now();
       shardStats.addTime(item.id, (now - started) * 1000);
       started = now;
