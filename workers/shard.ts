@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Store, type StoreOptions } from '../src/storage/store.js';
 import { ShardExecutor } from '../src/shard/executor.js';
 import { expireCycle } from '../src/shard/expiry.js';
+import { openSweepState } from '../src/shard/sweep.js';
 import { COMMAND_LIST } from '../src/commands/table.js';
 
 export interface ShardWorkerData {
@@ -34,6 +35,8 @@ async function main(): Promise<void> {
   let store: Store;
   try {
     store = await Store.open(data.path, data.databases, data.index, data.shards, data.store);
+    // The sweep's backlog: dead versions left by an earlier run (a sweep cut short resumes).
+    await openSweepState(store);
   } catch (e) {
     port.postMessage({ type: 'error', ...describe(e) });
     return;

@@ -9,6 +9,7 @@ import { stringCommands } from './string.js';
 import { keyCommands } from './keys.js';
 import { serverCommands } from './server.js';
 import { hashCommands } from './hash.js';
+import { sweepCommands } from '../shard/sweep.js';
 
 /** Every top-level command; a command's id (sent in frames) is its index here. */
 export const COMMAND_LIST: readonly CommandSpec[] = [
@@ -17,6 +18,7 @@ export const COMMAND_LIST: readonly CommandSpec[] = [
   ...keyCommands,
   ...serverCommands,
   ...hashCommands,
+  ...sweepCommands,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>();
