@@ -9,6 +9,7 @@ import { stringCommands } from './string.js';
 import { keyCommands } from './keys.js';
 import { serverCommands } from './server.js';
 import { hashCommands } from './hash.js';
+import { objectCommands } from './object.js';
 import { sweepCommands } from '../shard/sweep.js';
 
 /** Every top-level command; a command's id (sent in frames) is its index here. */
@@ -18,6 +19,7 @@ export const COMMAND_LIST: readonly CommandSpec[] = [
   ...keyCommands,
   ...serverCommands,
   ...hashCommands,
+  ...objectCommands,
   ...sweepCommands,
 ];
 
