@@ -160,12 +160,13 @@ describe.each([1, 4])('background sweep (%i shards)', (shards) => {
 
   it('disk space comes back after the sweep and its compaction', async () => {
     await swept(r);
+    const base = dirBytes(server.dir);
     await fillHash(r, 'disk', 30_000, 100);
-    const before = dirBytes(server.dir);
+    const full = dirBytes(server.dir);
     expect(await r.call('UNLINK', 'disk')).toBe(1);
     await swept(r);
-    const after = dirBytes(server.dir);
-    expect(after).toBeLessThan(before / 2);
+    // What the hash took (about 3 MB) is given back, within what other keys' files may vary by.
+    expect(dirBytes(server.dir) - base).toBeLessThan((full - base) / 4);
     expect(await stat(r, 'sweep_compactions')).toBeGreaterThan(0);
   });
 

@@ -179,13 +179,15 @@ async function sweepRange(db: Db, range: { gte?: Buffer; gt?: Buffer; lt: Buffer
   return out;
 }
 
-type VersionSweep = { finished: true; deleted: number; live: boolean } | { finished: false; cursor: SweepCursor; deleted: number };
+type VersionSweep =
+  | { finished: true; deleted: number; live: boolean; compact: boolean }
+  | { finished: false; cursor: SweepCursor; deleted: number };
 
 /** Sweeps one dead version (from where `within` stopped, if given). */
-async function sweepVersion(db: Db, gkey: Buffer, within: Extract<SweepCursor, { within: Uint8Array }> | null, budget: Budget,
-  result: SweepResult): Promise<VersionSweep> {
+async function sweepVersion(db: Db, gkey: Buffer, within: Extract<SweepCursor, { within: Uint8Array }> | null,
+  budget: Budget): Promise<VersionSweep> {
   const { db: d, key, version } = decodeGarbageKey(gkey);
-  if (isLive(db, d, key, version)) return { finished: true, deleted: 0, live: true };
+  if (isLive(db, d, key, version)) return { finished: true, deleted: 0, live: true, compact: false };
   let total = within?.deleted ?? 0;
   let deletedNow = 0;
   for (let kind = within?.kind ?? 0; kind < VERSIONED_PREFIXES.length; kind++) {
@@ -200,14 +202,17 @@ async function sweepVersion(db: Db, gkey: Buffer, within: Extract<SweepCursor, {
       return { finished: false, cursor, deleted: deletedNow };
     }
   }
-  if (total >= COMPACT_MIN_KEYS) {
-    for (const p of VERSIONED_PREFIXES) {
-      const prefix = versionPrefix(p, d, key, version);
-      await db.compactRange(prefix, prefixEnd(prefix)!);
-      result.compacted++;
-    }
+  return { finished: true, deleted: deletedNow, live: false, compact: total >= COMPACT_MIN_KEYS };
+}
+
+/** Compacts a swept version's ranges, so its records' space comes back now. */
+async function compactVersion(db: Db, gkey: Buffer): Promise<number> {
+  const { db: d, key, version } = decodeGarbageKey(gkey);
+  for (const p of VERSIONED_PREFIXES) {
+    const prefix = versionPrefix(p, d, key, version);
+    await db.compactRange(prefix, prefixEnd(prefix)!);
   }
-  return { finished: true, deleted: deletedNow, live: false };
+  return VERSIONED_PREFIXES.length;
 }
 
 /**
@@ -221,30 +226,36 @@ export async function sweepGarbage(db: Db, t: SweepTask): Promise<SweepResult> {
   const r = t.resume;
   const within = r !== null && 'within' in r ? r : null;
   const from = r === null ? { gte: GARBAGE_START } : 'after' in r ? { gt: Buffer.from(r.after) } : { gte: Buffer.from(r.within) };
+  const toCompact: Buffer[] = [];
   const it = db.iterator({ ...from, lt: GARBAGE_END });
   try {
-    for (let batch = await it.nextv(64); batch.length > 0; batch = await it.nextv(64)) {
+    scan: for (let batch = await it.nextv(64); batch.length > 0; batch = await it.nextv(64)) {
       for (const [gkey, value] of batch) {
         if (value.length > 0 && value.equals(bootId)) continue; // a cross-shard copy in progress
         const inside = within !== null && Buffer.from(within.within).equals(gkey) ? within : null;
-        const v = await sweepVersion(db, gkey, inside, budget, result);
+        const v = await sweepVersion(db, gkey, inside, budget);
         result.deleted += v.deleted;
         if (!v.finished) {
           result.resume = v.cursor;
-          return result;
+          break scan;
         }
         if (v.live) result.live++;
+        if (v.compact) toCompact.push(gkey);
         result.done.push(own(gkey));
         if (budget.spent) {
           result.resume = { after: own(gkey) };
-          return result;
+          break scan;
         }
       }
     }
+    // Reached the end of the 'G' records (resume stays null): the next task starts from the first again.
   } finally {
     await it.close();
   }
-  return result; // every 'G' record seen: the next task starts from the first again
+  // Only once the iterator is closed: its snapshot predates the deletes, and while it is open a
+  // compaction must keep every record the snapshot can still see.
+  for (const gkey of toCompact) result.compacted += await compactVersion(db, gkey);
+  return result;
 }
 
 /** Compacts the record ranges of flushed databases ('M', 'S', 'Z', 'G' of each), after their sweep. */
