@@ -761,7 +761,10 @@ async function randomKeyFront(c: FrontCall): Promise<void> {
 
 const FLUSH_CHUNK = 1024;
 
-/** getFlushCommandFlags(): SYNC and ASYNC are accepted (and behave alike here). */
+/**
+ * getFlushCommandFlags(): SYNC and ASYNC are accepted and behave alike: the keys go at once, and
+ * their collections' records and the disk space go with the background sweep (neither waits).
+ */
 function parseFlushOptions(args: Buffer[]): void {
   if (args.length === 1) return;
   const opt = lower(args[1]!);
@@ -772,8 +775,8 @@ function parseFlushOptions(args: Buffer[]): void {
 /**
  * Deletes every key of `db` on this shard: meta records (with their expiry index entries and
  * counts, through deleteKey) in bounded chunks, each written before the next is read, so one
- * batch never holds the whole db. Collections leave 'G' records: their sub-keys go with the
- * background sweep, which is what will make FLUSHDB of collections O(1) per key.
+ * batch never holds the whole db. Collections leave 'G' records, so each costs O(1) here: their
+ * records go with the background sweep, after which the db's ranges are compacted.
  * The shard runs nothing else meanwhile (FLUSHDB is atomic), ASYNC included.
  */
 async function flushDb(c: ShardCall, db: number): Promise<void> {
@@ -786,7 +789,6 @@ async function flushDb(c: ShardCall, db: number): Promise<void> {
     deleted += entries.length;
     if (entries.length < FLUSH_CHUNK) break;
   }
-  // Once the sweep has taken the collections' records, the db's ranges are compacted.
   if (deleted > 0) markFlushed(c.store, db);
 }
 

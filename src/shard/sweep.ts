@@ -366,8 +366,8 @@ interface Lane {
   shard: number;
   path: string;
   resume: SweepCursor | null;
-  /** A pool task of this lane is running. */
-  busy: boolean;
+  /** The lane has work: from the round that finds some to the first round that finds none. */
+  active: boolean;
   /** Ends an idle wait early (kick, stop). */
   wake: (() => void) | null;
   loop: Promise<void>;
@@ -384,7 +384,7 @@ export class Sweeper {
   compactions = 0;
 
   constructor(private readonly o: SweeperOptions) {
-    this.lanes = o.paths.map((path, shard) => ({ shard, path, resume: null, busy: false, wake: null, loop: Promise.resolve() }));
+    this.lanes = o.paths.map((path, shard) => ({ shard, path, resume: null, active: false, wake: null, loop: Promise.resolve() }));
   }
 
   /** The sweeper registered for a server (INFO reads `running` through it). */
@@ -411,9 +411,9 @@ export class Sweeper {
     for (const lane of this.lanes) lane.loop = this.run(lane);
   }
 
-  /** Lanes with a task in the pool now. */
+  /** Lanes at work (sweeping or compacting): 0 with no backlog means all is swept and compacted. */
   get running(): number {
-    return this.lanes.filter((l) => l.busy).length;
+    return this.lanes.filter((l) => l.active).length;
   }
 
   /** Asks every idle lane to look for garbage now (after a FLUSHDB, for instance). */
@@ -439,8 +439,10 @@ export class Sweeper {
   private async run(lane: Lane): Promise<void> {
     while (!this.stopping) {
       try {
-        if (!(await this.step(lane))) await this.idle(lane, POLL_MS);
+        lane.active = await this.step(lane);
+        if (!lane.active) await this.idle(lane, POLL_MS);
       } catch (e) {
+        lane.active = false;
         if (this.stopping) return;
         this.o.log('error', `background sweep of shard ${lane.shard} failed`, { err: (e as Error).message });
         lane.resume = null;
@@ -453,10 +455,11 @@ export class Sweeper {
   private async step(lane: Lane): Promise<boolean> {
     const [pending, bootId, flushed] = (await this.call(lane.shard, ['__sweep', 'stat'])) as [number, Buffer, number[]];
     if (this.stopping) return false;
+    if (pending > 0 || flushed.length > 0) lane.active = true;
     if (pending > 0) {
       const from = lane.resume;
       const task: SweepTask = { path: lane.path, bootId, resume: from, maxKeys: TASK_MAX_KEYS, maxMs: TASK_MAX_MS };
-      const r = (await this.inPool(lane, task, 'sweep')) as SweepResult;
+      const r = (await this.pool!.run(task, { name: 'sweep' })) as SweepResult;
       lane.resume = r.resume;
       this.compactions += r.compacted;
       if (r.done.length > 0 || r.deleted > 0) {
@@ -467,20 +470,12 @@ export class Sweeper {
       return r.done.length > 0 || r.deleted > 0 || from !== null;
     }
     if (flushed.length > 0) {
-      this.compactions += (await this.inPool(lane, { path: lane.path, dbs: flushed } satisfies CompactTask, 'compact')) as number;
+      const task: CompactTask = { path: lane.path, dbs: flushed };
+      this.compactions += (await this.pool!.run(task, { name: 'compact' })) as number;
       await this.call(lane.shard, ['__sweep', 'compacted', ...flushed.map(String)]);
       return true;
     }
     return false;
-  }
-
-  private async inPool(lane: Lane, task: SweepTask | CompactTask, name: 'sweep' | 'compact'): Promise<unknown> {
-    lane.busy = true;
-    try {
-      return await this.pool!.run(task, { name });
-    } finally {
-      lane.busy = false;
-    }
   }
 
   private async call(shard: number, args: (Buffer | string)[]): Promise<RespValue> {
