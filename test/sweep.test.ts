@@ -17,7 +17,9 @@ import type { Redis } from 'ioredis';
 import { startServer, type TestServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
 import { keyShard } from '../src/server/slot.js';
-import { Prefix, Type, decodeMeta } from '../src/storage/encoding.js';
+import { Prefix, Type, decodeMeta, encodeMeta, metaKey, subKey, scoreKey, garbageKey } from '../src/storage/encoding.js';
+import { sweepGarbage, type SweepCursor } from '../src/shard/sweep.js';
+import { tempDir } from './helpers/server.js';
 
 // ------------------------------------------------------------------ helpers
 
@@ -112,6 +114,67 @@ function sortedPairs(flat: string[]): string[] {
   for (let i = 0; i < flat.length; i += 2) pairs.push(`${flat[i]}=${flat[i + 1]}`);
   return pairs.sort();
 }
+
+// ------------------------------------------------------------------ the pool task on a LevelDB
+
+describe('sweepGarbage (the pool task) on a LevelDB', () => {
+  it('deletes dead versions\' S and Z records across budget-bounded tasks, skips staged and live versions', async () => {
+    const dir = tempDir('cairn-sweep-unit-');
+    const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', multithreading: true });
+    await db.open();
+    onTestFinished(async () => {
+      await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const bootId = Buffer.from('BOOTID!!');
+    const k = (s: string): Buffer => Buffer.from(s);
+    const ops: { type: 'put'; key: Buffer; value: Buffer }[] = [];
+    const put = (key: Buffer, value = Buffer.alloc(0)): void => void ops.push({ type: 'put', key, value });
+    // zset 'z' version 5 is dead: 3000 members and their score index entries.
+    for (let i = 0; i < 3000; i++) {
+      put(subKey(0, k('z'), 5n, k(`m${i}`)), Buffer.alloc(8));
+      put(scoreKey(0, k('z'), 5n, i, k(`m${i}`)));
+    }
+    put(garbageKey(0, k('z'), 5n));
+    // 'live' version 9 is its key's current version: a 'G' record naming it must not delete anything.
+    put(metaKey(1, k('live')), encodeMeta({ type: Type.HASH, flags: 0, expire: 0, version: 9n, size: 2 }));
+    put(subKey(1, k('live'), 9n, k('a')), k('1'));
+    put(subKey(1, k('live'), 9n, k('b')), k('2'));
+    put(garbageKey(1, k('live'), 9n));
+    // 'staged' version 3 is a copy in progress of this process; version 4 one of a crashed process.
+    put(subKey(0, k('staged'), 3n, k('x')), k('1'));
+    put(garbageKey(0, k('staged'), 3n), bootId);
+    put(subKey(0, k('staged'), 4n, k('x')), k('1'));
+    put(garbageKey(0, k('staged'), 4n), Buffer.from('OLDBOOT!'));
+    await db.batch(ops);
+
+    let resume: SweepCursor | null = null;
+    const done: Buffer[] = [];
+    let deleted = 0;
+    let live = 0;
+    for (let tasks = 0; ; tasks++) {
+      expect(tasks).toBeLessThan(50);
+      const r = await sweepGarbage(db, { path: dir, bootId, resume, maxKeys: 500, maxMs: 10_000 });
+      done.push(...r.done.map((g) => Buffer.from(g)));
+      deleted += r.deleted;
+      live += r.live;
+      resume = r.resume;
+      if (resume === null) break;
+    }
+    expect(deleted).toBe(6000 + 1);
+    expect(live).toBe(1);
+    expect(done.map((g) => g.toString('latin1')).sort()).toEqual(
+      [garbageKey(0, k('z'), 5n), garbageKey(1, k('live'), 9n), garbageKey(0, k('staged'), 4n)].map((g) => g.toString('latin1')).sort());
+    const left = (await db.keys().all()).map((key) => key.toString('latin1'));
+    const expected = [
+      metaKey(1, k('live')), subKey(1, k('live'), 9n, k('a')), subKey(1, k('live'), 9n, k('b')),
+      subKey(0, k('staged'), 3n, k('x')),
+      // 'G' records are the shard's to delete: all still here.
+      garbageKey(0, k('z'), 5n), garbageKey(1, k('live'), 9n), garbageKey(0, k('staged'), 3n), garbageKey(0, k('staged'), 4n),
+    ].map((key) => key.toString('latin1'));
+    expect(left.sort()).toEqual(expected.sort());
+  });
+});
 
 // ------------------------------------------------------------------ the sweep
 
