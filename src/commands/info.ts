@@ -16,6 +16,7 @@ import { COMMAND_LIST } from './table.js';
 import { lower } from './args.js';
 import { parseReply, type RespValue } from '../server/resp/reply-parser.js';
 import { shardStats } from '../shard/stats.js';
+import { Sweeper, sweepState, pendingVersions } from '../shard/sweep.js';
 
 /** The Redis version Cairn reports (HELLO, INFO): the release whose behaviour it follows. */
 export const REDIS_VERSION = '7.0.15';
@@ -73,15 +74,20 @@ export interface ShardTotals {
   /** Error replies of public commands, by code. */
   errors: Map<string, number>;
   errorReplies: number;
+  /** Background sweep: dead versions to sweep, versions swept, records deleted. */
+  sweepPending: number;
+  sweepSwept: number;
+  sweepDeleted: number;
 }
 
 /*
  * __stats reply (RESP2 array): [keys-per-db[], expires-per-db[], expired, hits, misses, heap-used,
- * leveldb-memory, [id, usec, failed, ...], [id, code, count, ...]]. `__stats RESET` zeroes the counters.
+ * leveldb-memory, [id, usec, failed, ...], [id, code, count, ...], sweep-pending, sweep-swept,
+ * sweep-deleted]. `__stats RESET` zeroes the counters.
  */
 function statsReply(c: ShardCall): void {
   const { store, w } = c;
-  w.array(9);
+  w.array(12);
   w.array(store.databases);
   for (const n of store.counts) w.int(n);
   w.array(store.databases);
@@ -113,6 +119,9 @@ function statsReply(c: ShardCall): void {
     w.bulk(code);
     w.int(n);
   }
+  w.int(pendingVersions(store));
+  w.int(sweepState(store).swept);
+  w.int(sweepState(store).deleted);
 }
 
 export const statsCommand: CommandSpec = command({
@@ -123,6 +132,7 @@ export const statsCommand: CommandSpec = command({
       c.store.expiredKeys = 0;
       c.store.keyspaceHits = 0;
       c.store.keyspaceMisses = 0;
+      sweepState(c.store).deleted = 0;
       shardStats.reset();
       c.w.ok();
       return;
@@ -137,7 +147,7 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
   for (let s = 0; s < server.shards.count; s++) calls.push(server.callShard(s, 0, ['__stats']));
   const t: ShardTotals = {
     keys: [], expires: [], expiredKeys: 0, hits: 0, misses: 0, heapUsed: 0, leveldbMemory: 0,
-    commands: new Map(), errors: new Map(), errorReplies: 0,
+    commands: new Map(), errors: new Map(), errorReplies: 0, sweepPending: 0, sweepSwept: 0, sweepDeleted: 0,
   };
   for (const raw of await Promise.all(calls)) {
     const r = parseReply(raw) as RespValue[];
@@ -165,6 +175,9 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
       t.errors.set(code, (t.errors.get(code) ?? 0) + n);
       t.errorReplies += n;
     }
+    t.sweepPending += r[9] as number;
+    t.sweepSwept += r[10] as number;
+    t.sweepDeleted += r[11] as number;
   }
   return t;
 }
@@ -363,7 +376,9 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
     ['maxmemory_policy', server.config['maxmemory-policy'] as string],
     ['mem_fragmentation_ratio', (rss / used).toFixed(2)],
     ['mem_allocator', 'libc'],
-    ['lazyfree_pending_objects', 0],
+    // Redis' lazy free is Cairn's background sweep: dead collection versions waiting, and swept.
+    ['lazyfree_pending_objects', t.sweepPending],
+    ['lazyfreed_objects', t.sweepSwept],
     ['cairn_js_heap_used', jsHeap],
     ['cairn_leveldb_memory', t.leveldbMemory],
   ];
@@ -424,6 +439,12 @@ function statsSection(server: ServerState, t: ShardTotals): Field[] {
     ['total_forks', 0],
     ['unexpected_error_replies', 0],
     ['total_error_replies', s.errorReplies + t.errorReplies],
+    // Cairn's background sweep of dead collection versions (src/shard/sweep.ts).
+    ['sweep_pending_versions', t.sweepPending],
+    ['sweep_swept_versions', t.sweepSwept],
+    ['sweep_deleted_subkeys', t.sweepDeleted],
+    ['sweep_running', Sweeper.of(server)?.running ?? 0],
+    ['sweep_compactions', Sweeper.of(server)?.compactions ?? 0],
   ];
 }
 

@@ -5,12 +5,13 @@
  *  - one key (TYPE, TTL, EXPIRE, MOVE, ...) and same-shard RENAME/COPY: a shard handler;
  *  - DEL/UNLINK/EXISTS/TOUCH over several shards: one-shot fan-out (sumOverShards);
  *  - RENAME/RENAMENX/COPY whose keys live on two shards: a coordinated front handler that reserves
- *    both shards and moves the value with the internal __dump / __restore commands;
+ *    both shards and moves the value with the internal __dump / __restore commands (a collection's
+ *    records stream in chunks with __vread / __vwrite under a version staged by __vstage);
  *  - KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHDB, FLUSHALL: front handlers over every shard, with
  *    internal shard commands that iterate the db's meta records in LevelDB.
  *
- * Everything here works on meta records, so it is type-agnostic; the one place that needs more
- * for collections (their sub-keys embed the user key and db) is transferValue().
+ * Everything here works on meta records, so it is type-agnostic; the places that need more for
+ * collections (their sub-keys embed the user key and db) are transferValue() and writeAcross().
  */
 import { command, allKeys, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall, type ShardHandler } from './types.js';
 import { sumOverShards, restArePositions } from './fanout.js';
@@ -19,9 +20,10 @@ import { lower, i64Arg } from './args.js';
 import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
 import type { ServerState } from '../server/context.js';
 import {
-  Type, TYPE_NAMES, Prefix, type Meta, metaKey, metaPrefix, prefixEnd, decodeMeta, encodeMeta, metaExpire,
-  versionPrefix,
+  Type, TYPE_NAMES, type Meta, metaKey, metaPrefix, prefixEnd, decodeMeta, encodeMeta, metaExpire,
+  versionPrefix, garbageKey, VERSIONED_PREFIXES,
 } from '../storage/encoding.js';
+import { Sweeper, sweepState, markFlushed } from '../shard/sweep.js';
 import { stringMatchLen, literalPrefix } from '../util/glob.js';
 import { parseI64 } from '../util/number.js';
 
@@ -32,10 +34,6 @@ const ERR_INVALID_CURSOR = 'ERR invalid cursor';
 const ERR_NX_WITH_OTHERS = 'ERR NX and XX, GT or LT options at the same time are not compatible';
 const ERR_GT_AND_LT = 'ERR GT and LT options at the same time are not compatible';
 const errUnsupportedOption = (opt: Buffer): string => `ERR Unsupported option ${opt.toString('latin1')}`;
-// TODO(collections): cross-shard RENAME/COPY must carry the sub-keys too (stream them in chunks
-// under the reservation). Until then a collection moves across shards only via a {hash tag}.
-const errCrossShardCollection = (cmd: string, type: number): string =>
-  `ERR ${cmd.toUpperCase()} of a ${TYPE_NAMES[type] ?? 'non-string'} value between keys on different shards is not supported yet (use a {hash tag} to keep both keys on one shard)`;
 
 const LLONG_MAX = 9223372036854775807n;
 const LLONG_MIN = -9223372036854775808n;
@@ -112,9 +110,6 @@ function transferValue(c: ShardCall, src: Source, dst: Target, move: boolean): v
   if (move) c.store.deleteKey(src.db, src.key, src.m);
 }
 
-/** Per-version record kinds of a collection (see encoding.ts); a new kind must be added here. */
-const VERSIONED_PREFIXES = [Prefix.SUB, Prefix.SCORE] as const;
-
 async function transferCollection(c: ShardCall, src: Source, dst: Target, move: boolean): Promise<void> {
   await c.sync();
   const version = c.store.newVersion();
@@ -163,8 +158,8 @@ function renameAcross(nx: boolean) {
     await server.coord.withShards([a, b], async () => {
       const payload = await dumpValue(server, a, client.db, src, 'write');
       if (payload === null) throw new CommandError(E.NO_SUCH_KEY);
-      if (payload[0] !== Type.STRING) throw new CommandError(errCrossShardCollection(nx ? 'renamenx' : 'rename', payload[0]!));
-      if (!(await restoreValue(server, b, client.db, dst, payload, nx ? 'nx' : 'replace'))) return c.w.int(0);
+      const from = { shard: a, db: client.db, key: src };
+      if (!(await writeAcross(server, from, { shard: b, db: client.db, key: dst }, payload, nx ? 'nx' : 'replace'))) return c.w.int(0);
       throwIfError(parseReply(await server.callShard(a, client.db, ['del', src])));
       if (nx) c.w.int(1);
       else c.w.ok();
@@ -200,8 +195,6 @@ const copyShard: ShardHandler = (c) => {
   if (!m) return c.w.int(0);
   const old = c.store.lookup(o.dstDb, dst, now);
   if (old && !o.replace) return c.w.int(0);
-  // TODO(collections): transferValue copies a collection's sub-keys on this shard; the
-  // cross-shard path (copyAcross) does not yet.
   return then(transferValue(c, { db: c.db, key: src, m }, { db: o.dstDb, key: dst, old }, false), () => c.w.int(1));
 };
 
@@ -215,8 +208,8 @@ async function copyAcross(c: FrontCall): Promise<void> {
   await server.coord.withShards([a, b], async () => {
     const payload = await dumpValue(server, a, client.db, src, 'read');
     if (payload === null) return c.w.int(0);
-    if (payload[0] !== Type.STRING) throw new CommandError(errCrossShardCollection('copy', payload[0]!));
-    c.w.int((await restoreValue(server, b, o.dstDb, dst, payload, o.replace ? 'replace' : 'nx')) ? 1 : 0);
+    const from = { shard: a, db: client.db, key: src };
+    c.w.int((await writeAcross(server, from, { shard: b, db: o.dstDb, key: dst }, payload, o.replace ? 'replace' : 'nx')) ? 1 : 0);
   });
 }
 
@@ -233,6 +226,142 @@ async function restoreValue(server: ServerState, shard: number, db: number, key:
   throwIfError(r);
   return r === 1;
 }
+
+// ---------------------------------------------------------------- collections across shards
+
+/** Records per __vread chunk, and the bytes after which a chunk ends early. */
+const COPY_CHUNK = 1024;
+const COPY_CHUNK_BYTES = 1 << 20;
+
+interface Place {
+  shard: number;
+  db: number;
+  key: Buffer;
+}
+
+function versionBytes(v: bigint): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(v);
+  return b;
+}
+
+async function callOk(server: ServerState, p: Place, args: (Buffer | string)[]): Promise<RespValue> {
+  const r = parseReply(await server.callShard(p.shard, p.db, args));
+  throwIfError(r);
+  return r;
+}
+
+/**
+ * Writes a value dumped from `src` (its encoded meta) as `dst` on another shard; the caller holds
+ * both shards. A string is its meta record. A collection's records are streamed in bounded chunks
+ * under a fresh version staged on the destination (its 'G' record carries the shard's boot id, so
+ * the sweep leaves it alone, and a crash leaves it to the sweep); the version becomes visible only
+ * when __restore writes its meta at the end, so no client ever sees a half-copied key.
+ * Returns false when `mode` is nx and `dst` exists.
+ */
+async function writeAcross(server: ServerState, src: Place, dst: Place, payload: Buffer, mode: 'nx' | 'replace'): Promise<boolean> {
+  if (payload[0] === Type.STRING) return restoreValue(server, dst.shard, dst.db, dst.key, payload, mode);
+  // Checked first, so a refused copy streams nothing (the reservation keeps the answer true).
+  if (mode === 'nx' && (await dumpValue(server, dst.shard, dst.db, dst.key, 'write')) !== null) return false;
+  const m = decodeMeta(payload);
+  const staged = (await callOk(server, dst, ['__vstage', 'begin', dst.key])) as Buffer;
+  let settled = false;
+  try {
+    await streamVersion(server, src, m.version!, dst, staged);
+    const written = await restoreValue(server, dst.shard, dst.db, dst.key, encodeMeta({ ...m, version: staged.readBigUInt64BE(0) }), mode);
+    settled = true; // __restore committed the staged version or left it to the sweep
+    return written;
+  } finally {
+    if (!settled) await server.callShard(dst.shard, dst.db, ['__vstage', 'abort', dst.key, staged]);
+  }
+}
+
+/** Copies every record of `src`'s version `from` to `dst`'s staged version, one chunk in flight each way. */
+async function streamVersion(server: ServerState, src: Place, from: bigint, dst: Place, staged: Buffer): Promise<void> {
+  const version = versionBytes(from);
+  for (const kind of VERSIONED_PREFIXES) {
+    let after: Buffer = EMPTY;
+    let writing: Promise<RespValue> | null = null;
+    for (;;) {
+      const chunk = (await callOk(server, src, ['__vread', src.key, String(kind), version, after])) as Buffer[];
+      if (writing) await writing;
+      if (chunk.length === 0) break;
+      writing = callOk(server, dst, ['__vwrite', dst.key, String(kind), staged, ...chunk]);
+      writing.catch(() => undefined); // awaited with the next chunk; a failure must not go unhandled meanwhile
+      after = chunk[chunk.length - 2]!;
+    }
+  }
+}
+
+/** The record kind argument of __vread / __vwrite (one of VERSIONED_PREFIXES). */
+function kindArg(b: Buffer): number {
+  const kind = Number(b.toString('latin1'));
+  if (!(VERSIONED_PREFIXES as readonly number[]).includes(kind)) throw new CommandError(E.SYNTAX);
+  return kind;
+}
+
+/** __vread <key> <kind> <version> <after>: [suffix, value, ...] of up to COPY_CHUNK records after <after>. */
+const vreadShard: ShardHandler = async (c) => {
+  const prefix = versionPrefix(kindArg(c.args[2]!), c.db, c.args[1]!, c.args[3]!.readBigUInt64BE(0));
+  const after = c.args[4]!;
+  await c.sync();
+  const start = after.length > 0 ? { gt: Buffer.concat([prefix, after]) } : { gte: prefix };
+  const it = c.store.db.iterator({ ...start, lt: prefixEnd(prefix)!, limit: COPY_CHUNK });
+  const out: Buffer[] = [];
+  let bytes = 0;
+  try {
+    while (bytes < COPY_CHUNK_BYTES) {
+      const entries = await it.nextv(COPY_CHUNK);
+      if (entries.length === 0) break;
+      for (const [k, v] of entries) {
+        out.push(k.subarray(prefix.length), v);
+        bytes += k.length + v.length;
+      }
+    }
+  } finally {
+    await it.close();
+  }
+  c.w.array(out.length);
+  for (const b of out) c.w.bulk(b);
+};
+
+/** The 'G' record of a version staged by __vstage on this shard, or a CommandError. */
+function stagedRecord(c: ShardCall, key: Buffer, version: bigint): Buffer {
+  const g = garbageKey(c.db, key, version);
+  if (!c.store.get(g)?.equals(sweepState(c.store).bootId)) throw new CommandError('ERR no such staged version');
+  return g;
+}
+
+/** __vwrite <key> <kind> <version> <suffix> <value> ...: writes records into a staged version. */
+const vwriteShard: ShardHandler = (c) => {
+  if (c.args.length % 2 !== 0) throw new CommandError(E.WRONG_ARGS('__vwrite'));
+  const version = c.args[3]!.readBigUInt64BE(0);
+  stagedRecord(c, c.args[1]!, version);
+  const prefix = versionPrefix(kindArg(c.args[2]!), c.db, c.args[1]!, version);
+  for (let i = 4; i < c.args.length; i += 2) c.store.put(Buffer.concat([prefix, c.args[i]!]), c.args[i + 1]!);
+  c.w.int((c.args.length - 4) / 2);
+};
+
+/**
+ * __vstage BEGIN <key>: a fresh version for <key>, marked as being staged (its 'G' record carries
+ * this shard's boot id); answers the version (8 bytes). __vstage ABORT <key> <version>: the staged
+ * version becomes garbage (a no-op when __restore already settled it).
+ */
+const vstageShard: ShardHandler = (c) => {
+  const key = c.args[2]!;
+  const sub = lower(c.args[1]!);
+  if (sub === 'begin' && c.args.length === 3) {
+    const version = c.store.newVersion();
+    c.store.put(garbageKey(c.db, key, version), sweepState(c.store).bootId);
+    return c.w.bulk(versionBytes(version));
+  }
+  if (sub === 'abort' && c.args.length === 4) {
+    const version = c.args[3]!.readBigUInt64BE(0);
+    if (c.store.get(garbageKey(c.db, key, version))?.equals(sweepState(c.store).bootId)) c.store.markGarbage(c.db, key, version);
+    return c.w.ok();
+  }
+  throw new CommandError(E.SYNTAX);
+};
 
 // ---------------------------------------------------------------- MOVE
 
@@ -632,7 +761,10 @@ async function randomKeyFront(c: FrontCall): Promise<void> {
 
 const FLUSH_CHUNK = 1024;
 
-/** getFlushCommandFlags(): SYNC and ASYNC are accepted (and behave alike here). */
+/**
+ * getFlushCommandFlags(): SYNC and ASYNC are accepted and behave alike: the keys go at once, and
+ * their collections' records and the disk space go with the background sweep (neither waits).
+ */
 function parseFlushOptions(args: Buffer[]): void {
   if (args.length === 1) return;
   const opt = lower(args[1]!);
@@ -643,24 +775,28 @@ function parseFlushOptions(args: Buffer[]): void {
 /**
  * Deletes every key of `db` on this shard: meta records (with their expiry index entries and
  * counts, through deleteKey) in bounded chunks, each written before the next is read, so one
- * batch never holds the whole db. Collections leave 'G' records: their sub-keys go with the
- * background sweep, which is what will make FLUSHDB of collections O(1) per key.
+ * batch never holds the whole db. Collections leave 'G' records, so each costs O(1) here: their
+ * records go with the background sweep, after which the db's ranges are compacted.
  * The shard runs nothing else meanwhile (FLUSHDB is atomic), ASYNC included.
  */
 async function flushDb(c: ShardCall, db: number): Promise<void> {
   const { gte, lt } = metaRange(db, null);
+  let deleted = 0;
   for (;;) {
     await c.sync();
     const entries = await c.store.db.iterator({ gte, lt, limit: FLUSH_CHUNK }).all();
     for (const [k, v] of entries) c.store.deleteKey(db, k.subarray(2), decodeMeta(v));
-    if (entries.length < FLUSH_CHUNK) return;
+    deleted += entries.length;
+    if (entries.length < FLUSH_CHUNK) break;
   }
+  if (deleted > 0) markFlushed(c.store, db);
 }
 
 function flushFront(all: boolean) {
   return async (c: FrontCall): Promise<void> => {
     parseFlushOptions(c.args);
     for (const r of await callAllShards(c, ['__flush', all ? 'all' : 'db'])) throwIfError(r);
+    Sweeper.of(c.ctx.server)?.kick();
     c.w.ok();
   };
 }
@@ -878,21 +1014,46 @@ export const keyCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__restore', arity: 4, flags: ['write'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Writes a value from __dump under a key (mode nx|replace); 1 if written.',
+    group: 'internal', since: '0.1.0',
+    summary: 'Writes a value from __dump under a key (mode nx|replace); 1 if written. A collection names a version staged by __vstage.',
     shard: (c) => {
       const key = c.args[1]!;
       const m = decodeMeta(c.args[2]!);
-      if (m.type !== Type.STRING) throw new CommandError(errCrossShardCollection('restore', m.type));
+      // A collection's records are already here, under a staged version: commit it or drop it.
+      const staged = m.type === Type.STRING ? null : stagedRecord(c, key, m.version!);
+      const drop = (): void => {
+        if (staged) c.store.markGarbage(c.db, key, m.version!);
+      };
       const now = Date.now();
       const old = c.store.lookup(c.db, key, now);
-      if (old && c.args[3]!.toString('latin1') === 'nx') return c.w.int(0);
+      if (old && c.args[3]!.toString('latin1') === 'nx') {
+        drop();
+        return c.w.int(0);
+      }
       // Expired on its way here: as if it was written and expired at once.
       if (m.expire !== 0 && m.expire <= now) {
         if (old) c.store.deleteKey(c.db, key, old);
+        drop();
       } else {
+        if (staged) c.store.del(staged);
         c.store.putMeta(c.db, key, m, old);
       }
       c.w.int(1);
     },
+  }),
+  command({
+    name: '__vstage', arity: -3, flags: ['write'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'Stages a fresh collection version for a cross-shard copy (BEGIN key), or drops it (ABORT key version).',
+    shard: vstageShard,
+  }),
+  command({
+    name: '__vread', arity: 5, flags: ['readonly'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'A chunk of the records of one kind of a collection version, after a given suffix.',
+    shard: vreadShard,
+  }),
+  command({
+    name: '__vwrite', arity: -4, flags: ['write'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'Writes records into a collection version staged by __vstage.',
+    shard: vwriteShard,
   }),
 ];

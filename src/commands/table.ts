@@ -12,6 +12,8 @@ import { hashCommands } from './hash.js';
 import { setCommands } from './set.js';
 import { listCommands } from './list.js';
 import { zsetCommands } from './zset.js';
+import { objectCommands } from './object.js';
+import { sweepCommands } from '../shard/sweep.js';
 
 /** Every top-level command; a command's id (sent in frames) is its index here. */
 export const COMMAND_LIST: readonly CommandSpec[] = [
@@ -23,6 +25,8 @@ export const COMMAND_LIST: readonly CommandSpec[] = [
   ...setCommands,
   ...listCommands,
   ...zsetCommands,
+  ...objectCommands,
+  ...sweepCommands,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>();

@@ -20,15 +20,17 @@ import type { CommandSpec } from '../commands/types.js';
 import { COMMAND_LIST, lookupCommand, commandId, keyIndexes } from '../commands/table.js';
 import { CommandError, E, unknownCommand, errorArg } from '../commands/errors.js';
 import { FORMAT_VERSION } from '../storage/encoding.js';
+import { Sweeper } from '../shard/sweep.js';
 
-const WORKER_FILE = new URL(findWorkerFile(), import.meta.url);
+const WORKER_FILE = new URL(findWorkerFile('shard'), import.meta.url);
+const BACKGROUND_FILE = new URL(findWorkerFile('background'), import.meta.url);
 
-/** The compiled shard worker, whether this module runs from dist/ or (under vitest) from src/. */
-function findWorkerFile(): string {
+/** A compiled worker (shard, background), whether this module runs from dist/ or (under vitest) from src/. */
+function findWorkerFile(name: string): string {
   const here = path.dirname(new URL(import.meta.url).pathname);
-  const candidates = [path.join(here, '../../workers/shard.js'), path.join(here, '../../dist/workers/shard.js')];
+  const candidates = [path.join(here, `../../workers/${name}.js`), path.join(here, `../../dist/workers/${name}.js`)];
   for (const c of candidates) if (fs.existsSync(c)) return 'file://' + c;
-  throw new Error('cannot find the compiled shard worker (run `npm run build`)');
+  throw new Error(`cannot find the compiled ${name} worker (run \`npm run build\`)`);
 }
 
 export class StartupError extends Error {
@@ -67,6 +69,8 @@ export class CairnServer implements ServerState, ClientHost {
   readonly log: Logger;
   readonly shards: ShardPool;
   coord!: Coordinator;
+  /** The background pool's driver (sweep of dead collection versions, compaction). */
+  private sweeper: Sweeper | null = null;
   readonly clients = new Map<number, Client>();
   readonly stats: ServerStats = {
     startedAt: Date.now(), totalConnections: 0, rejectedConnections: 0, totalCommands: 0,
@@ -116,6 +120,7 @@ export class CairnServer implements ServerState, ClientHost {
     this.nshards = prepareDataDir(dir, c.shards as number);
     this.coord = new Coordinator(this.nshards);
     this.log.info({ dir, shards: this.nshards, pid: process.pid }, 'Cairn starting');
+    const shardPath = (i: number): string => path.join(dir, `shard-${i}`);
     await this.shards.start(WORKER_FILE, {
       shards: this.nshards,
       databases: c.databases as number,
@@ -129,7 +134,15 @@ export class CairnServer implements ServerState, ClientHost {
         maxOpenFiles: c['leveldb-max-open-files'] as number,
         compression: c['leveldb-compression'] as boolean,
       },
-    }, (i) => path.join(dir, `shard-${i}`), c['shard-threads'] as boolean);
+    }, shardPath, c['shard-threads'] as boolean);
+    this.sweeper = new Sweeper({
+      workerFile: BACKGROUND_FILE,
+      paths: Array.from({ length: this.nshards }, (_, i) => shardPath(i)),
+      callShard: (shard, db, args) => this.callShard(shard, db, args),
+      log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+    });
+    this.sweeper.register(this);
+    await this.sweeper.start();
     await this.listen();
     if (c.pidfile) fs.writeFileSync(c.pidfile as string, String(process.pid) + '\n');
     this.idleTimer = setInterval(() => this.closeIdleClients(), 1000);
@@ -387,6 +400,8 @@ export class CairnServer implements ServerState, ClientHost {
       if (this.idleTimer) clearInterval(this.idleTimer);
       for (const l of this.listeners) l.close();
       this.flushClients();
+      // The pool shares the shards' LevelDB handles: it stops first.
+      await this.sweeper?.stop();
       await this.shards.close();
       for (const c of this.clients.values()) c.kill();
       if (this.config.pidfile) fs.rmSync(this.config.pidfile as string, { force: true });

@@ -7,6 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { Store, type StoreOptions } from '../storage/store.js';
 import { ShardExecutor } from './executor.js';
 import { expireCycle } from './expiry.js';
+import { openSweepState } from './sweep.js';
 import { COMMAND_LIST } from '../commands/table.js';
 
 export interface ShardWorkerData {
@@ -35,6 +36,8 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
   let store: Store;
   try {
     store = await Store.open(data.path, data.databases, data.index, data.shards, data.store);
+    // The sweep's backlog: dead versions left by an earlier run (a sweep cut short resumes).
+    await openSweepState(store);
   } catch (e) {
     port.postMessage({ type: 'error', ...describe(e) });
     return;

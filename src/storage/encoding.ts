@@ -11,7 +11,7 @@
  *   Sub-key         'S' | db(1) | key-len(4) | user-key | version(8) | sub  -> sub value
  *   Score index     'Z' | db(1) | key-len(4) | user-key | version(8) | score(8, sortable) | member -> empty
  *   Expiry index    'E' | expire-ms(8) | db(1) | user-key                   -> empty
- *   Garbage         'G' | db(1) | key-len(4) | user-key | version(8)        -> empty
+ *   Garbage         'G' | db(1) | key-len(4) | user-key | version(8)        -> empty | boot-id(8)
  *   Key count       'C' | db(1)                                             -> keys(8) | keys-with-expiry(8)
  *   Shard info      '!' 'format'                                            -> JSON {format, shard, shards}
  *
@@ -38,6 +38,12 @@
  * A version is fresh on each (re)creation of a collection. DEL, overwrite, expiry and FLUSHDB of
  * a collection only rewrite or drop its meta record and leave a 'G' record naming the old
  * version; the background sweep deletes that version's sub-keys and score entries.
+ *
+ * A 'G' record whose value is a shard's 8-byte boot id (random per process start) names a version
+ * being staged by a cross-shard RENAME/COPY: its sub-keys are written before any meta record
+ * points to it. The sweep leaves it alone while that process runs; the copy either commits (the
+ * record is deleted as the meta is written) or aborts (the value becomes empty: garbage). After a
+ * crash the boot id is stale, so a half-staged copy is swept like any other dead version.
  */
 
 export const FORMAT_VERSION = 1;
@@ -52,6 +58,9 @@ export const Prefix = {
   COUNT: 0x43, // 'C'
   INFO: 0x21, // '!'
 } as const;
+
+/** Record kinds stored per collection version; the sweep and copies of a collection walk each. */
+export const VERSIONED_PREFIXES = [Prefix.SUB, Prefix.SCORE] as const;
 
 /** Type bytes stored in the meta value. Never change these values. */
 export const Type = {
@@ -127,6 +136,12 @@ export function scoreKey(db: number, key: Buffer, version: bigint, score: number
 
 export function garbageKey(db: number, key: Buffer, version: bigint): Buffer {
   return versionPrefix(Prefix.GARBAGE, db, key, version);
+}
+
+/** Decodes a 'G' record's key into the dead version it names. */
+export function decodeGarbageKey(k: Buffer): { db: number; key: Buffer; version: bigint } {
+  const len = k.readUInt32BE(2);
+  return { db: k[1]!, key: k.subarray(6, 6 + len), version: k.readBigUInt64BE(6 + len) };
 }
 
 export function expiryKey(expireMs: number, db: number, key: Buffer): Buffer {

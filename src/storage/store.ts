@@ -61,6 +61,11 @@ export class Store {
   keyspaceHits = 0;
   keyspaceMisses = 0;
   private lastVersion = 0n;
+  /**
+   * 'G' records written since open: the sweep's backlog grows by these (src/shard/sweep.ts adds
+   * the records found at open and subtracts the versions it finished).
+   */
+  garbageWritten = 0;
 
   readonly rows: RowCache;
   /** True when batches are written synchronously on this thread (native addon). */
@@ -76,6 +81,9 @@ export class Store {
   static async open(path: string, databases: number, shard: number, shards: number, o: StoreOptions): Promise<Store> {
     const db: Db = new ClassicLevel<Buffer, Buffer>(path, {
       keyEncoding: 'buffer', valueEncoding: 'buffer',
+      // The background sweep (workers/background.ts) opens this location from another thread;
+      // classic-level shares one LevelDB handle only when every opener sets this.
+      multithreading: true,
       cacheSize: o.cacheSize, writeBufferSize: o.writeBufferSize, maxOpenFiles: o.maxOpenFiles,
       compression: o.compression, createIfMissing: true,
     });
@@ -241,16 +249,22 @@ export class Store {
   /** Overwrite of `old`: its expiry index entry goes unless kept, its collection version becomes garbage. */
   private dropPrevious(db: number, key: Buffer, old: Meta, newExpire: number): void {
     if (old.expire !== 0 && old.expire !== newExpire) this.del(expiryKey(old.expire, db, key));
-    if (old.type !== Type.STRING) this.put(garbageKey(db, key, old.version!), EMPTY);
+    if (old.type !== Type.STRING) this.markGarbage(db, key, old.version!);
   }
 
   /** Deletes a key whose current meta is `m`. O(1) for every type: sub-keys are left to the sweep. */
   deleteKey(db: number, key: Buffer, m: Meta): void {
     if (m.expire !== 0) this.del(expiryKey(m.expire, db, key));
-    if (m.type !== Type.STRING) this.put(garbageKey(db, key, m.version!), EMPTY);
+    if (m.type !== Type.STRING) this.markGarbage(db, key, m.version!);
     this.del(metaKey(db, key));
     this.adjustCount(db, -1);
     this.trackExpire(db, m.expire, 0);
+  }
+
+  /** Leaves a 'G' record naming a dead collection version: the background sweep deletes its sub-keys. */
+  markGarbage(db: number, key: Buffer, version: bigint): void {
+    this.put(garbageKey(db, key, version), EMPTY);
+    this.garbageWritten++;
   }
 
   /** Sets (or with 0 removes) the expiry of an existing key. */

@@ -1,0 +1,226 @@
+/**
+ * The background sweep under a big DEL: does a shard keep answering while the pool deletes a
+ * huge collection's records, how long does the sweep take, and does the disk space come back?
+ *
+ *   npm run build && npm run bench:sweep -- [options]
+ *
+ *   --fields N        fields of the hash that is deleted (1000000)
+ *   --value-bytes B   bytes per field value (32)
+ *   --shards S        Cairn's --shards (1); the probed key is on the hash's shard
+ *   --baseline-ms T   how long GET latency is measured before the DEL (2000)
+ *   --gap-ms G        pause between two GETs of the probe (1); 0 sends the next GET at once
+ *
+ * Steps: build the hash with pipelined HSETs (1000 fields each), measure GET latency of another
+ * key on the same shard (one GET at a time, a pause between two, each round trip as the client
+ * sees it: a light, steady load rather than a saturating one), DEL the hash, keep
+ * measuring while the sweep runs (INFO polled on another connection every 100 ms until the
+ * backlog is empty and nothing runs), then compare the data directory's size before and after.
+ * Prints the figures; JSON goes to bench/results/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { ROOT, fmtInt, printTable, machine, writeResults } from './common.js';
+import { keyShard } from '../src/server/slot.js';
+
+const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+
+interface Options {
+  fields: number;
+  valueBytes: number;
+  shards: number;
+  baselineMs: number;
+  gapMs: number;
+}
+
+function options(): Options {
+  const { values: v } = parseArgs({
+    options: {
+      fields: { type: 'string', default: '1000000' },
+      'value-bytes': { type: 'string', default: '32' },
+      shards: { type: 'string', default: '1' },
+      'baseline-ms': { type: 'string', default: '2000' },
+      'gap-ms': { type: 'string', default: '1' },
+    },
+  });
+  const int = (name: string, text: string, min: number): number => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
+    return n;
+  };
+  return {
+    fields: int('fields', v.fields!, 1),
+    valueBytes: int('value-bytes', v['value-bytes']!, 0),
+    shards: int('shards', v.shards!, 1),
+    baselineMs: int('baseline-ms', v['baseline-ms']!, 100),
+    gapMs: int('gap-ms', v['gap-ms']!, 0),
+  };
+}
+
+// ---------------------------------------------------------------- the server
+
+let child: ChildProcess | null = null;
+process.on('exit', () => child?.kill('SIGKILL'));
+process.on('SIGINT', () => process.exit(130));
+
+async function startCairn(shards: number, dir: string): Promise<{ port: number; stop(): Promise<void> }> {
+  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
+  const proc = spawn(process.execPath, [MAIN, '--port', '0', '--dir', dir, '--shards', String(shards)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child = proc;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":(\d+),"msg":"Ready to accept connections"/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    void exited.then(() => reject(new Error(`Cairn exited before it was ready:\n${out}`)));
+  });
+  return {
+    port,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await exited;
+      child = null;
+    },
+  };
+}
+
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    n += e.isDirectory() ? dirBytes(p) : fs.statSync(p).size;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------- measuring
+
+interface Latency {
+  gets: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+function summarize(us: number[]): Latency {
+  const s = Float64Array.from(us).sort();
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  return { gets: s.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s[s.length - 1] ?? NaN };
+}
+
+/** GETs `key` one at a time, `gapMs` apart, until `stop()` says so; returns each round trip in microseconds. */
+async function probe(r: Redis, key: string, gapMs: number, stop: () => boolean): Promise<number[]> {
+  const out: number[] = [];
+  while (!stop()) {
+    const t = process.hrtime.bigint();
+    await r.get(key);
+    out.push(Number(process.hrtime.bigint() - t) / 1000);
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+  return out;
+}
+
+async function info(r: Redis): Promise<Map<string, string>> {
+  const text = (await r.call('INFO', 'stats')) as string;
+  return new Map(text.split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]));
+}
+
+/** A key of the same shard as `of`. */
+function neighbour(of: string, shards: number): string {
+  for (let i = 0; ; i++) if (keyShard(Buffer.from(`probe:${i}`), shards) === keyShard(Buffer.from(of), shards)) return `probe:${i}`;
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-sweep-'));
+  const server = await startCairn(o.shards, dir);
+  const r = new Redis(server.port, '127.0.0.1', { enableReadyCheck: false, protocol: 2 });
+  const watcher = new Redis(server.port, '127.0.0.1', { enableReadyCheck: false, protocol: 2 });
+  try {
+    const key = 'big';
+    const probeKey = neighbour(key, o.shards);
+    await r.set(probeKey, 'x'.repeat(16));
+
+    console.log(`building a ${fmtInt(o.fields)}-field hash (${o.valueBytes}-byte values), ${o.shards} shard(s)...`);
+    const built = performance.now();
+    const value = 'v'.repeat(o.valueBytes);
+    const inflight = new Set<Promise<unknown>>();
+    for (let i = 0; i < o.fields; i += 1000) {
+      const args: string[] = [key];
+      for (let j = i; j < Math.min(o.fields, i + 1000); j++) args.push(`field:${j}`, value);
+      const p = r.call('HSET', ...args).finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (inflight.size >= 16) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    const buildMs = performance.now() - built;
+    if ((await r.call('HLEN', key)) !== o.fields) throw new Error('HLEN disagrees with the fields written');
+    // Let LevelDB settle (memtable flushes, compactions of the build) before measuring.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const diskBefore = dirBytes(dir);
+
+    const baselineEnd = performance.now() + o.baselineMs;
+    const baseline = summarize(await probe(r, probeKey, o.gapMs, () => performance.now() >= baselineEnd));
+
+    const start = await info(watcher);
+    const delStarted = performance.now();
+    await r.del(key);
+    const delMs = performance.now() - delStarted;
+    let sweeping = true;
+    let sweepMs = NaN;
+    const poller = (async () => {
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const s = await info(watcher);
+        if (s.get('sweep_pending_versions') === '0' && s.get('sweep_running') === '0') {
+          sweepMs = performance.now() - delStarted;
+          sweeping = false;
+          return s;
+        }
+      }
+    })();
+    const during = summarize(await probe(r, probeKey, o.gapMs, () => !sweeping));
+    const end = await poller;
+    const diskAfter = dirBytes(dir);
+
+    const deleted = Number(end.get('sweep_deleted_subkeys')) - Number(start.get('sweep_deleted_subkeys'));
+    const ms = (us: number): string => (us / 1000).toFixed(3);
+    console.log();
+    printTable([
+      ['GET latency (ms)', 'GETs', 'p50', 'p99', 'p99.9', 'max'],
+      ['before the DEL', fmtInt(baseline.gets), ms(baseline.p50), ms(baseline.p99), ms(baseline.p999), ms(baseline.max)],
+      ['while sweeping', fmtInt(during.gets), ms(during.p50), ms(during.p99), ms(during.p999), ms(during.max)],
+    ]);
+    console.log();
+    printTable([
+      ['figure', 'value'],
+      ['hash build (HSET, s)', (buildMs / 1000).toFixed(2)],
+      ['DEL reply (ms)', delMs.toFixed(3)],
+      ['sweep incl. compaction (s)', (sweepMs / 1000).toFixed(2)],
+      ['records deleted', fmtInt(deleted)],
+      ['records/s', fmtInt(deleted / (sweepMs / 1000))],
+      ['disk before (MiB)', (diskBefore / 2 ** 20).toFixed(1)],
+      ['disk after (MiB)', (diskAfter / 2 ** 20).toFixed(1)],
+    ]);
+    const file = writeResults('sweep', {
+      options: o, machine: machine(), buildMs, delMs, sweepMs, deleted, diskBefore, diskAfter,
+      latencyUs: { baseline, during },
+    });
+    console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+  } finally {
+    r.disconnect();
+    watcher.disconnect();
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,28 @@
+/**
+ * Background pool worker (piscina; Cairn's "bio"): slow work that must not stall a shard.
+ *
+ * Each task opens the shard's LevelDB location for its own duration. classic-level shares the
+ * shard's open handle (both sides set `multithreading: true`), so opening costs a lookup, and
+ * closing only drops this thread's reference. See src/shard/sweep.ts for what the tasks do.
+ */
+import { openShared, sweepGarbage, compactDatabases, type SweepTask, type SweepResult, type CompactTask } from '../src/shard/sweep.js';
+import type { Db } from '../src/storage/store.js';
+
+async function withShard<T>(path: string, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openShared(path);
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** Sweeps dead collection versions of one shard, within the task's budgets. */
+export function sweep(t: SweepTask): Promise<SweepResult> {
+  return withShard(t.path, (db) => sweepGarbage(db, t));
+}
+
+/** Compacts the record ranges of flushed databases; returns the ranges compacted. */
+export function compact(t: CompactTask): Promise<number> {
+  return withShard(t.path, (db) => compactDatabases(db, t.dbs));
+}
