@@ -13,7 +13,8 @@ import { seededRandom } from './helpers/redis-oracle.js';
 
 const KEYS = ['a', 'b', 'c', 'd', 'e', '{t}x', '{t}y', 'user:1', 'user:2', 'n', 'h1', 'h2'];
 const VALUES = ['', 'v', 'hello', '0', '1', '-5', '12', '3.5', '9223372036854775807', 'abc\u00ff\u0000z'];
-const UNORDERED = new Set(['keys', 'hkeys', 'hvals', 'hgetall']);
+const UNORDERED = new Set(['keys', 'hkeys', 'hvals', 'hgetall', 'smembers', 'sinter', 'sunion', 'sdiff']);
+const MEMBERS = ['m1', 'm2', 'm3', 'm4', '5', '-1'];
 
 type Gen = (pick: <T>(xs: readonly T[]) => T, int: (lo: number, hi: number) => number) => (string | number)[];
 
@@ -58,6 +59,39 @@ const GRAMMAR: Gen[] = [
   (p) => ['hexists', k(p), p(['f1', 'f2'])],
   (p) => ['hgetall', k(p)],
   (p) => ['hsetnx', k(p), p(['f1', 'f5']), v(p)],
+  (p) => ['sadd', k(p), p(MEMBERS), p(MEMBERS)],
+  (p) => ['srem', k(p), p(MEMBERS)],
+  (p) => ['smembers', k(p)],
+  (p) => ['sismember', k(p), p(MEMBERS)],
+  (p) => ['scard', k(p)],
+  (p) => ['smove', k(p), k(p), p(MEMBERS)],
+  (p) => [p(['sinter', 'sunion', 'sdiff']), k(p), k(p)],
+  (p) => [p(['sinterstore', 'sunionstore', 'sdiffstore']), k(p), k(p), k(p)],
+  (p) => ['sintercard', '2', k(p), k(p)],
+  (p) => [p(['lpush', 'rpush']), k(p), p(MEMBERS), p(MEMBERS)],
+  (p) => [p(['lpop', 'rpop']), k(p), ...p([[], ['2']])],
+  (p, i) => ['lrange', k(p), String(i(-4, 3)), String(i(-3, 5))],
+  (p) => ['llen', k(p)],
+  (p, i) => ['lindex', k(p), String(i(-3, 3))],
+  (p, i) => ['lset', k(p), String(i(-2, 2)), p(MEMBERS)],
+  (p) => ['linsert', k(p), p(['before', 'after']), p(MEMBERS), p(MEMBERS)],
+  (p, i) => ['lrem', k(p), String(i(-2, 2)), p(MEMBERS)],
+  (p, i) => ['ltrim', k(p), String(i(-3, 2)), String(i(-2, 4))],
+  (p) => ['lpos', k(p), p(MEMBERS)],
+  (p) => ['lmove', k(p), k(p), p(['left', 'right']), p(['left', 'right'])],
+  (p) => ['rpoplpush', k(p), k(p)],
+  (p, i) => ['zadd', k(p), ...p([[], ['nx'], ['xx'], ['gt'], ['ch'], ['incr']]), String(i(-3, 3)), p(MEMBERS)],
+  (p, i) => ['zincrby', k(p), String(i(-2, 2)), p(MEMBERS)],
+  (p) => ['zrem', k(p), p(MEMBERS)],
+  (p) => ['zscore', k(p), p(MEMBERS)],
+  (p) => ['zrank', k(p), p(MEMBERS)],
+  (p) => ['zcard', k(p)],
+  (p) => ['zrange', k(p), '0', '-1', 'withscores'],
+  (p) => ['zrangebyscore', k(p), p(['-inf', '(0', '1']), p(['+inf', '2', '(3'])],
+  (p) => ['zcount', k(p), p(['-inf', '0']), p(['+inf', '(2'])],
+  (p) => [p(['zpopmin', 'zpopmax']), k(p)],
+  (p) => [p(['zunionstore', 'zinterstore', 'zdiffstore']), k(p), '2', k(p), k(p)],
+  (p) => [p(['zunion', 'zinter', 'zdiff']), '2', k(p), k(p), 'withscores'],
   () => ['dbsize'],
   () => ['keys', '*'],
   (p) => ['keys', p(['user:*', '?', '[a-c]', '{t}*'])],
@@ -104,13 +138,13 @@ describe.skipIf(!hasRedis())('differential: Cairn vs redis-server on random comm
   });
 
   for (const seed of [1, 2, 3]) {
-    it(`seed ${seed}: 1500 commands give identical replies`, async () => {
+    it(`seed ${seed}: 2500 commands give identical replies`, async () => {
       await call(a, ['flushall']);
       await call(b, ['flushall']);
       const rnd = seededRandom(seed);
       const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
       const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
-      for (let n = 0; n < 1500; n++) {
+      for (let n = 0; n < 2500; n++) {
         const args = pick(GRAMMAR)(pick, int);
         const cmd = String(args[0]);
         const [ours, theirs] = await Promise.all([call(a, args), call(b, args)]);
@@ -122,7 +156,7 @@ describe.skipIf(!hasRedis())('differential: Cairn vs redis-server on random comm
       for (const key of keys) {
         const type = await call(b, ['type', key]);
         expect(await call(a, ['type', key])).toEqual(type);
-        const dump = type === 'hash' ? ['hgetall', key] : ['get', key];
+        const dump = { hash: ['hgetall', key], set: ['smembers', key], list: ['lrange', key, '0', '-1'], zset: ['zrange', key, '0', '-1', 'withscores'] }[type as string] ?? ['get', key];
         expect(normalise(dump[0]!, await call(a, dump))).toEqual(normalise(dump[0]!, await call(b, dump)));
         const [ta, tb] = [await call(a, ['ttl', key]), await call(b, ['ttl', key])] as number[];
         expect(Math.sign(ta!)).toBe(Math.sign(tb!));
