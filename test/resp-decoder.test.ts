@@ -60,6 +60,37 @@ describe('RESP request decoder', () => {
     expect(out[1]![0]!.toString()).toBe('PING');
   });
 
+  it('gives the same commands however the bytes are split into chunks', () => {
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const cmds: Buffer[][] = [];
+    for (let i = 0; i < 300; i++) {
+      const argc = 1 + rnd(5);
+      cmds.push(Array.from({ length: argc }, () => Buffer.alloc([0, 3, 40, 1500, 70_000][rnd(5)]!, 97 + rnd(26))));
+    }
+    const wire = Buffer.concat(cmds.map((c) => Buffer.concat([
+      Buffer.from(`*${c.length}\r\n`), ...c.flatMap((a) => [Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n')]),
+    ])));
+    for (const maxChunk of [1, 7, 100, 4096, 65536, 300_000]) {
+      const d = new RequestDecoder(limits);
+      const out: Buffer[][] = [];
+      for (let p = 0; p < wire.length;) {
+        const n = 1 + rnd(maxChunk);
+        d.feed(wire.subarray(p, p + n), (a) => out.push(a));
+        p += n;
+      }
+      expect(out.length, `chunks up to ${maxChunk}`).toBe(cmds.length);
+      out.forEach((a, i) => {
+        expect(a.length).toBe(cmds[i]!.length);
+        a.forEach((arg, j) => expect(arg.equals(cmds[i]![j]!)).toBe(true));
+      });
+      expect(d.bufferedBytes).toBe(0);
+    }
+  });
+
   it('gives Redis\' protocol errors', () => {
     expect(errorOf('*abc\r\n')).toBe('ERR Protocol error: invalid multibulk length');
     expect(errorOf('*2\r\n+GET\r\n')).toBe('ERR Protocol error: expected \'$\', got \'+\'');

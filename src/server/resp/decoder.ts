@@ -57,20 +57,40 @@ export class RequestDecoder {
    */
   feed(chunk: Buffer, sink: CommandSink): void {
     if (this.need > 0) {
-      this.parts.push(chunk);
-      this.partsLen += chunk.length;
-      if (this.pending.length + this.partsLen < this.need) {
+      // A command straddles chunks and we know how many bytes it needs: complete it from just
+      // those bytes, then parse the rest of this chunk in place (no copy of the whole chunk).
+      const have = this.pending.length + this.partsLen;
+      if (have + chunk.length < this.need) {
+        this.parts.push(chunk);
+        this.partsLen += chunk.length;
         this.checkQueryLimit();
         return;
       }
-      chunk = Buffer.concat([this.pending, ...this.parts]);
+      const take = this.need - have;
+      const head = Buffer.concat([this.pending, ...this.parts, chunk.subarray(0, take)]);
       this.parts = [];
       this.partsLen = 0;
       this.need = 0;
+      this.pending = EMPTY;
+      const rest = chunk.subarray(take);
+      if (!this.parse(head, sink)) {
+        // The bytes we took ended inside the command (more arguments follow): go on from there.
+        chunk = rest.length > 0 ? Buffer.concat([this.pending, rest]) : this.pending;
+        this.pending = EMPTY;
+        this.need = 0;
+        this.parse(chunk, sink);
+        return;
+      }
+      chunk = rest;
     } else if (this.pending.length > 0) {
       chunk = Buffer.concat([this.pending, chunk]);
+      this.pending = EMPTY;
     }
-    this.pending = EMPTY;
+    this.parse(chunk, sink);
+  }
+
+  /** Parses every whole command in `chunk`; keeps an incomplete tail as pending. True if nothing is left over. */
+  private parse(chunk: Buffer, sink: CommandSink): boolean {
     let pos = 0;
     const len = chunk.length;
     while (pos < len) {
@@ -78,10 +98,11 @@ export class RequestDecoder {
       if (next < 0) {
         this.pending = chunk.subarray(pos);
         this.checkQueryLimit();
-        return;
+        return false;
       }
       pos = next;
     }
+    return true;
   }
 
   private checkQueryLimit(): void {
@@ -97,7 +118,7 @@ export class RequestDecoder {
   private multibulk(buf: Buffer, start: number, sink: CommandSink): number {
     const len = buf.length;
     this.parsedArgBytes = 0;
-    let cr = buf.indexOf(CR, start);
+    let cr = findCR(buf, start, len);
     if (cr < 0) {
       if (len - start > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big mbulk count string');
       return -1;
@@ -112,7 +133,7 @@ export class RequestDecoder {
     for (let i = 0; i < count; i++) {
       this.parsedArgBytes = pos - start;
       if (pos >= len) return -1;
-      cr = buf.indexOf(CR, pos);
+      cr = findCR(buf, pos, len);
       if (cr < 0) {
         if (len - pos > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big bulk count string');
         return -1;
@@ -126,8 +147,9 @@ export class RequestDecoder {
       const dataStart = cr + 2;
       const end = dataStart + blen + 2;
       if (end > len) {
-        // Large value still arriving: remember how much is needed so we do not re-parse every chunk.
-        if (blen >= 16 * 1024) this.need = end - start;
+        // The value is still arriving: remember how many bytes this command needs up to the end
+        // of it, so the next chunks are only collected (no re-parse, no copy of whole chunks).
+        this.need = end - start;
         return -1;
       }
       args[i] = buf.subarray(dataStart, dataStart + blen);
@@ -152,6 +174,15 @@ export class RequestDecoder {
     if (args.length > 0) sink(args);
     return nl + 1;
   }
+}
+
+/**
+ * Index of the first CR at or after `from`, or -1. Count and length lines are a few bytes long, and
+ * a JS loop over them beats a native Buffer.indexOf call per line (see bench/decoder.ts).
+ */
+function findCR(buf: Buffer, from: number, len: number): number {
+  for (let i = from; i < len; i++) if (buf[i] === CR) return i;
+  return -1;
 }
 
 /**
