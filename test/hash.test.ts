@@ -11,12 +11,11 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Redis } from 'ioredis';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { startServer, tempDir, type TestServer } from './helpers/server.js';
 import { RawClient } from './helpers/raw.js';
+import { startOracle, REDIS_SERVER, type OracleServer as Oracle } from './helpers/oracle.js';
 import { Store } from '../src/storage/store.js';
 import { ReplyWriter } from '../src/server/resp/writer.js';
 import { lookupCommand } from '../src/commands/table.js';
@@ -25,52 +24,8 @@ import { MAX_RANDOM_REPLY } from '../src/commands/hash.js';
 
 // ------------------------------------------------------------------ helpers
 
-const REDIS_SERVER = '/usr/bin/redis-server';
 const STORE_OPTIONS = { cacheSize: 1 << 20, writeBufferSize: 64 * 1024, maxOpenFiles: 64, compression: false };
 
-interface Oracle {
-  port: number;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A reference redis-server on a free port, or null when it is not installed. */
-async function startOracle(): Promise<Oracle | null> {
-  if (!fs.existsSync(REDIS_SERVER)) return null;
-  const port = await freePort();
-  const dir = tempDir('cairn-oracle-');
-  const proc = spawn(REDIS_SERVER, [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    void exited.then(() => reject(new Error(`redis-server exited early:\n${out}`)));
-    setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
-  });
-  return {
-    port,
-    stop: async () => {
-      if (proc.exitCode === null) proc.kill('SIGKILL');
-      await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 type Reply = null | number | string | Buffer | { error: string } | Reply[];
 const err = (text: string): { error: string } => ({ error: text });
