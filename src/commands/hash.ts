@@ -13,7 +13,7 @@
  * is an opaque number naming that field in a per-shard table (see ScanCursors). Hashes of up to
  * 128 fields come back whole with cursor 0, as Redis' listpack-encoded hashes do.
  */
-import { command, oneKey, type CommandSpec, type ShardCall } from './types.js';
+import { accessSets, command, oneKey, type CommandSpec, type ShardCall } from './types.js';
 import { CommandError, E } from './errors.js';
 import { i64Arg, lower } from './args.js';
 import { parseI64 } from '../util/number.js';
@@ -215,9 +215,7 @@ async function hscan(c: ShardCall): Promise<void> {
 
 // ---------------------------------------------------------------- the table
 
-const RW_FAST = { flags: ['write', 'denyoom', 'fast'], acl: ['write', 'hash', 'fast'] } as const;
-const RO_FAST = { flags: ['readonly', 'fast'], acl: ['read', 'hash', 'fast'] } as const;
-const RO_SLOW = { flags: ['readonly'], acl: ['read', 'hash', 'slow'] } as const;
+const { RW_FAST, RO_FAST, RO_SLOW } = accessSets('hash');
 const SIZE_COMPLEXITY = 'O(N) where N is the size of the hash.';
 
 export const hashCommands: readonly CommandSpec[] = [

@@ -13,7 +13,7 @@
  * Everything here works on meta records, so it is type-agnostic; the places that need more for
  * collections (their sub-keys embed the user key and db) are transferValue() and writeAcross().
  */
-import { command, allKeys, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall, type ShardHandler } from './types.js';
+import { accessSets, command, allKeys, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall, type ShardHandler } from './types.js';
 import { sumOverShards, restArePositions } from './fanout.js';
 import { CommandError, E } from './errors.js';
 import { lower, i64Arg } from './args.js';
@@ -452,8 +452,7 @@ function ttlShard(ms: boolean, absolute: boolean): ShardHandler {
 }
 
 const expireDoc = { group: 'generic', complexity: 'O(1)' } as const;
-const writeFast = { flags: ['write', 'fast'], acl: ['keyspace', 'write', 'fast'] } as const;
-const readFast = { flags: ['readonly', 'fast'], acl: ['keyspace', 'read', 'fast'] } as const;
+const { W_FAST: writeFast, RO_FAST: readFast } = accessSets('keyspace');
 
 // ---------------------------------------------------------------- KEYS
 

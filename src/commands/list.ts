@@ -18,7 +18,7 @@
  * check the key types, then pop on one shard and push on the other with the internal
  * __lpopn / __lpush commands, so no client can see the element in neither list or in both.
  */
-import { command, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall, type ShardHandler } from './types.js';
+import { accessSets, command, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall, type ShardHandler } from './types.js';
 import { CommandError, E } from './errors.js';
 import { i64Arg, lower } from './args.js';
 import { partsByShard, sendParts, firstError } from './fanout.js';
@@ -448,11 +448,7 @@ async function lmpopAcross(c: FrontCall): Promise<void> {
 
 // ---------------------------------------------------------------- the table
 
-const RW_FAST = { flags: ['write', 'denyoom', 'fast'], acl: ['write', 'list', 'fast'] } as const;
-const POP_FAST = { flags: ['write', 'fast'], acl: ['write', 'list', 'fast'] } as const;
-const RO_SLOW = { flags: ['readonly'], acl: ['read', 'list', 'slow'] } as const;
-const RW_SLOW = { flags: ['write', 'denyoom'], acl: ['write', 'list', 'slow'] } as const;
-const DEL_SLOW = { flags: ['write'], acl: ['write', 'list', 'slow'] } as const;
+const { RW_FAST, RO_SLOW, RW_SLOW, W_FAST: POP_FAST, W_SLOW: DEL_SLOW } = accessSets('list');
 const PUSH_COMPLEXITY = 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.';
 const POP_COMPLEXITY = 'O(N) where N is the number of elements returned';
 const INTERNAL = { acl: [], keys: null, internal: true, group: 'internal', since: '0.1.0' } as const;

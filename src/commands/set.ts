@@ -25,7 +25,7 @@
  * SMISMEMBER and SSCAN with arrays, as Redis 7.0 does. SSCAN uses the collection layer's cursors
  * (sets up to 128 members come back whole with cursor 0).
  */
-import { command, oneKey, allKeys, twoKeys, type CommandSpec, type FrontCall, type ShardCall } from './types.js';
+import { accessSets, command, oneKey, allKeys, twoKeys, type CommandSpec, type FrontCall, type ShardCall } from './types.js';
 import { CommandError, E } from './errors.js';
 import { i64Arg, lower } from './args.js';
 import { partsByShard, firstError, restArePositions } from './fanout.js';
@@ -375,11 +375,7 @@ const DST_OTHER = 2;
 
 // ---------------------------------------------------------------- the table
 
-const RW_FAST = { flags: ['write', 'denyoom', 'fast'], acl: ['write', 'set', 'fast'] } as const;
-const W_FAST = { flags: ['write', 'fast'], acl: ['write', 'set', 'fast'] } as const;
-const RW_SLOW = { flags: ['write', 'denyoom'], acl: ['write', 'set', 'slow'] } as const;
-const RO_FAST = { flags: ['readonly', 'fast'], acl: ['read', 'set', 'fast'] } as const;
-const RO_SLOW = { flags: ['readonly'], acl: ['read', 'set', 'slow'] } as const;
+const { RW_FAST, W_FAST, RW_SLOW, RO_FAST, RO_SLOW } = accessSets('set');
 const INTER_COMPLEXITY = 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.';
 const TOTAL_COMPLEXITY = 'O(N) where N is the total number of elements in all given sets.';
 

@@ -9,7 +9,7 @@
  * out from the front thread (all parts sent at once: atomic by per-shard order), MSETNX reserves
  * its shards to check then write, and LCS fetches both values with `__getstr` and computes here.
  */
-import { command, oneKey, allKeys, keyValuePairs, twoKeys, type CommandSpec, type ShardCall, type FrontCall } from './types.js';
+import { accessSets, command, oneKey, allKeys, keyValuePairs, twoKeys, type CommandSpec, type ShardCall, type FrontCall } from './types.js';
 import { CommandError, E } from './errors.js';
 import { i64Arg } from './args.js';
 import { partsByShard, sendParts, firstError, restArePositions } from './fanout.js';
@@ -194,10 +194,7 @@ async function lcsAcrossShards(c: FrontCall): Promise<void> {
 
 // ---------------------------------------------------------------- the table
 
-const RW_FAST = { flags: ['write', 'denyoom', 'fast'], acl: ['write', 'string', 'fast'] } as const;
-const RW_SLOW = { flags: ['write', 'denyoom'], acl: ['write', 'string', 'slow'] } as const;
-const RO_FAST = { flags: ['readonly', 'fast'], acl: ['read', 'string', 'fast'] } as const;
-const RO_SLOW = { flags: ['readonly'], acl: ['read', 'string', 'slow'] } as const;
+const { RW_FAST, RW_SLOW, RO_FAST, RO_SLOW } = accessSets('string');
 const RANGE_COMPLEXITY = 'O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.';
 
 export const stringCommands: readonly CommandSpec[] = [

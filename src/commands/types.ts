@@ -99,3 +99,15 @@ export const twoKeys: KeyRange = { first: 1, last: 2, step: 1 };
  * sets `coordinated`: it reserves its shards (Coordinator.withShards) and its connection sends
  * nothing more until it has finished.
  */
+
+/** The flag and ACL bundles command families share, for one ACL category (e.g. 'hash'). */
+export function accessSets<C extends string>(category: C) {
+  return {
+    RW_FAST: { flags: ['write', 'denyoom', 'fast'], acl: ['write', category, 'fast'] },
+    RW_SLOW: { flags: ['write', 'denyoom'], acl: ['write', category, 'slow'] },
+    W_FAST: { flags: ['write', 'fast'], acl: ['write', category, 'fast'] },
+    W_SLOW: { flags: ['write'], acl: ['write', category, 'slow'] },
+    RO_FAST: { flags: ['readonly', 'fast'], acl: ['read', category, 'fast'] },
+    RO_SLOW: { flags: ['readonly'], acl: ['read', category, 'slow'] },
+  } as const;
+}

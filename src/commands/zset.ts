@@ -16,7 +16,7 @@
  * ZINTERCARD as one-shot reads (zset-setops.ts), the STORE forms, ZRANGESTORE and ZMPOP
  * coordinated (the shards are held from the first read to the last write).
  */
-import { command, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall } from './types.js';
+import { accessSets, command, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall } from './types.js';
 import { CommandError, E } from './errors.js';
 import { i64Arg, intArg, lower } from './args.js';
 import { HE, MAX_RANDOM_REPLY } from './hash.js';
@@ -566,11 +566,7 @@ function setOpCommand(name: string): CommandSpec {
 
 // ---------------------------------------------------------------- the table
 
-const RW_FAST = { flags: ['write', 'denyoom', 'fast'], acl: ['write', 'sortedset', 'fast'] } as const;
-const RO_FAST = { flags: ['readonly', 'fast'], acl: ['read', 'sortedset', 'fast'] } as const;
-const RO_SLOW = { flags: ['readonly'], acl: ['read', 'sortedset', 'slow'] } as const;
-const W_SLOW = { flags: ['write'], acl: ['write', 'sortedset', 'slow'] } as const;
-const W_FAST = { flags: ['write', 'fast'], acl: ['write', 'sortedset', 'fast'] } as const;
+const { RW_FAST, RO_FAST, RO_SLOW, W_FAST, W_SLOW } = accessSets('sortedset');
 const GROUP = { group: 'sorted-set' } as const;
 const RANGE_COMPLEXITY = 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.';
 const BY_COMPLEXITY = 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).';
