@@ -126,6 +126,7 @@ export class CairnServer implements ServerState, ClientHost {
       databases: c.databases as number,
       hz: c.hz as number,
       activeExpireEffort: c['active-expire-effort'] as number,
+      appendfsync: c.appendfsync as 'always' | 'everysec' | 'no',
       store: {
         rowCacheSize: c['row-cache-size'] as number,
         nativeWrites: c['leveldb-native-writes'] as boolean,
@@ -390,6 +391,7 @@ export class CairnServer implements ServerState, ClientHost {
     const v = this.config[name];
     if (name === 'loglevel') this.log.level = pinoLevel(v as string);
     else if (name === 'hz' || name === 'active-expire-effort') this.shards.broadcast({ type: 'config', name, value: v as number });
+    else if (name === 'appendfsync') this.shards.broadcast({ type: 'config', name, value: v as 'always' | 'everysec' | 'no' });
   }
 
   /** Stops accepting, lets in-flight commands finish, closes every LevelDB. Safe to call twice. */

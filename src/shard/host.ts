@@ -17,11 +17,13 @@ export interface ShardWorkerData {
   databases: number;
   hz: number;
   activeExpireEffort: number;
+  appendfsync: 'always' | 'everysec' | 'no';
   store: StoreOptions;
 }
 
 export type ShardControl =
   | { type: 'config'; name: 'hz' | 'active-expire-effort'; value: number }
+  | { type: 'config'; name: 'appendfsync'; value: 'always' | 'everysec' | 'no' }
   | { type: 'close' };
 
 /** What a shard talks through: a worker's parentPort or one end of a MessageChannel. */
@@ -71,10 +73,22 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
   };
   startTimer();
 
+  store.fsync = data.appendfsync;
+  // appendfsync everysec: once a second, fsync LevelDB's log if this shard wrote since the last one.
+  // It runs as a job between commands, after the pending group commit is written.
+  const fsyncTimer = setInterval(() => {
+    if (store.fsync !== 'everysec' || closing || (!store.needsFsync && !store.hasPending)) return;
+    exec.enqueueJob(async () => {
+      await exec.sync();
+      await store.flushToDisk();
+    });
+  }, 1000);
+
   port.on('message', (m: ArrayBuffer | ShardControl) => {
     if (m instanceof ArrayBuffer) return exec.onFrame(m);
     if (m.type === 'config') {
-      if (m.name === 'hz') {
+      if (m.name === 'appendfsync') store.fsync = m.value;
+      else if (m.name === 'hz') {
         hz = m.value;
         clearInterval(timer);
         startTimer();
@@ -82,7 +96,9 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
     } else if (m.type === 'close') {
       closing = true;
       clearInterval(timer);
+      clearInterval(fsyncTimer);
       void exec.drain().then(async () => {
+        if (store.fsync !== 'no') await store.flushToDisk();
         await store.close();
         port.postMessage({ type: 'closed' });
         port.close();

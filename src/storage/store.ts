@@ -70,6 +70,16 @@ export class Store {
   readonly rows: RowCache;
   /** True when batches are written synchronously on this thread (native addon). */
   readonly syncWrites: boolean;
+  /** appendfsync: 'always' fsyncs every group commit; 'everysec' relies on flushToDisk() each second. */
+  fsync: 'always' | 'everysec' | 'no' = 'everysec';
+  /** Writes reached LevelDB's log since its last fsync. */
+  private unsynced = false;
+
+  get needsFsync(): boolean {
+    return this.unsynced;
+  }
+  /** fsyncs of LevelDB's log (INFO). */
+  fsyncs = 0;
 
   private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number, nativeWrites: boolean) {
     this.rows = new RowCache(rowCacheSize);
@@ -152,11 +162,34 @@ export class Store {
    * addon; otherwise a promise from classic-level's pool-threaded batch().
    */
   writeBatch(ops: BatchOp[]): Promise<void> | undefined {
+    const sync = this.fsync === 'always';
+    this.unsynced = !sync;
     if (this.syncWrites) {
-      nativeWriter!.write(this.db, ops, false);
+      nativeWriter!.write(this.db, ops, sync);
+      if (sync) this.fsyncs++;
       return undefined;
     }
-    return this.db.batch(ops as never);
+    return this.db.batch(ops as never, { sync }).then(() => {
+      if (sync) this.fsyncs++;
+    });
+  }
+
+  /**
+   * appendfsync everysec: flushes LevelDB's log to disk if anything was written since the last
+   * fsync (a one-record batch written with sync, which fsyncs the log and everything before it).
+   */
+  flushToDisk(): Promise<void> | undefined {
+    if (!this.unsynced) return undefined;
+    const v = Buffer.allocUnsafe(8);
+    writeU64(v, Date.now(), 0);
+    const ops: BatchOp[] = [{ type: 'put', key: FSYNC_KEY, value: v }];
+    this.unsynced = false;
+    this.fsyncs++;
+    if (this.syncWrites) {
+      nativeWriter!.write(this.db, ops, true);
+      return undefined;
+    }
+    return this.db.batch(ops as never, { sync: true });
   }
 
   /** True when the overlay holds writes that LevelDB iterators cannot see yet. */
@@ -303,4 +336,6 @@ export class Store {
 }
 
 export const EMPTY = Buffer.alloc(0);
+/** Rewritten by each everysec flush (shard-info range): its batch is written with sync. */
+const FSYNC_KEY = Buffer.from('!fsync', 'latin1');
 export { Prefix };
