@@ -24,7 +24,16 @@ async function main(): Promise<void> {
     log.flush?.();
     setTimeout(() => process.exit(code), 20);
   };
-  let server: CairnServer;
+  // Signals are handled from the start: "Ready to accept connections" is logged before start()
+  // resolves, and a SIGTERM in between must still stop the server cleanly (exit 0), not kill it.
+  let server: CairnServer | undefined;
+  let stopSignal: string | null = null;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (server) void server.shutdown(sig);
+      else stopSignal = sig;
+    });
+  }
   try {
     server = await CairnServer.start({ config, log, configFile, onStopped: exit });
   } catch (e) {
@@ -34,9 +43,7 @@ async function main(): Promise<void> {
     exit(1);
     return;
   }
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => void server.shutdown(sig));
-  }
+  if (stopSignal) void server.shutdown(stopSignal);
 }
 
 void main();

@@ -115,3 +115,20 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('%s', (signal) => {
     expect(srv.output()).toContain('Cairn is now ready to exit, bye bye...');
   });
 });
+
+describe('a stop signal right at start-up', () => {
+  it('still stops cleanly (exit 0) when SIGTERM arrives as soon as the server says it is ready', async () => {
+    const { spawn } = await import('node:child_process');
+    const { MAIN, tempDir } = await import('./helpers/server.js');
+    for (let i = 0; i < 4; i++) {
+      const proc = spawn(process.execPath, [MAIN, '--port', '0', '--dir', tempDir(), '--shards', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const code = await new Promise<number | null>((resolve) => {
+        proc.stdout!.on('data', (d: Buffer) => {
+          if (d.toString().includes('Ready to accept connections')) proc.kill('SIGTERM');
+        });
+        proc.once('exit', (c) => resolve(c));
+      });
+      expect(code).toBe(0);
+    }
+  });
+});

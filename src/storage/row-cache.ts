@@ -50,7 +50,7 @@ export class RowCache {
       return undefined;
     }
     this.hits++;
-    e.ref = true;
+    if (!e.ref) e.ref = true; // no store (and no dirtied cache line) when already set
     return e.v;
   }
 

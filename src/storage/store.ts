@@ -125,8 +125,25 @@ export class Store {
 
   // ------------------------------------------------------------ raw access with overlay
 
-  get(k: Buffer): Buffer | undefined {
-    const s = k.toString('latin1');
+  // A command looks its key up, then writes it: the meta key and its latin1 form (the cache and
+  // overlay key) are built once for both (the key Buffer is the same argument object).
+  private memoDb = -1;
+  private memoKey: Buffer | null = null;
+  private memoMk: Buffer = EMPTY_KEY;
+  private memoStr = '';
+
+  /** The meta key of (db, key); its latin1 string is left in memoStr. */
+  private metaKeyOf(db: number, key: Buffer): Buffer {
+    if (key !== this.memoKey || db !== this.memoDb) {
+      this.memoKey = key;
+      this.memoDb = db;
+      this.memoMk = metaKey(db, key);
+      this.memoStr = this.memoMk.toString('latin1');
+    }
+    return this.memoMk;
+  }
+
+  get(k: Buffer, s: string = k.toString('latin1')): Buffer | undefined {
     // The row cache is write-through, so a cached entry is the latest value, pending or not.
     const cached = this.rows.get(s);
     if (cached !== undefined) return cached === null ? undefined : cached;
@@ -143,15 +160,13 @@ export class Store {
     return v;
   }
 
-  put(k: Buffer, v: Buffer): void {
-    const s = k.toString('latin1');
+  put(k: Buffer, v: Buffer, s: string = k.toString('latin1')): void {
     this.ops.push({ type: 'put', key: k, value: v });
     this.current.set(s, v);
     this.rows.set(s, v);
   }
 
-  del(k: Buffer): void {
-    const s = k.toString('latin1');
+  del(k: Buffer, s: string = k.toString('latin1')): void {
     this.ops.push({ type: 'del', key: k });
     this.current.set(s, null);
     this.rows.set(s, null);
@@ -225,7 +240,7 @@ export class Store {
 
   /** Meta of a live key, or null if missing or expired (an expired key is deleted here). */
   lookup(db: number, key: Buffer, now = Date.now()): Meta | null {
-    const raw = this.get(metaKey(db, key));
+    const raw = this.get(this.metaKeyOf(db, key), this.memoStr);
     if (raw === undefined) return null;
     const m = decodeMeta(raw);
     if (m.expire !== 0 && m.expire <= now) {
@@ -267,7 +282,7 @@ export class Store {
     else this.adjustCount(db, 1);
     this.trackExpire(db, old ? old.expire : 0, expire);
     if (expire !== 0 && (!old || old.expire !== expire)) this.put(expiryKey(expire, db, key), EMPTY);
-    this.put(metaKey(db, key), encodeStringMeta(value, expire));
+    this.put(this.metaKeyOf(db, key), encodeStringMeta(value, expire), this.memoStr);
   }
 
   /** Writes any meta record (used by RENAME/COPY/MOVE/RESTORE paths). */
@@ -276,7 +291,7 @@ export class Store {
     else this.adjustCount(db, 1);
     this.trackExpire(db, old ? old.expire : 0, m.expire);
     if (m.expire !== 0 && (!old || old.expire !== m.expire)) this.put(expiryKey(m.expire, db, key), EMPTY);
-    this.put(metaKey(db, key), encodeMeta(m));
+    this.put(this.metaKeyOf(db, key), encodeMeta(m), this.memoStr);
   }
 
   /** Overwrite of `old`: its expiry index entry goes unless kept, its collection version becomes garbage. */
@@ -289,7 +304,7 @@ export class Store {
   deleteKey(db: number, key: Buffer, m: Meta): void {
     if (m.expire !== 0) this.del(expiryKey(m.expire, db, key));
     if (m.type !== Type.STRING) this.markGarbage(db, key, m.version!);
-    this.del(metaKey(db, key));
+    this.del(this.metaKeyOf(db, key), this.memoStr);
     this.adjustCount(db, -1);
     this.trackExpire(db, m.expire, 0);
   }
@@ -307,7 +322,7 @@ export class Store {
     if (expire !== 0) this.put(expiryKey(expire, db, key), EMPTY);
     this.trackExpire(db, m.expire, expire);
     m.expire = expire;
-    this.put(metaKey(db, key), encodeMeta(m));
+    this.put(this.metaKeyOf(db, key), encodeMeta(m), this.memoStr);
   }
 
   /** Keeps `expires` exact when a key's expiry goes from `before` to `after` (0 = none). */
@@ -336,6 +351,7 @@ export class Store {
 }
 
 export const EMPTY = Buffer.alloc(0);
+const EMPTY_KEY = Buffer.alloc(0);
 /** Rewritten by each everysec flush (shard-info range): its batch is written with sync. */
 const FSYNC_KEY = Buffer.from('!fsync', 'latin1');
 export { Prefix };
