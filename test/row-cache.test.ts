@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { RowCache } from '../src/storage/row-cache.js';
+import { RowCache, ENTRY_OVERHEAD } from '../src/storage/row-cache.js';
 
 describe('row cache', () => {
   it('returns what was set, null for known-absent, undefined when not cached', () => {
@@ -24,7 +24,7 @@ describe('row cache', () => {
   });
 
   it('gives recently used entries a second chance (CLOCK)', () => {
-    const c = new RowCache(100 * (3 + 96)); // room for exactly the 100 first keys (2-3 chars)
+    const c = new RowCache(100 * (3 + ENTRY_OVERHEAD)); // room for exactly the 100 first keys (2-3 chars)
     for (let i = 0; i < 100; i++) c.set(String.fromCharCode(65 + (i % 26)) + i, null);
     const hot = 'A0';
     expect(c.get(hot)).toBeNull();

@@ -18,7 +18,7 @@
  * Buffer and ArrayBuffer objects. Measured with 200,000 entries (heap delta after GC): about 300
  * bytes. An estimate of 96 let the cache grow to about three times its configured size.
  */
-const ENTRY_OVERHEAD = 300;
+export const ENTRY_OVERHEAD = 300;
 
 interface Entry {
   v: Buffer | null;
