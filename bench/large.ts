@@ -34,7 +34,9 @@
  * Smaller memory, e.g.: --batch 20 --pipeline 256 --node-args="--max-old-space-size=64
  * --max-semi-space-size=1" --server-args="--row-cache-size 0 --leveldb-cache-size 8mb
  * --leveldb-write-buffer-size 4mb --leveldb-max-open-files 74" (V8 otherwise lets each thread's
- * heap grow far past what it keeps alive; LevelDB raises max-open-files below 74 to 74).
+ * heap grow far past what it keeps alive; LevelDB raises max-open-files below 74 to 74). The
+ * server inherits the environment, so LD_PRELOAD=.../libjemalloc.so.2 tries another allocator
+ * (glibc's arenas keep much of what LevelDB and the build free); the printed command names it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -100,7 +102,7 @@ function options(): Options {
     clients: int('clients', v.clients!, 1),
     requests: int('requests', v.requests!, 1),
     points: int('points', v.points!, 0),
-    rankSeconds: int('rank-seconds', v['rank-seconds']!, 0),
+    rankSeconds: int('rank-seconds', v['rank-seconds']!, 1),
     dir: v.dir,
     serverArgs: words(v['server-args']!),
     nodeArgs: words(v['node-args']!),
@@ -547,10 +549,10 @@ async function buildPhase(server: Server, conn: Conn, o: Options, rss: MemorySam
     if ((await conn.ok(['EXISTS', k])) !== 0) throw new Error(`${k} already exists: use an empty --dir`);
   }
   const where = (k: string): string => `shard ${keyShard(Buffer.from(k), server.shards)} of ${server.shards}`;
-  rss.phase = 'build ZADD';
+  rss.phase = 'build (ZADD)';
   console.log(`building ${ZKEY} (${where(ZKEY)}): ${fmtInt(o.members)} members...`);
   const z = await watch(server, build(conn, 'ZADD', ZKEY, o, (i) => [String(scoreOf(i)), memberOf(i)], rss));
-  rss.phase = 'build HSET';
+  rss.phase = 'build (HSET)';
   console.log(`building ${HKEY} (${where(HKEY)}): ${fmtInt(o.members)} fields of ${o.valueBytes} bytes...`);
   const h = await watch(server, build(conn, 'HSET', HKEY, o, (i) => [fieldOf(i), valueOf(i, o.valueBytes)], rss));
   if ((await conn.ok(['ZCARD', ZKEY])) !== o.members) throw new Error('ZCARD disagrees with the members written');
@@ -560,11 +562,12 @@ async function buildPhase(server: Server, conn: Conn, o: Options, rss: MemorySam
 
 /** The latency measurements; `conns[0]` alone runs the one-at-a-time ones. */
 async function latencyPhase(server: Server, conns: Conn[], o: Options, rss: MemorySampler): Promise<Latency[]> {
-  rss.phase = 'latency';
   const n = o.members;
   const out: Latency[] = [];
-  const measure = async (p: Promise<Latency>, note?: (l: Latency) => string | undefined): Promise<void> => {
-    const l = await watch(server, p);
+  /** Runs one measurement (memory peaks under its own name); `note` adds a remark to its row. */
+  const measure = async (command: string, run: (command: string) => Promise<Latency>, note?: (l: Latency) => string | undefined): Promise<void> => {
+    rss.phase = command;
+    const l = await watch(server, run(command));
     l.note = note?.(l);
     out.push(l);
     console.log(`  ${l.command}: ${fmtInt(l.requests)} requests, ${fmtInt(l.requests / l.seconds)}/s, p50 ${ms(l.p50)} ms, p99 ${ms(l.p99)} ms, max ${ms(l.max)} ms`);
@@ -572,12 +575,12 @@ async function latencyPhase(server: Server, conns: Conn[], o: Options, rss: Memo
   console.log(`latency (${conns.length} clients closed-loop; ZSCORE and ZRANK one at a time)...`);
   const returned: number[] = [];
   // A window holds Poisson(10) members; LIMIT caps them at 10, so replies average ~8.75.
-  await measure(closedLoop(conns, 'ZRANGEBYSCORE LIMIT 0 10', o.requests, () => scoreWindow(n, returned)),
+  await measure('ZRANGEBYSCORE LIMIT 0 10', (c) => closedLoop(conns, c, o.requests, () => scoreWindow(n, returned)),
     () => `${(returned.reduce((a, b) => a + b, 0) / returned.length).toFixed(2)} members per reply on average`);
-  await measure(closedLoop(conns, 'HGET', o.requests, () => hget(n, o.valueBytes)));
+  await measure('HGET', (c) => closedLoop(conns, c, o.requests, () => hget(n, o.valueBytes)));
   if (o.points > 0) {
-    await measure(closedLoop([conns[0]!], 'ZSCORE', o.points, () => zscore(n)));
-    await measure(closedLoop([conns[0]!], 'ZRANK', o.points, () => zrank(n), performance.now() + o.rankSeconds * 1000),
+    await measure('ZSCORE', (c) => closedLoop([conns[0]!], c, o.points, () => zscore(n)));
+    await measure('ZRANK', (c) => closedLoop([conns[0]!], c, o.points, () => zrank(n), performance.now() + o.rankSeconds * 1000),
       (l) => (l.requests < o.points ? `stopped after ${o.rankSeconds} s (--rank-seconds)` : undefined));
   }
   return out;

@@ -52,6 +52,8 @@ type Endpoint = Pick<Worker, 'postMessage' | 'on' | 'once'> & { terminate(): unk
 
 interface Shard {
   worker: Endpoint;
+  /** The worker has exited (a dead shard must not be waited for at close). */
+  exited?: boolean;
   frame: FrameBuilder;
   fifo: Fifo;
 }
@@ -118,6 +120,7 @@ export class ShardPool {
           else this.hooks.fatal(`shard ${i} failed: ${e.stack ?? e.message}`);
         });
         worker.on('exit', (code) => {
+          shard.exited = true;
           if (!started) reject(new Error(`shard ${i} exited during start-up (code ${code})`));
           else if (!this.closing) this.hooks.fatal(`shard ${i} exited unexpectedly (code ${code})`);
         });
@@ -184,6 +187,7 @@ export class ShardPool {
     this.flush();
     this.closing = true;
     await Promise.all(this.shards.map((s) => new Promise<void>((resolve) => {
+      if (s.exited) return resolve();
       s.worker.on('message', (m: { type?: string }) => {
         if (m && m.type === 'closed') resolve();
       });

@@ -74,7 +74,10 @@ export class ShardExecutor {
     // One clock read per command: a command's end time is the next one's start (INFO commandstats).
     let started = performance.now();
     while (!this.blocked && this.head < this.queue.length) {
-      const item = this.queue[this.head++]!;
+      const item = this.queue[this.head]!;
+      // Release the slot: a finished command must not keep its arguments (and its frame) alive
+      // until the queue is trimmed (with 1000-pair ZADDs that held hundreds of MB per shard).
+      this.queue[this.head++] = undefined as never;
       if (this.head > 4096 && this.head * 2 > this.queue.length) {
         this.queue = this.queue.slice(this.head);
         this.head = 0;
