@@ -399,6 +399,8 @@ export class CairnServer implements ServerState, ClientHost {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
       this.log.info({ reason }, 'shutting down');
+      // No new commands from now on: what clients send while we stop is not read.
+      for (const c of this.clients.values()) c.socket.pause();
       if (this.idleTimer) clearInterval(this.idleTimer);
       for (const l of this.listeners) l.close();
       this.flushClients();

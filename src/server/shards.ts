@@ -66,6 +66,9 @@ export interface ShardPoolHooks {
   fatal(msg: string): void;
 }
 
+/** The reply to a command that reaches the pool after its shards were told to close. */
+const SHUTTING_DOWN = Buffer.from('-ERR Cairn is shutting down\r\n');
+
 /** A shard on this thread: its port pair stands in for a Worker. */
 function localShard(data: ShardWorkerData): Endpoint {
   const { port1, port2 } = new MessageChannel();
@@ -137,6 +140,7 @@ export class ShardPool {
 
   /** Queues a client's command for `shard`; the reply goes to target.deliver(seq, ...). */
   send(shard: number, resp: number, db: number, id: number, args: readonly (Buffer | string)[], target: ReplyTarget, seq: number): void {
+    if (this.closing) return target.deliver(seq, SHUTTING_DOWN);
     const s = this.shards[shard]!;
     s.frame.add(resp, db, id, args);
     s.fifo.push(target, seq);
@@ -145,6 +149,7 @@ export class ShardPool {
 
   /** A front-thread call to a shard: resolves with the raw reply bytes. */
   call(shard: number, db: number, id: number, args: readonly (Buffer | string)[], resp = 2): Promise<Buffer> {
+    if (this.closing) return Promise.resolve(SHUTTING_DOWN);
     return new Promise((resolve) => {
       const s = this.shards[shard]!;
       s.frame.add(resp, db, id, args);

@@ -179,6 +179,9 @@ export class Store {
   writeBatch(ops: BatchOp[]): Promise<void> | undefined {
     const sync = this.fsync === 'always';
     this.unsynced = !sync;
+    // The native writer calls classic-level's binding directly, past abstract-level's status
+    // check: a closed database must fail here in JS, never reach a freed LevelDB handle.
+    if (this.db.status !== 'open') throw new StoreError('LEVEL_DATABASE_NOT_OPEN', 'Database is not open');
     if (this.syncWrites) {
       nativeWriter!.write(this.db, ops, sync);
       if (sync) this.fsyncs++;
@@ -200,6 +203,7 @@ export class Store {
     const ops: BatchOp[] = [{ type: 'put', key: FSYNC_KEY, value: v }];
     this.unsynced = false;
     this.fsyncs++;
+    if (this.db.status !== 'open') return undefined;
     if (this.syncWrites) {
       nativeWriter!.write(this.db, ops, true);
       return undefined;

@@ -44,7 +44,11 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
   ];
   const proc = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  let exitSignal: string | null = null;
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code, signal) => {
+    exitSignal = signal;
+    resolve(code);
+  }));
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer): void => {
       out += d.toString();
@@ -61,7 +65,10 @@ export async function startServer(o: StartOptions = {}): Promise<TestServer> {
     output: () => out,
     stop: async () => {
       if (proc.exitCode === null) proc.kill('SIGTERM');
-      return exited;
+      const code = await exited;
+      // A clean stop exits 0; dying by a signal is a failure worth seeing in full.
+      if (code === null) throw new Error(`server died by ${exitSignal} instead of stopping:\n${out.slice(-4000)}`);
+      return code;
     },
     kill: async () => {
       if (proc.exitCode === null) proc.kill('SIGKILL');
