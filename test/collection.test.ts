@@ -16,7 +16,7 @@ import { CommandError } from '../src/commands/errors.js';
 import { stringMatchLen as stringMatch } from '../src/util/glob.js';
 import { tempDir } from './helpers/server.js';
 
-const OPTIONS = { cacheSize: 1 << 20, writeBufferSize: 64 * 1024, maxOpenFiles: 64, compression: false };
+const OPTIONS = { rowCacheSize: 0, cacheSize: 1 << 20, writeBufferSize: 64 * 1024, maxOpenFiles: 64, compression: false };
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const strs = (bs: Buffer[]): string[] => bs.map((x) => x.toString('latin1'));
 

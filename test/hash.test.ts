@@ -16,6 +16,7 @@ import path from 'node:path';
 import { startServer, tempDir, type TestServer } from './helpers/server.js';
 import { RawClient } from './helpers/raw.js';
 import { startOracle, REDIS_SERVER, type OracleServer as Oracle } from './helpers/oracle.js';
+import { run, type Reply, scriptMismatches } from './helpers/script.js';
 import { Store } from '../src/storage/store.js';
 import { ReplyWriter } from '../src/server/resp/writer.js';
 import { lookupCommand } from '../src/commands/table.js';
@@ -24,23 +25,9 @@ import { MAX_RANDOM_REPLY } from '../src/commands/hash.js';
 
 // ------------------------------------------------------------------ helpers
 
-const STORE_OPTIONS = { cacheSize: 1 << 20, writeBufferSize: 64 * 1024, maxOpenFiles: 64, compression: false };
+const STORE_OPTIONS = { rowCacheSize: 0, cacheSize: 1 << 20, writeBufferSize: 64 * 1024, maxOpenFiles: 64, compression: false };
 
-
-type Reply = null | number | string | Buffer | { error: string } | Reply[];
 const err = (text: string): { error: string } => ({ error: text });
-
-/**
- * Sends a command and returns its reply or error. The name goes upper case: ioredis reshapes the
- * replies of some lower-case names (HGETALL into an object, HRANDFIELD pairs), never of others.
- */
-async function run(client: Redis, args: (string | Buffer)[]): Promise<Reply> {
-  try {
-    return (await client.call((args[0] as string).toUpperCase(), ...args.slice(1))) as Reply;
-  } catch (e) {
-    return { error: (e as Error).message };
-  }
-}
 
 /** A client speaking RESP2 (ioredis defaults to HELLO 3 where the server has it), or RESP3 when asked. */
 function newClient(port: number, protocol: 2 | 3 = 2): Redis {
@@ -411,25 +398,7 @@ describe.each([1, 4])('hash commands with %i shard(s)', (shards) => {
 
   it('replies as Redis 7.0 to every option and error case', async () => {
     expect(ref !== null).toBe(fs.existsSync(REDIS_SERVER));
-    const mismatches: string[] = [];
-    for (const [args, expected, normalize = (r: Reply) => r] of SCRIPT) {
-      const got = normalize(await run(client, args));
-      if (expected !== undefined) {
-        try {
-          expect(got).toEqual(normalize(expected));
-        } catch {
-          mismatches.push(`${args.join(' ').slice(0, 80)}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
-        }
-      }
-      if (ref) {
-        const want = normalize(await run(ref, args));
-        try {
-          expect(got).toEqual(want);
-        } catch {
-          mismatches.push(`${args.join(' ').slice(0, 80)}: redis-server ${JSON.stringify(want)?.slice(0, 200)}, got ${JSON.stringify(got)?.slice(0, 200)}`);
-        }
-      }
-    }
+    const mismatches = await scriptMismatches(client, ref, SCRIPT, (got, want) => expect(got).toEqual(want));
     expect(mismatches).toEqual([]);
   });
 

@@ -18,22 +18,13 @@ import { startServer, type TestServer } from './helpers/server.js';
 import { startOracle, type OracleServer } from './helpers/oracle.js';
 import { RawClient } from './helpers/raw.js';
 import { exchange } from './helpers/reply.js';
+import { run, type Reply, scriptMismatches } from './helpers/script.js';
 import { keyShard } from '../src/server/slot.js';
 import { MAX_RANDOM_REPLY } from '../src/commands/hash.js';
 
 // ------------------------------------------------------------------ helpers
 
-type Reply = null | number | string | Buffer | { error: string } | Reply[];
 const err = (text: string): { error: string } => ({ error: text });
-
-/** Sends a command (name upper case: ioredis leaves those replies alone) and returns its reply or error. */
-async function run(client: Redis, args: (string | Buffer)[]): Promise<Reply> {
-  try {
-    return (await client.call((args[0] as string).toUpperCase(), ...args.slice(1))) as Reply;
-  } catch (e) {
-    return { error: (e as Error).message };
-  }
-}
 
 /** A RESP2 client (ioredis would otherwise say HELLO 3). */
 function newClient(port: number): Redis {
@@ -395,25 +386,7 @@ describe.each([1, 4])('set commands with %i shard(s)', (shards) => {
 
   it('replies as Redis 7.0 to every option and error case', async () => {
     expect(ref !== null).toBe(fs.existsSync('/usr/bin/redis-server'));
-    const mismatches: string[] = [];
-    for (const [args, expected, normalize = (r: Reply) => r] of SCRIPT) {
-      const got = normalize(await run(client, args));
-      if (expected !== undefined) {
-        try {
-          expect(got).toEqual(normalize(expected));
-        } catch {
-          mismatches.push(`${args.join(' ').slice(0, 80)}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(got)}`);
-        }
-      }
-      if (ref) {
-        const want = normalize(await run(ref, args));
-        try {
-          expect(got).toEqual(want);
-        } catch {
-          mismatches.push(`${args.join(' ').slice(0, 80)}: redis-server ${JSON.stringify(want)?.slice(0, 200)}, got ${JSON.stringify(got)?.slice(0, 200)}`);
-        }
-      }
-    }
+    const mismatches = await scriptMismatches(client, ref, SCRIPT, (got, want) => expect(got).toEqual(want));
     expect(mismatches).toEqual([]);
   });
 

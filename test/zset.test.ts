@@ -17,6 +17,7 @@ import { startServer, tempDir, type TestServer } from './helpers/server.js';
 import { startOracle, type OracleServer } from './helpers/oracle.js';
 import { RawClient } from './helpers/raw.js';
 import { exchange, encodeCommand, readReply } from './helpers/reply.js';
+import { run, type Reply } from './helpers/script.js';
 import { Store, EMPTY } from '../src/storage/store.js';
 import { ReplyWriter } from '../src/server/resp/writer.js';
 import { lookupCommand } from '../src/commands/table.js';
@@ -30,17 +31,7 @@ import { keyShard } from '../src/server/slot.js';
 
 const STORE_OPTIONS = { rowCacheSize: 0, cacheSize: 1 << 20, writeBufferSize: 64 * 1024, maxOpenFiles: 64, compression: false };
 
-type Reply = null | number | string | Buffer | { error: string } | Reply[];
 const err = (text: string): { error: string } => ({ error: text });
-
-/** Sends a command and returns its reply or error (upper-case name: ioredis reshapes some lower-case replies). */
-async function run(client: Redis, args: (string | Buffer)[]): Promise<Reply> {
-  try {
-    return (await client.call((args[0] as string).toUpperCase(), ...args.slice(1))) as Reply;
-  } catch (e) {
-    return { error: (e as Error).message };
-  }
-}
 
 /** Sends every command at once and returns each reply's exact bytes, in order. */
 async function pipelined(c: RawClient, commands: (string | Buffer)[][]): Promise<string[]> {

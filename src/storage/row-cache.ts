@@ -59,7 +59,7 @@ export class RowCache {
   }
 
   set(k: string, v: Buffer | null): void {
-    if (this.limit <= 0) return;
+    if (!this.enabled) return; // also for a missing limit: off, never unbounded
     // Never let a small view keep a large backing buffer (a frame, a pooled slab) alive.
     // (Buffer.from would copy into a pooled 8 KiB slab, which is the same problem.)
     if (v !== null && v.buffer.byteLength > v.length + 64) {
