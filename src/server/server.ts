@@ -12,6 +12,7 @@ import { pinoLevel } from '../log.js';
 import { Client, type ClientHost } from './client.js';
 import { ShardPool } from './shards.js';
 import { Coordinator } from './coordinator.js';
+import { limitTableMmaps } from '../storage/native-memory.js';
 import { keyShard } from './slot.js';
 import { ReplyWriter } from './resp/writer.js';
 import type { ProtocolError } from './resp/decoder.js';
@@ -120,6 +121,9 @@ export class CairnServer implements ServerState, ClientHost {
     this.nshards = prepareDataDir(dir, c.shards as number);
     this.coord = new Coordinator(this.nshards);
     this.log.info({ dir, shards: this.nshards, pid: process.pid }, 'Cairn starting');
+    // Before any LevelDB opens in this process (the limit is read once, when LevelDB's Env starts).
+    const mmapFiles = c['leveldb-mmap-files'] as number;
+    if (!limitTableMmaps(mmapFiles)) this.log.warn({ mmapFiles }, 'leveldb-mmap-files not applied (native addon not built); LevelDB maps up to 1000 table files');
     const shardPath = (i: number): string => path.join(dir, `shard-${i}`);
     await this.shards.start(WORKER_FILE, {
       shards: this.nshards,
