@@ -68,6 +68,9 @@ export interface ShardTotals {
   hits: number;
   misses: number;
   heapUsed: number;
+  /** V8 heap committed by the shard isolates, and their memory outside the heap (Buffers). */
+  heapCommitted: number;
+  external: number;
   leveldbMemory: number;
   /** By command id. */
   commands: Map<number, CommandTotals>;
@@ -83,11 +86,11 @@ export interface ShardTotals {
 /*
  * __stats reply (RESP2 array): [keys-per-db[], expires-per-db[], expired, hits, misses, heap-used,
  * leveldb-memory, [id, usec, failed, ...], [id, code, count, ...], sweep-pending, sweep-swept,
- * sweep-deleted]. `__stats RESET` zeroes the counters.
+ * sweep-deleted, heap-committed, external]. `__stats RESET` zeroes the counters.
  */
 function statsReply(c: ShardCall): void {
   const { store, w } = c;
-  w.array(12);
+  w.array(14);
   w.array(store.databases);
   for (const n of store.counts) w.int(n);
   w.array(store.databases);
@@ -122,6 +125,9 @@ function statsReply(c: ShardCall): void {
   w.int(pendingVersions(store));
   w.int(sweepState(store).swept);
   w.int(sweepState(store).deleted);
+  const mu = process.memoryUsage();
+  w.int(mu.heapTotal);
+  w.int(mu.external);
 }
 
 export const statsCommand: CommandSpec = command({
@@ -146,7 +152,7 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
   const calls: Promise<Buffer>[] = [];
   for (let s = 0; s < server.shards.count; s++) calls.push(server.callShard(s, 0, ['__stats']));
   const t: ShardTotals = {
-    keys: [], expires: [], expiredKeys: 0, hits: 0, misses: 0, heapUsed: 0, leveldbMemory: 0,
+    keys: [], expires: [], expiredKeys: 0, hits: 0, misses: 0, heapUsed: 0, heapCommitted: 0, external: 0, leveldbMemory: 0,
     commands: new Map(), errors: new Map(), errorReplies: 0, sweepPending: 0, sweepSwept: 0, sweepDeleted: 0,
   };
   for (const raw of await Promise.all(calls)) {
@@ -159,6 +165,8 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
     t.misses += r[4] as number;
     t.heapUsed += r[5] as number;
     t.leveldbMemory += r[6] as number;
+    t.heapCommitted += r[12] as number;
+    t.external += r[13] as number;
     const cmds = r[7] as number[];
     for (let i = 0; i < cmds.length; i += 3) {
       const ct = t.commands.get(cmds[i]!) ?? { usec: 0, failed: 0 };
@@ -355,8 +363,11 @@ function clientsSection(server: ServerState): Field[] {
 
 function memorySection(server: ServerState, t: ShardTotals): Field[] {
   const tr = trackersOf(server);
-  const jsHeap = process.memoryUsage().heapUsed + t.heapUsed;
-  const used = jsHeap + t.leveldbMemory;
+  const mu = process.memoryUsage();
+  const jsHeap = mu.heapUsed + t.heapUsed;
+  // What Cairn holds: V8 heaps as committed, memory outside them (Buffers, the row caches' rings)
+  // and LevelDB's own (memtables and block cache).
+  const used = mu.heapTotal + t.heapCommitted + mu.external + t.external + t.leveldbMemory;
   const rss = process.memoryUsage.rss();
   tr.peakMemory = Math.max(tr.peakMemory, used);
   const maxmemory = server.config.maxmemory as number;
@@ -381,6 +392,8 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
     ['lazyfreed_objects', t.sweepSwept],
     ['cairn_js_heap_used', jsHeap],
     ['cairn_leveldb_memory', t.leveldbMemory],
+    ['cairn_js_heap_committed', mu.heapTotal + t.heapCommitted],
+    ['cairn_js_external', mu.external + t.external],
   ];
 }
 
