@@ -214,7 +214,7 @@ export class Backups {
   }
 
   private finished(run: Running, r: BackupResult & { final: string }): void {
-    if (r.aborted) return this.failed(run, 'aborted', false);
+    if (r.aborted) return this.failed(run, 'aborted');
     this.current = null;
     run.port.close();
     const now = Date.now();
@@ -228,13 +228,14 @@ export class Backups {
     this.o.log('info', 'Background saving terminated with success', { path: r.final, keys: r.keys, records: r.records, bytes: r.bytes });
   }
 
-  private failed(run: Running, error: string, log = true): void {
+  private failed(run: Running, error: string): void {
     this.current = null;
     run.port.close();
     run.error = error;
     this.lastStatus = 'err';
     this.lastDurationSec = Math.round((Date.now() - run.startedAt) / 1000);
-    if (log) this.o.log('error', 'Background saving failed', { err: error });
+    if (Atomics.load(run.abort, 0) !== 0) this.o.log('warn', 'Background saving aborted');
+    else this.o.log('error', 'Background saving failed', { err: error });
   }
 
   /** Removes backups left half-built by a crash (only one backup runs at a time). */
