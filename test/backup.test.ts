@@ -307,13 +307,35 @@ describe(`BGSAVE / SAVE / LASTSAVE (${SHARDS} shards)`, () => {
   });
 });
 
+describe('SAVE with the shard on the front thread (shard-threads no)', () => {
+  it('makes a backup that a server started on it serves', async () => {
+    const server = await startServer({ shards: 1, args: ['--shard-threads', 'no'] });
+    const r = connect(server.port);
+    onTestFinished(async () => {
+      r.disconnect();
+      await server.stop();
+    });
+    await r.hset('h', 'a', '1', 'b', '2');
+    await r.set('s', 'v');
+    expect(await r.call('SAVE')).toBe('OK');
+    const copy = await startServer({ dir: (await info(r)).get('backup_last_path')!, shards: 1, args: ['--shard-threads', 'no'] });
+    const c = connect(copy.port);
+    onTestFinished(async () => {
+      c.disconnect();
+      await copy.stop();
+    });
+    expect(await c.hgetall('h')).toEqual({ a: '1', b: '2' });
+    expect(await c.get('s')).toBe('v');
+  });
+});
+
 describe('a shutdown while a backup runs', () => {
   it('stops cleanly (exit 0) and leaves no half backup', async () => {
     const server = await startServer({ shards: 2 });
     const r = connect(server.port);
     onTestFinished(() => r.disconnect());
     const p = r.pipeline();
-    for (let i = 0; i < 100; i++) p.hset(`big:${i}`, Object.fromEntries(Array.from({ length: 1000 }, (_, j) => [`f${j}`, `v${j}`])));
+    for (let i = 0; i < 60; i++) p.hset(`big:${i}`, Object.fromEntries(Array.from({ length: 1000 }, (_, j) => [`f${j}`, `v${j}`])));
     await p.exec();
     expect(await r.call('BGSAVE')).toBe('Background saving started');
     expect(await server.stop()).toBe(0);

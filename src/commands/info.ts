@@ -415,6 +415,7 @@ function persistenceSection(server: ServerState): Field[] {
     ['backup_last_path', b?.lastPath ?? ''],
     ['backup_last_keys', b?.lastKeys ?? 0],
     ['backup_last_bytes', b?.lastBytes ?? 0],
+    ['backup_last_pause_usec', b?.lastPauseUsec ?? 0],
   ];
 }
 

@@ -47,6 +47,8 @@ interface Running {
   snapped: boolean;
   /** Write commands counted at the snapshot moment. */
   writes: number;
+  /** Microseconds every shard was reserved for the snapshot moment (clients' commands waited). */
+  pauseUsec: number;
   /** Why it failed, once it has; null while it runs or when it succeeded. */
   error: string | null;
   /** Settles (never rejects) when the backup has finished, failed or been aborted. */
@@ -62,7 +64,7 @@ function backupName(dir: string, ms: number): string {
 }
 
 /** Waits for a message of `type` on the port; rejects if the task settles first. */
-function expect<T extends BackupProgress['type']>(port: MessagePort, type: T, task: Promise<BackupResult>): Promise<Extract<BackupProgress, { type: T }>> {
+function awaitMessage<T extends BackupProgress['type']>(port: MessagePort, type: T, task: Promise<BackupResult>): Promise<Extract<BackupProgress, { type: T }>> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: BackupProgress): void => {
       if (m.type !== type) return;
@@ -93,6 +95,8 @@ export class Backups {
   lastPath = '';
   lastBytes = 0;
   lastKeys = 0;
+  /** How long the last successful backup's snapshot moment held clients' commands back. */
+  lastPauseUsec = 0;
   /** Write commands counted at the snapshot of the last successful save. */
   private writesAtSave = 0;
 
@@ -151,7 +155,7 @@ export class Backups {
     const { port1, port2 } = new MessageChannel();
     const run: Running = {
       startedAt: Date.now(), keys: 0, total: 0, abort: new Int32Array(new SharedArrayBuffer(4)), port: port1,
-      snapped: false, writes: 0, error: null, done: Promise.resolve(),
+      snapped: false, writes: 0, pauseUsec: 0, error: null, done: Promise.resolve(),
     };
     this.current = run;
     this.saves++;
@@ -187,13 +191,15 @@ export class Backups {
       if (m.total !== undefined) run.total = m.total;
     });
     try {
-      await expect(run.port, 'opened', result);
+      await awaitMessage(run.port, 'opened', result);
       const all = this.o.paths.map((_, i) => i);
       await this.o.coord.withShards(all, async () => {
+        const reserved = performance.now();
         await Promise.all(all.map((s) => this.barrier(s)));
         run.port.postMessage('snap');
-        await expect(run.port, 'snapped', result);
+        await awaitMessage(run.port, 'snapped', result);
         run.writes = this.writeCommands();
+        run.pauseUsec = Math.round((performance.now() - reserved) * 1000);
       });
       run.snapped = true;
       moment();
@@ -220,12 +226,13 @@ export class Backups {
     const now = Date.now();
     this.lastSave = now;
     this.lastStatus = 'ok';
-    this.lastDurationSec = Math.round((now - run.startedAt) / 1000);
+    this.lastDurationSec = Math.floor((now - run.startedAt) / 1000);
     this.lastPath = r.final;
     this.lastBytes = r.bytes;
     this.lastKeys = r.keys;
+    this.lastPauseUsec = run.pauseUsec;
     this.writesAtSave = run.writes;
-    this.o.log('info', 'Background saving terminated with success', { path: r.final, keys: r.keys, records: r.records, bytes: r.bytes });
+    this.o.log('info', 'Background saving terminated with success', { path: r.final, keys: r.keys, records: r.records, bytes: r.bytes, pauseUsec: run.pauseUsec });
   }
 
   private failed(run: Running, error: string): void {
@@ -233,7 +240,7 @@ export class Backups {
     run.port.close();
     run.error = error;
     this.lastStatus = 'err';
-    this.lastDurationSec = Math.round((Date.now() - run.startedAt) / 1000);
+    this.lastDurationSec = Math.floor((Date.now() - run.startedAt) / 1000);
     if (Atomics.load(run.abort, 0) !== 0) this.o.log('warn', 'Background saving aborted');
     else this.o.log('error', 'Background saving failed', { err: error });
   }

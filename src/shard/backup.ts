@@ -28,6 +28,7 @@ import { command, type CommandSpec, type ShardCall } from '../commands/types.js'
 import type { Db } from '../storage/store.js';
 import { Prefix, Type, FORMAT_VERSION, META_HEADER, metaKey, readU64 } from '../storage/encoding.js';
 import { openShared } from './sweep.js';
+import { dirBytes, fsyncPath } from '../util/files.js';
 
 /** Records per write batch of the copy (and between two progress reports and abort checks). */
 const COPY_BATCH = 1000;
@@ -162,26 +163,6 @@ async function copyShard(db: Db, snapshot: AbstractSnapshot, target: string, t: 
   }
 }
 
-/** Bytes of the regular files under `dir`. */
-export function diskBytes(dir: string): number {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) n += diskBytes(p);
-    else if (e.isFile()) n += fs.statSync(p).size;
-  }
-  return n;
-}
-
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
  * The pool task: one snapshot moment across every shard (on the front's 'snap'), then the copy.
  * Always removes the temp directory unless it became the finished backup.
@@ -211,14 +192,12 @@ export async function copyShards(t: BackupTask): Promise<BackupResult> {
     // CAIRN last: what makes the directory a data directory (same record as prepareDataDir writes).
     const cairn = path.join(t.temp, 'CAIRN');
     fs.writeFileSync(cairn, JSON.stringify({ format: FORMAT_VERSION, shards: dbs.length, created: new Date().toISOString() }) + '\n');
-    const fd = fs.openSync(cairn, 'r');
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fsyncDir(t.temp);
+    fsyncPath(cairn);
+    fsyncPath(t.temp);
     fs.renameSync(t.temp, t.final);
-    fsyncDir(path.dirname(t.final));
+    fsyncPath(path.dirname(t.final));
     finished = true;
-    return { aborted: false, records: counts.records, keys: counts.keys, bytes: diskBytes(t.final) };
+    return { aborted: false, records: counts.records, keys: counts.keys, bytes: dirBytes(t.final) };
   } catch (e) {
     if (e instanceof Aborted) return { aborted: true, records: counts.records, keys: counts.keys, bytes: 0 };
     throw e;
