@@ -252,6 +252,7 @@ export async function resetStats(server: ServerState): Promise<void> {
   st.errorCounts.clear();
   // Zeroed in place: a command running now still holds its entry.
   for (const s of st.commandStats.values()) s.calls = s.usec = s.rejected = s.failed = 0;
+  Backups.of(server)?.statsReset();
   const t = trackersOf(server);
   t.rates.reset();
   t.peakMemory = 0;

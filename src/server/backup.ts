@@ -139,6 +139,12 @@ export class Backups {
     return Math.max(0, this.writeCommands() - this.writesAtSave);
   }
 
+  /** CONFIG RESETSTAT zeroed the call counts: count changes from zero. */
+  statsReset(): void {
+    this.writesAtSave = 0;
+    if (this.current) this.current.writes = 0;
+  }
+
   private writeCommands(): number {
     let n = 0;
     for (const [name, s] of this.o.stats.commandStats) if (this.o.lookupCommand(name)?.flags.includes('write')) n += s.calls;
