@@ -29,6 +29,13 @@ export function fmtInt(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
 }
 
+/** An integer command-line option, at least `min` (`name` is for the message). */
+export function intOption(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
+  return n;
+}
+
 export function fmtRatio(n: number): string {
   return Number.isFinite(n) ? n.toFixed(2) : '-';
 }

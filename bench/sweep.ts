@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { fmtInt, printTable, machine, writeResults, startCairn, dirBytes, summarize, probe } from './common.js';
+import { fmtInt, printTable, machine, writeResults, startCairn, dirBytes, summarize, probe, intOption } from './common.js';
 import { keyShard } from '../src/server/slot.js';
 
 interface Options {
@@ -43,17 +43,12 @@ function options(): Options {
       'gap-ms': { type: 'string', default: '1' },
     },
   });
-  const int = (name: string, text: string, min: number): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
-    return n;
-  };
   return {
-    fields: int('fields', v.fields!, 1),
-    valueBytes: int('value-bytes', v['value-bytes']!, 0),
-    shards: int('shards', v.shards!, 1),
-    baselineMs: int('baseline-ms', v['baseline-ms']!, 100),
-    gapMs: int('gap-ms', v['gap-ms']!, 0),
+    fields: intOption('fields', v.fields!, 1),
+    valueBytes: intOption('value-bytes', v['value-bytes']!, 0),
+    shards: intOption('shards', v.shards!, 1),
+    baselineMs: intOption('baseline-ms', v['baseline-ms']!, 100),
+    gapMs: intOption('gap-ms', v['gap-ms']!, 0),
   };
 }
 
