@@ -17,6 +17,7 @@ import { lower } from './args.js';
 import { parseReply, type RespValue } from '../server/resp/reply-parser.js';
 import { shardStats } from '../shard/stats.js';
 import { Sweeper, sweepState, pendingVersions } from '../shard/sweep.js';
+import { Backups } from '../server/backup.js';
 
 /** The Redis version Cairn reports (HELLO, INFO): the release whose behaviour it follows. */
 export const REDIS_VERSION = '7.0.15';
@@ -259,6 +260,7 @@ export async function resetStats(server: ServerState): Promise<void> {
   st.errorCounts.clear();
   // Zeroed in place: a command running now still holds its entry.
   for (const s of st.commandStats.values()) s.calls = s.usec = s.rejected = s.failed = 0;
+  Backups.of(server)?.statsReset();
   const t = trackersOf(server);
   t.rates.reset();
   t.peakMemory = 0;
@@ -398,17 +400,22 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
 }
 
 function persistenceSection(server: ServerState): Field[] {
-  // Every acknowledged write is already in LevelDB's log: nothing is ever waiting to be saved.
+  // Every acknowledged write is already in LevelDB's log; the rdb_* fields describe backups
+  // (BGSAVE / SAVE copies into <dir>/backups/, src/server/backup.ts).
+  const b = Backups.of(server);
+  const progress = b?.progress ?? { keys: 0, total: 0 };
   return [
     ['loading', 0],
     ['async_loading', 0],
-    ['rdb_changes_since_last_save', 0],
-    ['rdb_bgsave_in_progress', 0],
-    ['rdb_last_save_time', Math.floor(server.stats.startedAt / 1000)],
-    ['rdb_last_bgsave_status', 'ok'],
-    ['rdb_last_bgsave_time_sec', -1],
-    ['rdb_current_bgsave_time_sec', -1],
-    ['rdb_saves', 0],
+    ['current_save_keys_processed', progress.keys],
+    ['current_save_keys_total', progress.total],
+    ['rdb_changes_since_last_save', b?.changesSinceSave ?? 0],
+    ['rdb_bgsave_in_progress', b?.inProgress ? 1 : 0],
+    ['rdb_last_save_time', Math.floor((b?.lastSave ?? server.stats.startedAt) / 1000)],
+    ['rdb_last_bgsave_status', b?.lastStatus ?? 'ok'],
+    ['rdb_last_bgsave_time_sec', b?.lastDurationSec ?? -1],
+    ['rdb_current_bgsave_time_sec', b?.currentSec ?? -1],
+    ['rdb_saves', b?.saves ?? 0],
     ['aof_enabled', 0],
     ['aof_rewrite_in_progress', 0],
     ['aof_rewrite_scheduled', 0],
@@ -418,6 +425,11 @@ function persistenceSection(server: ServerState): Field[] {
     ['aof_rewrites', 0],
     ['aof_last_write_status', 'ok'],
     ['module_fork_in_progress', 0],
+    ['backup_dir', b?.dir ?? ''],
+    ['backup_last_path', b?.lastPath ?? ''],
+    ['backup_last_keys', b?.lastKeys ?? 0],
+    ['backup_last_bytes', b?.lastBytes ?? 0],
+    ['backup_last_pause_usec', b?.lastPauseUsec ?? 0],
   ];
 }
 

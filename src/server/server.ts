@@ -22,6 +22,7 @@ import { COMMAND_LIST, lookupCommand, commandId, keyIndexes } from '../commands/
 import { CommandError, E, unknownCommand, errorArg } from '../commands/errors.js';
 import { FORMAT_VERSION } from '../storage/encoding.js';
 import { Sweeper } from '../shard/sweep.js';
+import { Backups } from './backup.js';
 
 const WORKER_FILE = new URL(findWorkerFile('shard'), import.meta.url);
 const BACKGROUND_FILE = new URL(findWorkerFile('background'), import.meta.url);
@@ -72,6 +73,8 @@ export class CairnServer implements ServerState, ClientHost {
   coord!: Coordinator;
   /** The background pool's driver (sweep of dead collection versions, compaction). */
   private sweeper: Sweeper | null = null;
+  /** BGSAVE / SAVE (copies through their own background pool). */
+  private backups: Backups | null = null;
   readonly clients = new Map<number, Client>();
   readonly stats: ServerStats = {
     startedAt: Date.now(), totalConnections: 0, rejectedConnections: 0, totalCommands: 0,
@@ -140,14 +143,21 @@ export class CairnServer implements ServerState, ClientHost {
         compression: c['leveldb-compression'] as boolean,
       },
     }, shardPath, c['shard-threads'] as boolean);
+    const paths = Array.from({ length: this.nshards }, (_, i) => shardPath(i));
     this.sweeper = new Sweeper({
       workerFile: BACKGROUND_FILE,
-      paths: Array.from({ length: this.nshards }, (_, i) => shardPath(i)),
+      paths,
       callShard: (shard, db, args) => this.callShard(shard, db, args),
       log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
     });
     this.sweeper.register(this);
     await this.sweeper.start();
+    this.backups = new Backups({
+      workerFile: BACKGROUND_FILE, dir, paths,
+      coord: this.coord, callShard: (shard, db, args) => this.callShard(shard, db, args),
+      stats: this.stats, lookupCommand, log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+    });
+    this.backups.register(this);
     await this.listen();
     if (c.pidfile) fs.writeFileSync(c.pidfile as string, String(process.pid) + '\n');
     this.idleTimer = setInterval(() => this.closeIdleClients(), 1000);
@@ -408,7 +418,8 @@ export class CairnServer implements ServerState, ClientHost {
       if (this.idleTimer) clearInterval(this.idleTimer);
       for (const l of this.listeners) l.close();
       this.flushClients();
-      // The pool shares the shards' LevelDB handles: it stops first.
+      // The pools share the shards' LevelDB handles: they stop first (a running backup is aborted).
+      await this.backups?.stop();
       await this.sweeper?.stop();
       await this.shards.close();
       for (const c of this.clients.values()) c.kill();
