@@ -5,6 +5,7 @@
  * `effect` says what a value does:
  *   - 'live'    : takes effect at once when changed with CONFIG SET;
  *   - 'restart' : read at start-up only (CONFIG SET refuses it: mutable=false);
+ *   - 'start'   : read at start-up; CONFIG SET stores it (CONFIG GET, CONFIG REWRITE) for the next start;
  *   - 'none'    : a Redis parameter that does not apply to LevelDB storage. It is accepted,
  *                 stored and reported so that tools and client libraries that set it keep
  *                 working, and documented as having no effect.
@@ -23,7 +24,7 @@ export interface ConfigOption {
   readonly max?: number;
   readonly values?: readonly string[];
   readonly mutable: boolean;
-  readonly effect: 'live' | 'restart' | 'none';
+  readonly effect: 'live' | 'restart' | 'start' | 'none';
   readonly doc: string;
   /** Shown in cairn.conf under this heading. */
   readonly section: string;
@@ -82,8 +83,8 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Largest bulk string a client may send.' }),
   opt({ section: 'limits', name: 'client-query-buffer-limit', type: 'memory', default: GB, min: 1024 * 1024, max: 1e15, mutable: true, effect: 'live',
     doc: 'Largest unparsed query buffer per client; a client exceeding it is disconnected.' }),
-  opt({ section: 'limits', name: 'maxmemory', type: 'memory', default: 0, min: 0, max: 1e15, mutable: true, effect: 'none',
-    doc: 'Stored and reported. The dataset lives on disk, so it is never capped by this.' }),
+  opt({ section: 'limits', name: 'maxmemory', type: 'memory', default: 0, min: 0, max: 1e15, mutable: true, effect: 'start',
+    doc: 'Memory budget of the server process (0 = none). The dataset lives on disk and is never capped, evicted or refused for it: at start the per-shard row cache, LevelDB block cache and write buffers are shrunk (never grown) so that they, the runtime and the client limits fit this budget. INFO memory shows the sizes in effect.' }),
   opt({ section: 'limits', name: 'maxmemory-policy', type: 'enum', default: 'noeviction',
     values: ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction'],
     mutable: true, effect: 'none', doc: 'Accepted for compatibility; Cairn never evicts.' }),

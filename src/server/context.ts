@@ -1,6 +1,7 @@
 /**
  * What front-thread command handlers can reach: their client's connection state and the server.
  */
+import type { CacheSizes } from './memory-budget.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { ShardPool } from './shards.js';
@@ -57,6 +58,8 @@ export interface ServerState {
   readonly runId: string;
   readonly executable: string;
   readonly configFile: string;
+  /** Per-shard cache sizes in effect (the configured ones, fitted to maxmemory when set). */
+  readonly caches: Readonly<CacheSizes>;
   /** The shard that owns a key. */
   shardOf(key: Buffer): number;
   /** Sends a command (by table name, internal ones included) to one shard; resolves with the raw RESP2 reply. */

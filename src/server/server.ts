@@ -13,6 +13,7 @@ import { Client, type ClientHost } from './client.js';
 import { ShardPool } from './shards.js';
 import { Coordinator } from './coordinator.js';
 import { limitTableMmaps } from '../storage/native-memory.js';
+import { budgetCaches, type CacheSizes } from './memory-budget.js';
 import { keyShard } from './slot.js';
 import { ReplyWriter } from './resp/writer.js';
 import type { ProtocolError } from './resp/decoder.js';
@@ -81,6 +82,7 @@ export class CairnServer implements ServerState, ClientHost {
     netInputBytes: 0, netOutputBytes: 0, commandStats: new Map(), errorReplies: 0, errorCounts: new Map(),
   };
   readonly runId = randomBytes(20).toString('hex');
+  caches: CacheSizes = { rowCacheSize: 0, cacheSize: 0, writeBufferSize: 0 };
   readonly executable = process.argv[1] ?? '';
   readonly configFile: string;
   port = 0;
@@ -128,6 +130,16 @@ export class CairnServer implements ServerState, ClientHost {
     const mmapFiles = c['leveldb-mmap-files'] as number;
     if (!limitTableMmaps(mmapFiles)) this.log.warn({ mmapFiles }, 'leveldb-mmap-files not applied (native addon not built); LevelDB maps up to 1000 table files');
     const shardPath = (i: number): string => path.join(dir, `shard-${i}`);
+    const budget = budgetCaches(c.maxmemory as number, this.nshards, {
+      rowCacheSize: c['row-cache-size'] as number,
+      cacheSize: c['leveldb-cache-size'] as number,
+      writeBufferSize: c['leveldb-write-buffer-size'] as number,
+    });
+    this.caches = { rowCacheSize: budget.rowCacheSize, cacheSize: budget.cacheSize, writeBufferSize: budget.writeBufferSize };
+    if ((c.maxmemory as number) > 0) {
+      (budget.tooSmall ? this.log.warn : this.log.info).call(this.log, { maxmemory: c.maxmemory, perShard: this.caches },
+        budget.tooSmall ? 'maxmemory is smaller than the runtime needs: smallest caches' : 'caches sized to fit maxmemory');
+    }
     await this.shards.start(WORKER_FILE, {
       shards: this.nshards,
       databases: c.databases as number,
@@ -135,10 +147,8 @@ export class CairnServer implements ServerState, ClientHost {
       activeExpireEffort: c['active-expire-effort'] as number,
       appendfsync: c.appendfsync as 'always' | 'everysec' | 'no',
       store: {
-        rowCacheSize: c['row-cache-size'] as number,
+        ...this.caches,
         nativeWrites: c['leveldb-native-writes'] as boolean,
-        cacheSize: c['leveldb-cache-size'] as number,
-        writeBufferSize: c['leveldb-write-buffer-size'] as number,
         maxOpenFiles: c['leveldb-max-open-files'] as number,
         compression: c['leveldb-compression'] as boolean,
       },
