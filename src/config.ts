@@ -97,7 +97,7 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Accepted for compatibility; LevelDB\'s write-ahead log plays this role.' }),
   opt({ section: 'persistence', name: 'appendfilename', type: 'string', default: 'appendonly.aof', mutable: false, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
-  opt({ section: 'persistence', name: 'appendfsync', type: 'enum', default: 'everysec', values: ['always', 'everysec', 'no'], mutable: true, effect: 'live',
+  opt({ section: 'persistence', name: 'appendfsync', type: 'enum', default: 'everysec', values: ['everysec', 'always', 'no'], mutable: true, effect: 'live',
     doc: 'When LevelDB\'s log is flushed to disk (fsync). Every acknowledged write is in the log before its reply, so it survives a crash of the process whatever this says; for a crash of the machine: always = each group commit is fsynced before its replies (nothing acknowledged is lost), everysec = a shard that wrote fsyncs at least once a second (up to about a second lost), no = the operating system decides.' }),
   opt({ section: 'persistence', name: 'dbfilename', type: 'string', default: 'dump.rdb', mutable: true, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
