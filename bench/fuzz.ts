@@ -5,9 +5,11 @@
  *   npm run build && npm run bench:fuzz -- [options]
  *
  *   --seconds T         how long to fuzz, split evenly over the shard counts (300)
- *   --seed N            the run's seed (default: random; printed, so a run can be repeated)
+ *   --seed N            the run's seed (default: random; printed, so a run can be repeated); the
+ *                       i-th shard count fuzzes with seed N + i, so each gets inputs of its own
  *   --shards LIST       Cairn's shard counts, each run in turn (1,4)
- *   --batch B           replay only batch B of the seed (with the shard count that found it)
+ *   --batch B           replay only batch B: `--seed S --shards N --batch B` with the seed, shard
+ *                       count and batch a finding names
  *   --batch-size N      commands per batch (200)
  *   --protocol-cases N  protocol cases after each batch (24)
  *   --deadline MS       a batch or PING unanswered this long is a hang (15000)
@@ -68,15 +70,16 @@ async function main(): Promise<void> {
   try {
     for (const [i, shards] of o.shards.entries()) {
       const until = started + (o.seconds * 1000 * (i + 1)) / o.shards.length;
+      const seed = o.seed + i;
       const reached = keyShards(shards).size;
-      console.log(`\n-- ${shards} shard(s); the fuzz keys live on ${reached} of them`);
+      console.log(`\n-- ${shards} shard(s), seed ${seed}; the fuzz keys live on ${reached} of them`);
       let firstBatch = o.batch ?? 0;
       const segStart = Date.now();
       while (Date.now() < until) {
         const server: TestServer = await startServer({ shards });
         let lastLine = Date.now();
         const report = await fuzz({
-          seed: o.seed, cairn: { port: server.port, alive: () => server.proc.exitCode === null && server.proc.signalCode === null },
+          seed, cairn: { port: server.port, alive: () => server.proc.exitCode === null && server.proc.signalCode === null },
           redis: redis ? { port: redis.port, alive: () => redis.proc.exitCode === null } : null,
           targets, firstBatch, batches: o.batch === undefined ? undefined : 1, until,
           batchSize: o.batchSize, protocolCases: o.protocolCases, deadlineMs: o.deadline,

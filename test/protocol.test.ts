@@ -90,6 +90,8 @@ const ACCEPTED: [name: string, input: string, reply: string][] = [
   ['SELECT past a C int', 'SELECT 4294967296\r\n', '-ERR value is out of range, value must between -2147483648 and 2147483647\r\n'],
   ['SELECT past a long long', 'SELECT 9223372036854775808\r\n', '-ERR value is not an integer or out of range\r\n'],
   ['SELECT -1', 'SELECT -1\r\n', '-ERR DB index is out of range\r\n'],
+  ['HELLO echoes an unknown option\'s raw bytes', 'HELLO 2 "\\xf1"\r\n', '-ERR Syntax error in HELLO option \'\xf1\'\r\n'],
+  ['CLIENT LIST TYPE echoes raw bytes', 'CLIENT LIST TYPE "\\xf1"\r\n', '-ERR Unknown client type \'\xf1\'\r\n'],
 ];
 
 /** Sends `input` on a fresh connection and returns everything received once the server closes it. */
