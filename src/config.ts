@@ -28,6 +28,8 @@ export interface ConfigOption {
   readonly doc: string;
   /** Shown in cairn.conf under this heading. */
   readonly section: string;
+  /** A further check of a string value, as Redis makes it: the error text, or null when valid. */
+  readonly check?: (text: string) => string | null;
 }
 
 const GB = 1024 * 1024 * 1024;
@@ -92,13 +94,13 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Accepted for compatibility; no effect.' }),
 
   // --- persistence (LevelDB keeps every acknowledged write in its log)
-  opt({ section: 'persistence', name: 'save', type: 'string', default: '3600 1 300 100 60 10000', mutable: true, effect: 'none',
+  opt({ section: 'persistence', name: 'save', type: 'string', default: '3600 1 300 100 60 10000', mutable: true, effect: 'none', check: checkSave,
     doc: 'Accepted for compatibility; every write is already persistent in LevelDB.' }),
   opt({ section: 'persistence', name: 'appendonly', type: 'bool', default: false, mutable: true, effect: 'none',
     doc: 'Accepted for compatibility; LevelDB\'s write-ahead log plays this role.' }),
   opt({ section: 'persistence', name: 'appendfilename', type: 'string', default: 'appendonly.aof', mutable: false, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
-  opt({ section: 'persistence', name: 'appendfsync', type: 'enum', default: 'everysec', values: ['always', 'everysec', 'no'], mutable: true, effect: 'live',
+  opt({ section: 'persistence', name: 'appendfsync', type: 'enum', default: 'everysec', values: ['everysec', 'always', 'no'], mutable: true, effect: 'live',
     doc: 'When LevelDB\'s log is flushed to disk (fsync). Every acknowledged write is in the log before its reply, so it survives a crash of the process whatever this says; for a crash of the machine: always = each group commit is fsynced before its replies (nothing acknowledged is lost), everysec = a shard that wrote fsyncs at least once a second (up to about a second lost), no = the operating system decides.' }),
   opt({ section: 'persistence', name: 'dbfilename', type: 'string', default: 'dump.rdb', mutable: true, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
@@ -203,9 +205,25 @@ export function parseValue(o: ConfigOption, text: string): ConfigValue | { error
       if (!o.values!.includes(t)) return { error: 'argument(s) must be one of the following: ' + o.values!.join(', ') };
       return t;
     }
-    case 'string':
-      return text;
+    case 'string': {
+      const error = o.check?.(text);
+      return error ? { error } : text;
+    }
   }
+}
+
+/**
+ * Redis' setConfigSaveOption(): "<seconds> <changes>" pairs split at single spaces, each read by
+ * strtoll (leading white space and a sign allowed; an empty word reads as 0), seconds >= 1, changes >= 0.
+ */
+function checkSave(text: string): string | null {
+  const words = text === '' ? [] : text.split(' ');
+  const bad = words.length % 2 !== 0 || words.some((w, j) => {
+    if (w !== '' && !/^[\t\n\v\f\r ]*[+-]?\d+$/.test(w)) return true;
+    const v = w === '' ? 0n : BigInt(w.trim());
+    return j % 2 === 0 ? v < 1n : v < 0n;
+  });
+  return bad ? 'Invalid save parameters' : null;
 }
 
 /** Renders a value the way CONFIG GET shows it. */

@@ -46,7 +46,7 @@ function configSet(c: FrontCall): void {
   const chosen: ConfigOption[] = [];
   const texts: string[] = [];
   for (let i = 2; i < args.length; i += 2) {
-    const given = args[i]!.toString();
+    const given = args[i]!.toString('latin1'); // error texts echo the bytes as sent
     const o = CONFIG_BY_NAME.get(given.toLowerCase());
     if (!o) throw new CommandError(`ERR Unknown option or number of arguments for CONFIG SET - '${given}'`);
     if (!o.mutable) throw setFailed(given, 'can\'t set immutable config');
