@@ -8,7 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root, whether this runs from test/helpers or (in a bench) from dist/test/helpers. */
+export const ROOT = ((): string => {
+  const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  return path.basename(here) === 'dist' ? path.dirname(here) : here;
+})();
 export const MAIN = path.join(ROOT, 'dist/src/main.js');
 
 export interface TestServer {
