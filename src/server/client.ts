@@ -131,7 +131,7 @@ export class Client implements ClientState, ReplyTarget {
       if (Array.isArray(next)) this.host.execute(this, next);
       else this.sendErrorAndClose(next);
     }
-    if (this.queueHead === this.queue.length) {
+    if (this.queueHead > 0 && this.queueHead === this.queue.length) {
       this.queue = [];
       this.queueHead = 0;
     }
