@@ -1,6 +1,7 @@
 /**
  * Helpers shared by the benches: medians, number formatting, results files, machine description.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,13 @@ export function median(xs: readonly number[]): number {
 /** 123456.7 -> "123,457" */
 export function fmtInt(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
+}
+
+/** An integer command-line option, at least `min` (`name` is for the message). */
+export function intOption(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
+  return n;
 }
 
 export function fmtRatio(n: number): string {
@@ -56,4 +64,78 @@ export function writeResults(name: string, data: unknown): string {
   const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
+}
+
+// ---------------------------------------------------------------- a Cairn server for a bench
+
+export { dirBytes } from '../src/util/files.js';
+
+const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+const children = new Set<ChildProcess>();
+let hooked = false;
+
+/** A started server must not outlive the bench (hooked on the first start only). */
+function killChildrenOnExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+  process.on('SIGINT', () => process.exit(130));
+}
+
+/** Starts the compiled server on a free port with these options (killed if the bench exits). */
+export async function startCairn(args: readonly string[]): Promise<{ port: number; stop(): Promise<void> }> {
+  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
+  const proc = spawn(process.execPath, [MAIN, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  killChildrenOnExit();
+  children.add(proc);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":(\d+),"msg":"Ready to accept connections"/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    void exited.then(() => reject(new Error(`Cairn exited before it was ready:\n${out}`)));
+  });
+  return {
+    port,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      await exited;
+      children.delete(proc);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- latency as a light client sees it
+
+export interface Latency {
+  gets: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** Percentiles of round trips in microseconds. */
+export function summarize(us: number[]): Latency {
+  const s = Float64Array.from(us).sort();
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  return { gets: s.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s[s.length - 1] ?? NaN };
+}
+
+/** Sends one request at a time, `gapMs` apart, until `stop()` says so; returns each round trip in microseconds. */
+export async function probe(send: () => Promise<unknown>, gapMs: number, stop: () => boolean): Promise<number[]> {
+  const out: number[] = [];
+  while (!stop()) {
+    const t = process.hrtime.bigint();
+    await send();
+    out.push(Number(process.hrtime.bigint() - t) / 1000);
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+  return out;
 }

@@ -128,6 +128,8 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'LevelDB open file limit per shard. The range is the one LevelDB allows: it would silently clip any other value.' }),
   opt({ section: 'storage', name: 'leveldb-compression', type: 'bool', default: true, mutable: false, effect: 'restart',
     doc: 'Snappy compression of LevelDB blocks.' }),
+  opt({ section: 'storage', name: 'leveldb-mmap-files', type: 'int', default: 0, min: 0, max: 1000, mutable: false, effect: 'restart',
+    doc: 'How many LevelDB table files this process may read through mmap (LevelDB\'s own default is 1000). Every page of a mapped file that a read touches counts in the server\'s RSS, outside any cache budget; with 0, tables are read with pread and those pages stay in the kernel\'s page cache (reclaimable). Needs the bundled native addon.' }),
 
   // --- encodings: Redis in-memory encodings, no effect on LevelDB storage
   ...[

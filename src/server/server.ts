@@ -12,6 +12,7 @@ import { pinoLevel } from '../log.js';
 import { Client, type ClientHost } from './client.js';
 import { ShardPool } from './shards.js';
 import { Coordinator } from './coordinator.js';
+import { limitTableMmaps } from '../storage/native-memory.js';
 import { keyShard } from './slot.js';
 import { ReplyWriter } from './resp/writer.js';
 import type { ProtocolError } from './resp/decoder.js';
@@ -24,6 +25,7 @@ import { Sweeper } from '../shard/sweep.js';
 import { setMaxStringLength } from '../commands/string-util.js';
 import { clientInfoLine } from '../commands/client.js';
 import { obufLimits, type ObufLimit, type ObufLimits } from '../output-buffer-limits.js';
+import { Backups } from './backup.js';
 
 const WORKER_FILE = new URL(findWorkerFile('shard'), import.meta.url);
 const BACKGROUND_FILE = new URL(findWorkerFile('background'), import.meta.url);
@@ -74,6 +76,8 @@ export class CairnServer implements ServerState, ClientHost {
   coord!: Coordinator;
   /** The background pool's driver (sweep of dead collection versions, compaction). */
   private sweeper: Sweeper | null = null;
+  /** BGSAVE / SAVE (copies through their own background pool). */
+  private backups: Backups | null = null;
   readonly clients = new Map<number, Client>();
   readonly stats: ServerStats = {
     startedAt: Date.now(), totalConnections: 0, rejectedConnections: 0, totalCommands: 0,
@@ -128,6 +132,9 @@ export class CairnServer implements ServerState, ClientHost {
     this.coord = new Coordinator(this.nshards);
     setMaxStringLength(c['proto-max-bulk-len'] as number);
     this.log.info({ dir, shards: this.nshards, pid: process.pid }, 'Cairn starting');
+    // Before any LevelDB opens in this process (the limit is read once, when LevelDB's Env starts).
+    const mmapFiles = c['leveldb-mmap-files'] as number;
+    if (!limitTableMmaps(mmapFiles)) this.log.warn({ mmapFiles }, 'leveldb-mmap-files not applied (native addon not built); LevelDB maps up to 1000 table files');
     const shardPath = (i: number): string => path.join(dir, `shard-${i}`);
     await this.shards.start(WORKER_FILE, {
       shards: this.nshards,
@@ -145,14 +152,21 @@ export class CairnServer implements ServerState, ClientHost {
         compression: c['leveldb-compression'] as boolean,
       },
     }, shardPath, c['shard-threads'] as boolean);
+    const paths = Array.from({ length: this.nshards }, (_, i) => shardPath(i));
     this.sweeper = new Sweeper({
       workerFile: BACKGROUND_FILE,
-      paths: Array.from({ length: this.nshards }, (_, i) => shardPath(i)),
+      paths,
       callShard: (shard, db, args) => this.callShard(shard, db, args),
       log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
     });
     this.sweeper.register(this);
     await this.sweeper.start();
+    this.backups = new Backups({
+      workerFile: BACKGROUND_FILE, dir, paths,
+      coord: this.coord, callShard: (shard, db, args) => this.callShard(shard, db, args),
+      stats: this.stats, lookupCommand, log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+    });
+    this.backups.register(this);
     await this.listen();
     if (c.pidfile) fs.writeFileSync(c.pidfile as string, String(process.pid) + '\n');
     this.cronTimer = setInterval(() => this.clientsCron(), 1000);
@@ -434,7 +448,8 @@ export class CairnServer implements ServerState, ClientHost {
       if (this.cronTimer) clearInterval(this.cronTimer);
       for (const l of this.listeners) l.close();
       this.flushClients();
-      // The pool shares the shards' LevelDB handles: it stops first.
+      // The pools share the shards' LevelDB handles: they stop first (a running backup is aborted).
+      await this.backups?.stop();
       await this.sweeper?.stop();
       await this.shards.close();
       for (const c of this.clients.values()) c.kill();
