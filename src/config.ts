@@ -12,6 +12,7 @@
  */
 
 import { parseInteger } from './util/number.js';
+import { OBUF_DEFAULT, updateObufLimits } from './output-buffer-limits.js';
 
 export type ConfigType = 'int' | 'memory' | 'bool' | 'enum' | 'string' | 'float';
 export type ConfigValue = number | boolean | string;
@@ -30,6 +31,11 @@ export interface ConfigOption {
   readonly section: string;
   /** A further check of a string value, as Redis makes it: the error text, or null when valid. */
   readonly check?: (text: string) => string | null;
+  /**
+   * A value that is changed rather than replaced (client-output-buffer-limit: each setting names
+   * the classes it changes): returns the new value from the text and the current value.
+   */
+  readonly update?: (text: string, current: string) => string | { error: string };
 }
 
 const GB = 1024 * 1024 * 1024;
@@ -85,6 +91,9 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Largest bulk string a client may send.' }),
   opt({ section: 'limits', name: 'client-query-buffer-limit', type: 'memory', default: GB, min: 1024 * 1024, max: 1e15, mutable: true, effect: 'live',
     doc: 'Largest unparsed query buffer per client; a client exceeding it is disconnected.' }),
+  opt({ section: 'limits', name: 'client-output-buffer-limit', type: 'string', default: OBUF_DEFAULT, mutable: true, effect: 'live',
+    update: updateObufLimits,
+    doc: 'Per client class (normal, replica or slave, pubsub): <class> <hard limit> <soft limit> <soft seconds>. A client whose unsent replies reach the hard limit, or stay at or over the soft limit for more than the soft seconds, is disconnected (0 = no limit). Each setting changes only the classes it names. Every client is a normal client for now: replicas and pub/sub do not exist in Cairn yet. With no limit, a client that does not read its replies still holds little memory: Cairn stops reading and running its commands while its replies wait.' }),
   opt({ section: 'limits', name: 'maxmemory', type: 'memory', default: 0, min: 0, max: 1e15, mutable: true, effect: 'start',
     doc: 'Memory budget of the server process (0 = none). The dataset lives on disk and is never capped, evicted or refused for it: at start the per-shard row cache, LevelDB block cache and write buffers are shrunk (never grown) so that they, the runtime and the client limits fit this budget. INFO memory shows the sizes in effect.' }),
   opt({ section: 'limits', name: 'maxmemory-policy', type: 'enum', default: 'noeviction',
@@ -118,8 +127,8 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'LevelDB block cache per shard.' }),
   opt({ section: 'storage', name: 'leveldb-write-buffer-size', type: 'memory', default: 4 * MB, min: 64 * 1024, max: 1e15, mutable: false, effect: 'restart',
     doc: 'LevelDB write buffer (memtable) per shard. Smaller memtables insert faster: 4mb gave about 20% more pipelined SET/s than 16mb (bench/).' }),
-  opt({ section: 'storage', name: 'leveldb-max-open-files', type: 'int', default: 1000, min: 16, max: 1000000, mutable: false, effect: 'restart',
-    doc: 'LevelDB open file limit per shard.' }),
+  opt({ section: 'storage', name: 'leveldb-max-open-files', type: 'int', default: 1000, min: 74, max: 50000, mutable: false, effect: 'restart',
+    doc: 'LevelDB open file limit per shard. The range is the one LevelDB allows: it would silently clip any other value.' }),
   opt({ section: 'storage', name: 'leveldb-compression', type: 'bool', default: true, mutable: false, effect: 'restart',
     doc: 'Snappy compression of LevelDB blocks.' }),
   opt({ section: 'storage', name: 'leveldb-mmap-files', type: 'int', default: 0, min: 0, max: 1000, mutable: false, effect: 'restart',
@@ -174,8 +183,12 @@ export function parseMemory(text: string): number | null {
   return Number(m[1]) * unit;
 }
 
-/** Converts a textual value for `o`; returns an error message on bad input. */
-export function parseValue(o: ConfigOption, text: string): ConfigValue | { error: string } {
+/**
+ * Converts a textual value for `o`; returns an error message on bad input. `current` is the value
+ * an option with `update` changes (its default when not given).
+ */
+export function parseValue(o: ConfigOption, text: string, current?: ConfigValue): ConfigValue | { error: string } {
+  if (o.update) return o.update(text, String(current ?? o.default));
   switch (o.type) {
     case 'bool': {
       const t = text.toLowerCase();
@@ -245,7 +258,7 @@ export function applySetting(config: Config, name: string, args: string[], where
   if (args.length === 0) throw new ConfigError(`${where}: option '${o.name}' needs a value`);
   const text = o.type === 'string' ? args.join(' ') : args.length === 1 ? args[0]! : null;
   if (text === null) throw new ConfigError(`${where}: option '${o.name}' takes one value`);
-  const v = parseValue(o, text);
+  const v = parseValue(o, text, config[o.name]);
   if (typeof v === 'object') throw new ConfigError(`${where}: invalid value for '${o.name}': ${v.error}`);
   config[o.name] = v;
 }

@@ -54,12 +54,12 @@ function configSet(c: FrontCall): void {
     chosen.push(o);
     texts.push(args[i + 1]!.toString());
   }
+  const server = c.ctx.server;
   const values: ConfigValue[] = chosen.map((o, j) => {
-    const v = parseValue(o, texts[j]!);
+    const v = parseValue(o, texts[j]!, server.config[o.name]);
     if (typeof v === 'object') throw setFailed(o.name, v.error);
     return v;
   });
-  const server = c.ctx.server;
   chosen.forEach((o, j) => (server.config[o.name] = values[j]!));
   for (const o of chosen) server.configChanged(o.name);
   c.w.ok();

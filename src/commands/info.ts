@@ -257,6 +257,8 @@ export async function resetStats(server: ServerState): Promise<void> {
   st.netInputBytes = 0;
   st.netOutputBytes = 0;
   st.errorReplies = 0;
+  st.queryLimitDisconnections = 0;
+  st.outputLimitDisconnections = 0;
   st.errorCounts.clear();
   // Zeroed in place: a command running now still holds its entry.
   for (const s of st.commandStats.values()) s.calls = s.usec = s.rejected = s.failed = 0;
@@ -469,6 +471,9 @@ function statsSection(server: ServerState, t: ShardTotals): Field[] {
     ['total_forks', 0],
     ['unexpected_error_replies', 0],
     ['total_error_replies', s.errorReplies + t.errorReplies],
+    // Redis 7.2's fields (7.0 has no counters for these disconnections).
+    ['client_query_buffer_limit_disconnections', s.queryLimitDisconnections],
+    ['client_output_buffer_limit_disconnections', s.outputLimitDisconnections],
     // Cairn's background sweep of dead collection versions (src/shard/sweep.ts).
     ['sweep_pending_versions', t.sweepPending],
     ['sweep_swept_versions', t.sweepSwept],

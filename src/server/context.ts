@@ -44,6 +44,9 @@ export interface ServerStats {
   errorReplies: number;
   /** Error replies of the front thread by error code (first word: ERR, WRONGTYPE...), for INFO errorstats. */
   errorCounts: Map<string, number>;
+  /** Clients closed for client-query-buffer-limit / client-output-buffer-limit (INFO stats, as Redis 7.2). */
+  queryLimitDisconnections: number;
+  outputLimitDisconnections: number;
 }
 
 export interface ServerState {
