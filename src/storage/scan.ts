@@ -40,6 +40,14 @@ export interface ScanOptions extends RangeRead {
   limit?: number;
 }
 
+/** A value now (native range reads), or later (classic-level's pool). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** `f(v)`, after `v` resolves when it is a promise: keeps a synchronous read synchronous. */
+export function andThen<T, U>(v: MaybePromise<T>, f: (t: T) => MaybePromise<U>): MaybePromise<U> {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
+
 /** Called per entry in iteration order; return false to stop. */
 export type Visitor = (key: Buffer, value: Buffer) => boolean | void;
 
