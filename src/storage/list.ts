@@ -185,11 +185,14 @@ export class List {
     return to - from;
   }
 
-  /** Elements at positions [from, to) in list order. */
+  /**
+   * Elements at positions [from, to) in list order, as copies: they are written back (renumbered),
+   * and a range read's values are views of its whole chunk, which the row cache must not pin.
+   */
   readRange(from: number, to: number): MaybePromise<Buffer[]> {
     const out: Buffer[] = [];
     return andThen(this.scan(from, to, false, (_p, v) => {
-      out.push(v);
+      out.push(Buffer.from(v));
     }), () => out);
   }
 

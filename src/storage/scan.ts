@@ -12,7 +12,8 @@
  * Iterators do not see the Store's overlay of pending writes: a caller makes sure none are
  * pending first (Collection.synced(), or `await c.sync()`); scan() and count() refuse otherwise.
  * Memory: one chunk at a time (the visitor keeps what it needs; the Buffers it gets are views of
- * the chunk, so keeping one keeps that chunk alive).
+ * the chunk, so keeping one keeps that chunk alive: copy what is kept long, e.g. a value written
+ * back through Store.put, which the row cache may hold).
  */
 import type { Db, Store } from './store.js';
 import { StoreError } from './store.js';
@@ -79,8 +80,9 @@ export function nativeScans(store: Store): boolean {
   return store.syncWrites && addon !== null;
 }
 
-function checkReadable(store: Store): void {
-  if (store.hasPending) throw new Error('range read with writes pending (sync() first)');
+/** A range read may start: no writes pending (unless `midway`, a later chunk of it) and the database open. */
+function checkReadable(store: Store, midway = false): void {
+  if (!midway && store.hasPending) throw new Error('range read with writes pending (sync() first)');
   // The addon is called past abstract-level's status checks: a closed (or closing, on a pool
   // thread) database must fail here, never reach a freed LevelDB handle.
   if (store.db.status !== 'open') throw new StoreError('LEVEL_DATABASE_NOT_OPEN', 'Database is not open');
@@ -208,17 +210,21 @@ async function runPool<T>(db: Db, g: Generator<ChunkRequest, T, Chunk>): Promise
 
 /**
  * Visits the entries of a range in order (after `skip`, at most `limit`); returns how many were
- * visited: a number with the addon, else a promise. No writes may be pending.
+ * visited: a number with the addon, else a promise. No writes may be pending, unless
+ * `ownWritesPending`: the caller synced, then wrote outside the range (a copy under a new version).
  */
-export function scan(store: Store, o: ScanOptions, visit: Visitor): number | Promise<number> {
-  checkReadable(store);
+export function scan(store: Store, o: ScanOptions, visit: Visitor, ownWritesPending = false): number | Promise<number> {
+  checkReadable(store, ownWritesPending);
   const g = walk(o, visit);
   return nativeScans(store) ? runNative(store.db, g) : runPool(store.db, g);
 }
 
-/** One chunk of a range, for pull-style cursors (set algebra). No writes may be pending. */
+/**
+ * One chunk of a range, for pull-style cursors (set algebra). The caller checks that no writes
+ * were pending when its iteration started; writes it makes meanwhile (elsewhere) are allowed.
+ */
 export function readChunk(store: Store, range: RangeRead, limit = CHUNK_ENTRIES): Chunk | Promise<Chunk> {
-  checkReadable(store);
+  checkReadable(store, true);
   const req = { range, skip: 0, limit };
   return nativeScans(store) ? nativeChunk(store.db, req) : poolChunk(store.db, req);
 }
