@@ -80,7 +80,10 @@ export function nativeScans(store: Store): boolean {
   return store.syncWrites && addon !== null;
 }
 
-/** A range read may start: no writes pending (unless `midway`, a later chunk of it) and the database open. */
+/**
+ * A range read may start: the database is open and no writes are pending (unless `midway`: writes
+ * the caller made since its iteration started, outside the range it reads).
+ */
 function checkReadable(store: Store, midway = false): void {
   if (!midway && store.hasPending) throw new Error('range read with writes pending (sync() first)');
   // The addon is called past abstract-level's status checks: a closed (or closing, on a pool
