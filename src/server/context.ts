@@ -45,6 +45,16 @@ export interface ServerStats {
   errorCounts: Map<string, number>;
 }
 
+/** Shards that cannot write to LevelDB (Redis' MISCONF state; src/shard/write-error.ts). */
+export interface WriteErrors {
+  /** Shard index -> why its writes fail, for the shards in the state now. */
+  readonly byShard: ReadonlyMap<number, string>;
+  /** Times a shard entered the state since start. */
+  readonly entered: number;
+  /** The latest reason (kept after writes were restored; '' if none). */
+  readonly last: string;
+}
+
 export interface ServerState {
   readonly config: Config;
   readonly log: Logger;
@@ -57,6 +67,7 @@ export interface ServerState {
   readonly runId: string;
   readonly executable: string;
   readonly configFile: string;
+  readonly writeErrors: WriteErrors;
   /** The shard that owns a key. */
   shardOf(key: Buffer): number;
   /** Sends a command (by table name, internal ones included) to one shard; resolves with the raw RESP2 reply. */
