@@ -8,7 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root, whether this runs from test/helpers/ or compiled (bench/ imports it) from dist/test/helpers/. */
+export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(dir: string): string {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json'))) return d;
+  }
+  throw new Error(`no package.json above ${dir}`);
+}
 export const MAIN = path.join(ROOT, 'dist/src/main.js');
 
 export interface TestServer {
