@@ -20,7 +20,7 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fmtInt, machine, writeResults } from './common.js';
+import { fmtInt, machine, writeResults, intOption as int } from './common.js';
 import { startServer, tempDir, type TestServer } from '../test/helpers/server.js';
 import { connect } from '../test/helpers/client.js';
 import { fragileClient, writeUntilGone, verifyClient, type ClientLog } from '../test/helpers/crash.js';
@@ -49,11 +49,6 @@ function options(): Options {
       'server-args': { type: 'string', default: '' },
     },
   });
-  const int = (name: string, text: string, min: number): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
-    return n;
-  };
   const o: Options = {
     rounds: int('rounds', v.rounds!, 1),
     shards: int('shards', v.shards!, 1),
