@@ -150,6 +150,8 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Accepted for compatibility; no effect.' }),
 
   // --- observability
+  opt({ section: 'observability', name: 'enable-debug-command', type: 'enum', default: 'no', values: ['no', 'yes', 'local'], mutable: false, effect: 'restart',
+    doc: 'Allow the DEBUG command: no, yes, or local (only from loopback connections), as in Redis. Cairn\'s DEBUG injects faults for tests (DEBUG SET-DISK-ERROR: LevelDB writes fail as on a full disk).' }),
   opt({ section: 'observability', name: 'slowlog-log-slower-than', type: 'int', default: 10000, min: -1, max: 9007199254740991, mutable: true, effect: 'none',
     doc: 'Accepted and stored; SLOWLOG is not implemented yet.' }),
   opt({ section: 'observability', name: 'slowlog-max-len', type: 'int', default: 128, min: 0, max: 2147483647, mutable: true, effect: 'none',

@@ -64,6 +64,8 @@ export interface ShardPoolHooks {
   afterReplies(): void;
   /** A shard worker died: the server cannot go on without it. */
   fatal(msg: string): void;
+  /** A shard entered (error: its reason) or left (null) the write-error state. */
+  writeState(shard: number, error: string | null): void;
 }
 
 /** The reply to a command that reaches the pool after its shards were told to close. */
@@ -102,7 +104,7 @@ export class ShardPool {
       this.shards.push(shard);
       ready.push(new Promise((resolve, reject) => {
         let started = false;
-        worker.on('message', (m: ArrayBuffer | { type: string; message?: string; level?: string; msg?: string; code?: string }) => {
+        worker.on('message', (m: ArrayBuffer | { type: string; message?: string; level?: string; msg?: string; code?: string; error?: string | null }) => {
           if (m instanceof ArrayBuffer) {
             const replies = decodeReplies(m);
             for (const r of replies) shard.fifo.deliver(r);
@@ -116,6 +118,8 @@ export class ShardPool {
             reject(Object.assign(new Error(m.message), { code: m.code }));
           } else if (m.type === 'log') {
             this.hooks.log(m.level as 'error', m.msg ?? '', m);
+          } else if (m.type === 'write-state') {
+            this.hooks.writeState(i, m.error ?? null);
           }
         });
         worker.on('error', (e) => {
