@@ -4,6 +4,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
+import net from 'node:net';
 import { startServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
 import { budgetCaches, RUNTIME_BASE, RUNTIME_PER_SHARD } from '../src/server/memory-budget.js';
@@ -96,6 +97,31 @@ describe('maxmemory: the budget of the process, met by sizing the caches', () =>
       expect(await c.config('SET', 'maxmemory', '1gb')).toBe('OK');
       expect(await c.config('GET', 'maxmemory')).toEqual(['maxmemory', String(1024 * MB)]);
     } finally {
+      c.disconnect();
+      await server.stop();
+    }
+  });
+});
+
+describe('INFO memory: client buffers', () => {
+  it('mem_clients_normal counts a query still arriving', async () => {
+    const server = await startServer({ shards: 1 });
+    const c = connect(server.port);
+    const raw = net.connect(server.port, '127.0.0.1');
+    try {
+      await new Promise((r) => raw.once('connect', r));
+      const before = infoField(await c.info('memory'), 'mem_clients_normal');
+      // A SET whose 100,000-byte value is half sent: the server holds it in the query buffer.
+      raw.write('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n' + 'x'.repeat(50_000));
+      let held = before;
+      for (let i = 0; i < 100 && held < before + 50_000; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        held = infoField(await c.info('memory'), 'mem_clients_normal');
+      }
+      expect(held).toBeGreaterThanOrEqual(before + 50_000);
+      expect(infoField(await c.info('memory'), 'mem_clients_slaves')).toBe(0);
+    } finally {
+      raw.destroy();
       c.disconnect();
       await server.stop();
     }

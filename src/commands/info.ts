@@ -365,6 +365,13 @@ function clientsSection(server: ServerState): Field[] {
   ];
 }
 
+/** Bytes held for clients: unparsed queries and unsent replies. */
+function clientBuffers(server: ServerState): number {
+  let n = 0;
+  for (const c of server.clients.values()) n += c.queryBufferLength() + c.outputBufferLength();
+  return n;
+}
+
 function memorySection(server: ServerState, t: ShardTotals): Field[] {
   const tr = trackersOf(server);
   const mu = process.memoryUsage();
@@ -386,6 +393,9 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
     ['used_memory_peak_perc', `${((used / tr.peakMemory) * 100).toFixed(2)}%`],
     ['total_system_memory', total],
     ['total_system_memory_human', bytesToHuman(total)],
+    // Redis' client buffer totals: every Cairn client is a normal client (no replicas yet).
+    ['mem_clients_slaves', 0],
+    ['mem_clients_normal', clientBuffers(server)],
     ['maxmemory', maxmemory],
     ['maxmemory_human', bytesToHuman(maxmemory)],
     ['maxmemory_policy', server.config['maxmemory-policy'] as string],
