@@ -5,6 +5,7 @@
       "sources": ["sync_write.cc", "sync_scan.cc"],
       "include_dirs": ["../node_modules/classic-level/deps/leveldb/leveldb-1.20/include"],
       "cflags_cc": ["-O2", "-std=c++17", "-fno-exceptions"],
+      "libraries": ["-ldl"],
       "defines": ["NAPI_VERSION=8"]
     },
     {

@@ -12,6 +12,7 @@
 // library-ABI type crosses between the two binaries. The layout is pinned to classic-level 3.x
 // (checked by test/native.test.ts); if this addon cannot load, Cairn writes asynchronously.
 #include "classic.h"
+#include <dlfcn.h>
 #include "leveldb/options.h"
 #include "leveldb/write_batch.h"
 
@@ -49,10 +50,84 @@ napi_value WriteSync(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Batch contents encoded in JS. A WriteBatch's contents ("rep") have a documented format
+// (leveldb/db/write_batch.cc: 8-byte sequence, 4-byte count, then per record a tag byte and
+// varint32-prefixed key and value), so the shard encodes a whole group commit into one Buffer and
+// hands it over in one call, instead of one batch_put call into classic-level per record.
+// WriteBatchInternal::SetContents copies it into the batch's own std::string: it runs inside
+// classic-level's binary, on its own objects; we pass it a Slice (a pointer and a length). The
+// symbol is found in classic-level's already-loaded binary with dlsym (bindBatchContents).
+using SetContentsFn = void (*)(leveldb::WriteBatch*, const leveldb::Slice&);
+SetContentsFn g_setContents = nullptr;
+
+napi_value BindBatchContents(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char path[4096];
+  size_t len = 0;
+  napi_value result;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &len) != napi_ok) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "bindBatchContents(path)");
+    return nullptr;
+  }
+  void* handle = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+  if (handle != nullptr) {
+    g_setContents = reinterpret_cast<SetContentsFn>(
+        dlsym(handle, "_ZN7leveldb18WriteBatchInternal11SetContentsEPNS_10WriteBatchERKNS_5SliceE"));
+    dlclose(handle);  // classic-level stays loaded: RTLD_NOLOAD only added a reference
+  }
+  napi_get_boolean(env, g_setContents != nullptr, &result);
+  return result;
+}
+
+// writeContentsSync(batch, contents, length, sync): the batch (a classic-level batch context,
+// reused) takes `length` bytes of `contents` as its records and is written.
+napi_value WriteContentsSync(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  void* ptr = argc < 4 ? nullptr : cairn::ExternalArg(env, argv[0], "expected a classic-level batch context");
+  if (ptr == nullptr) return nullptr;
+  void* data = nullptr;
+  size_t size = 0;
+  uint32_t length = 0;
+  bool sync = false;
+  if (napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok ||
+      napi_get_value_uint32(env, argv[2], &length) != napi_ok || length > size || length < 12) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "expected batch contents");
+    return nullptr;
+  }
+  napi_get_value_bool(env, argv[3], &sync);
+  if (g_setContents == nullptr) {
+    napi_throw_error(env, "CAIRN_NATIVE_ARG", "bindBatchContents was not called");
+    return nullptr;
+  }
+  ClassicBatch* batch = static_cast<ClassicBatch*>(ptr);
+  if (batch->database_ == nullptr || batch->database_->db_ == nullptr) {
+    napi_throw_error(env, "LEVEL_DATABASE_NOT_OPEN", "Database is not open");
+    return nullptr;
+  }
+  g_setContents(batch->batch_, leveldb::Slice(static_cast<const char*>(data), length));
+  leveldb::WriteOptions options;
+  options.sync = sync;
+  leveldb::Status status = batch->database_->db_->Write(options, batch->batch_);
+  if (!status.ok()) {
+    napi_throw_error(env, "CAIRN_LEVELDB_WRITE", StatusMessage(status).c_str());
+  }
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "writeSync", NAPI_AUTO_LENGTH, WriteSync, nullptr, &fn) == napi_ok) {
     napi_set_named_property(env, exports, "writeSync", fn);
+  }
+  if (napi_create_function(env, "bindBatchContents", NAPI_AUTO_LENGTH, BindBatchContents, nullptr, &fn) == napi_ok) {
+    napi_set_named_property(env, exports, "bindBatchContents", fn);
+  }
+  if (napi_create_function(env, "writeContentsSync", NAPI_AUTO_LENGTH, WriteContentsSync, nullptr, &fn) == napi_ok) {
+    napi_set_named_property(env, exports, "writeContentsSync", fn);
   }
   cairn::RegisterScan(env, exports);
   return exports;

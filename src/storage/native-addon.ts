@@ -13,6 +13,10 @@ const require = createRequire(import.meta.url);
 
 export interface Addon {
   writeSync(batch: unknown, sync: boolean): void;
+  /** Finds LevelDB's WriteBatchInternal::SetContents in classic-level's binary; false if absent. */
+  bindBatchContents?(classicLevelBinary: string): boolean;
+  /** Writes `length` bytes of encoded batch contents through a (reused) classic-level batch. */
+  writeContentsSync?(batch: unknown, contents: Buffer, length: number, sync: boolean): void;
   /** See native/sync_scan.cc for the arguments and the layout of the returned buffer. */
   scanSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
     flags: number, skip: number, limit: number, maxBytes: number): Buffer;
@@ -57,4 +61,17 @@ export function contextOf(db: Db): unknown {
     contexts.set(db, ctx);
   }
   return ctx;
+}
+
+/** The classic-level binary that node-gyp-build loads (the one every database in this process uses). */
+export function classicLevelBinary(): string | null {
+  try {
+    const main = require.resolve('classic-level');
+    const dir = path.dirname(main);
+    const gypBuild = createRequire(main)('node-gyp-build') as { path(dir: string): string };
+    require(path.join(dir, 'binding.js'));
+    return gypBuild.path(dir);
+  } catch {
+    return null;
+  }
 }

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { packageRoot } from './native-addon.js';
+import { packageRoot, classicLevelBinary } from './native-addon.js';
 
 const require = createRequire(import.meta.url);
 
@@ -27,19 +27,6 @@ function loadAddon<T>(name: string): T | null {
 }
 
 const addon = loadAddon<MemoryAddon>('cairn_memory');
-
-/** The classic-level binary that node-gyp-build loads (the one every database in this process uses). */
-function classicLevelBinary(): string | null {
-  try {
-    const main = require.resolve('classic-level');
-    const dir = path.dirname(main);
-    const gypBuild = createRequire(main)('node-gyp-build') as { path(dir: string): string };
-    require(path.join(dir, 'binding.js'));
-    return gypBuild.path(dir);
-  } catch {
-    return null;
-  }
-}
 
 let mmapLimitSet: number | null = null;
 

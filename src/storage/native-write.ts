@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Db, BatchOp } from './store.js';
-import { addon, contextOf } from './native-addon.js';
+import { addon, contextOf, classicLevelBinary } from './native-addon.js';
 
 const require = createRequire(import.meta.url);
 
@@ -22,6 +22,59 @@ export interface NativeWriter {
   write(db: Db, ops: readonly BatchOp[], sync: boolean): void;
 }
 
+/** varint32 length of n (LevelDB's PutVarint32). */
+function varintLength(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+function putVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  out[at++] = n;
+  return at;
+}
+
+function putBytes(out: Buffer, at: number, b: Buffer): number {
+  const n = b.length;
+  if (n > 64) b.copy(out, at);
+  else for (let i = 0; i < n; i++) out[at + i] = b[i]!;
+  return at + n;
+}
+
+/**
+ * Encodes ops as a LevelDB WriteBatch's contents (leveldb/db/write_batch.cc): sequence(8) = 0
+ * (DB::Write sets it), count(4, little endian), then per record kTypeValue(1) key value or
+ * kTypeDeletion(0) key, each a varint32 length and the bytes. Returns the encoded length; `into`
+ * is used when large enough, otherwise a new buffer is returned in `buf`.
+ */
+export function encodeBatchContents(ops: readonly BatchOp[], into: Buffer): { buf: Buffer; length: number } {
+  let size = 12;
+  for (const op of ops) {
+    const k = op.key.length;
+    size += 1 + varintLength(k) + k;
+    if (op.type === 'put') size += varintLength(op.value!.length) + op.value!.length;
+  }
+  const buf = size <= into.length ? into : Buffer.allocUnsafeSlow(size);
+  buf.fill(0, 0, 8);
+  buf.writeUInt32LE(ops.length, 8);
+  let at = 12;
+  for (const op of ops) {
+    buf[at++] = op.type === 'put' ? 1 : 0;
+    at = putVarint(buf, at, op.key.length);
+    at = putBytes(buf, at, op.key);
+    if (op.type === 'put') {
+      at = putVarint(buf, at, op.value!.length);
+      at = putBytes(buf, at, op.value!);
+    }
+  }
+  return { buf, length: size };
+}
+
+/** Encoded batches up to this size reuse one buffer per thread; larger ones get their own. */
+const CONTENTS_BUFFER = 256 * 1024;
+
 function load(): NativeWriter | null {
   if (addon === null) return null;
   const native = addon;
@@ -31,6 +84,27 @@ function load(): NativeWriter | null {
     binding = require(path.join(path.dirname(require.resolve('classic-level')), 'binding.js')) as ClassicBinding;
   } catch {
     return null;
+  }
+  // One call per group commit when the addon found WriteBatchInternal::SetContents; otherwise
+  // one classic-level batch_put per record.
+  const binary = classicLevelBinary();
+  if (binary && native.bindBatchContents?.(binary) && native.writeContentsSync) {
+    const writeContents = native.writeContentsSync;
+    const batches = new WeakMap<Db, unknown>();
+    const contents = Buffer.allocUnsafeSlow(CONTENTS_BUFFER);
+    return {
+      write(db, ops, sync) {
+        const { buf, length } = encodeBatchContents(ops, contents);
+        if (buf !== contents) {
+          // A large batch gets a batch of its own: the reused one would keep its memory for good.
+          writeContents(binding.batch_init(contextOf(db)), buf, length, sync);
+          return;
+        }
+        let batch = batches.get(db);
+        if (batch === undefined) batches.set(db, (batch = binding.batch_init(contextOf(db))));
+        writeContents(batch, buf, length, sync);
+      },
+    };
   }
   return {
     write(db, ops, sync) {
