@@ -49,11 +49,50 @@ export function machine(): Record<string, unknown> {
   };
 }
 
+/** <dir>/<name>-<timestamp> (dir: bench/results, created), for a run's result files. */
+export function resultsStem(name: string, dir = path.join(ROOT, 'bench', 'results')): string {
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+}
+
 /** Writes `data` as bench/results/<name>-<timestamp>.json and returns the path. */
 export function writeResults(name: string, data: unknown): string {
-  const dir = path.join(ROOT, 'bench', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = `${resultsStem(name)}.json`;
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
 }
+
+/** An integer command-line option, checked. */
+export function intOption(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
+  return n;
+}
+
+/** A comma-separated list of positive integers ("1000,5000"). */
+export function intListOption(name: string, text: string): number[] {
+  const out = text.split(',').map((t) => t.trim()).filter(Boolean).map((t) => intOption(name, t, 1));
+  if (out.length === 0) throw new Error(`--${name} is empty`);
+  return out;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 2 ** 20, g: 1e9, gb: 2 ** 30, t: 1e12, tb: 2 ** 40 };
+
+/** A size as redis.conf writes it ("256mb", "20GB", "1g"; kb/mb/gb are powers of 1024, k/m/g of 1000). */
+export function sizeOption(name: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined || !(Number(m[1]) > 0)) throw new Error(`--${name} must be a size like 200MB or 2GB, got '${text}'`);
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** Words of a free-form option ("--server-args='--a 1 --b 2'"). */
+export function words(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
+}
+
+export const MiB = 2 ** 20;
+/** bytes -> "123.4" (MiB) */
+export const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
+/** microseconds -> "1.234" (ms) */
+export const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(3) : '-');
