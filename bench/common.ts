@@ -96,3 +96,10 @@ export const MiB = 2 ** 20;
 export const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
 /** microseconds -> "1.234" (ms) */
 export const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(3) : '-');
+
+/** A 32-bit integer hash (lowbias32): consecutive inputs give unrelated outputs. */
+export function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
+}

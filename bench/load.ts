@@ -44,7 +44,7 @@ export interface LoadResult {
   all: Histogram;
   /** Open loop: how late each request left (us). */
   sendLag: Histogram;
-  /** Per second of the run: [end of the second, replies/s, max latency (us)]. */
+  /** Per second of the run: [its end (s), replies/s, max latency (us)]. */
   timeline: [number, number, number][];
 }
 
@@ -79,8 +79,13 @@ class Recorder {
 
   result(rate: number, sent: number, firstSend: number): LoadResult {
     const seconds = Math.max(1e-9, (this.lastReplyAt - firstSend) / 1000);
+    // The last second is usually partial (the tail of the replies): its rate over the time it lasted.
+    const end = (this.lastReplyAt - this.t0) / 1000;
     const timeline: LoadResult['timeline'] = [];
-    for (let i = 0; i < this.perSecond.length; i++) timeline.push([i + 1, this.perSecond[i]?.n ?? 0, this.perSecond[i]?.max ?? 0]);
+    for (let i = 0; i < this.perSecond.length; i++) {
+      const lasted = Math.min(1, end - i);
+      if (lasted >= 0.25) timeline.push([Math.round((i + lasted) * 100) / 100, (this.perSecond[i]?.n ?? 0) / lasted, this.perSecond[i]?.max ?? 0]);
+    }
     return {
       rate, sent, completed: this.completed, errors: this.errors, firstError: this.firstError, unanswered: sent - this.completed,
       seconds, achieved: this.completed / seconds, latency: this.latency, all: this.all, sendLag: this.sendLag, timeline,

@@ -142,10 +142,14 @@ export function shellLine(argv: string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }
 
-/** How this bench was run, relative to the current directory, with the env that changes the server's memory. */
+/** The environment the server inherits that changes its memory (allocator, node flags), as NAME=value. */
+export function memoryEnv(): string[] {
+  return ['LD_PRELOAD', 'MALLOC_ARENA_MAX', 'NODE_OPTIONS'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+}
+
+/** How this bench was run, relative to the current directory, with memoryEnv() in front. */
 export function benchCommand(): string {
-  const env = ['LD_PRELOAD', 'MALLOC_ARENA_MAX', 'NODE_OPTIONS'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
-  return shellLine([...env, 'node', ...process.argv.slice(1).map((a) => (path.isAbsolute(a) ? path.relative(process.cwd(), a) : a))]);
+  return shellLine([...memoryEnv(), 'node', ...process.argv.slice(1).map((a) => (path.isAbsolute(a) ? path.relative(process.cwd(), a) : a))]);
 }
 
 // ---------------------------------------------------------------- memory and disk
