@@ -37,7 +37,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fmtInt, fmtRatio, intOption, machine, mib, mix32, ms, printTable, sizeOption, words, MiB } from './common.js';
+import { fmtInt, fmtRatio, intOption, machine, mib, mix32, ms, printTable, sizeOption, words, MiB, loadNote } from './common.js';
 import { Conn, parseInfo, resp, type Reply } from './conn.js';
 import type { Histogram } from './histogram.js';
 import { closedLoop, openLoop, type LoadResult, type Request } from './load.js';
@@ -365,6 +365,7 @@ interface Summary {
 async function main(): Promise<void> {
   const o = options();
   const started = Date.now();
+  const loadStart = os.loadavg();
   const shards = o.shards ?? os.availableParallelism();
   const server = await startCairn({ shards: o.shards, dir: o.dir, nodeArgs: o.nodeArgs, serverArgs: [...budgetArgs(o, shards), ...o.serverArgs] });
   const mem = new MemorySampler(server.pid, 500);
@@ -412,8 +413,9 @@ async function main(): Promise<void> {
     printSummary(o, server, s);
     console.log('');
     console.log(`bench: ${bench}`);
+    console.log(`machine: ${loadNote(loadStart)}`);
     console.log(`server: ${server.command}`);
-    const files = report(o, server, s, mem, disk, bench, started).write('capacity', {
+    const files = report(o, server, s, mem, disk, bench, started, loadStart).write('capacity', {
       date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), options: o, machine: machine(), bench,
       server: server.command, shards: server.shards, budget, info,
       load: { keys: load.keys, logicalBytes: load.logicalBytes, seconds: load.seconds, timeline: load.timeline },
@@ -500,13 +502,13 @@ function printSummary(o: Options, server: Server, s: Summary): void {
   if (o.size < 20 * o.memory) console.log(`(the dataset is ${(o.size / o.memory).toFixed(1)}x the budget; the targets are set for 20x)`);
 }
 
-function report(o: Options, server: Server, s: Summary, mem: MemorySampler, disk: DiskSampler, bench: string, started: number): Report {
+function report(o: Options, server: Server, s: Summary, mem: MemorySampler, disk: DiskSampler, bench: string, started: number, loadStart: number[]): Report {
   const r = new Report(`Cairn capacity: ${mib(s.load.logicalBytes)} MiB over a ${mib(s.budget.bytes)} MiB budget`);
   const m = machine();
   r.paragraph(`${new Date(started).toISOString()}, ${m.cpus as number} CPUs (${String(m.cpuModel)}), ${m.memoryGiB as number} GiB, node ${String(m.node)}. ` +
     `${server.shards} shard(s). ${fmtInt(s.load.keys)} random keys (${TYPES.filter((t) => o.mix[t]).map((t) => `${t} ${o.mix[t]}%`).join(', ')}; ` +
     `string values of ${o.valueSize} bytes, collections of ${o.elements} elements), ${(s.load.logicalBytes / s.budget.bytes).toFixed(1)}x the budget. ` +
-    'The machine may be shared with other work: figures are noisy.');
+    `The machine may be shared with other work, so figures are noisy: ${loadNote(loadStart)}.`);
   r.code([`bench: ${bench}`, `server: ${server.command}`].join('\n'));
   r.heading('Targets');
   r.table(['target', 'figure', 'wanted', ''], targetRows(s));
@@ -530,9 +532,10 @@ function report(o: Options, server: Server, s: Summary, mem: MemorySampler, disk
   const runEnd = (mem.samples.at(-1)?.[0] ?? 0) / 1000;
   const rss: Series[] = [{ name: 'RSS', points: toMiB(1) }, { name: 'anonymous', points: toMiB(2) }, { name: 'file-backed', points: toMiB(3) },
     { name: 'budget', points: [[0, s.budget.bytes / MiB], [runEnd, s.budget.bytes / MiB]] }];
-  r.chart(timeChart('Server memory', 'MiB', rss));
+  const phases = mem.phases.filter(([, name]) => name !== 'start').map(([at, label]) => ({ value: at / 1000, label }));
+  r.chart(timeChart('Server memory', 'MiB', rss, phases));
   r.paragraph('Anonymous: JS heaps, malloc, LevelDB caches and memtables. File-backed: mostly LevelDB table files read through mmap (page cache the kernel can drop).');
-  r.chart(timeChart('Disk used by the data directory', 'MiB', [{ name: 'disk', points: disk.samples.map(([t, b]) => [t / 1000, b / MiB]) }]));
+  r.chart(timeChart('Disk used by the data directory', 'MiB', [{ name: 'disk', points: disk.samples.map(([t, b]) => [t / 1000, b / MiB]) }], phases));
   r.heading('Random reads and writes');
   r.chart(timeChart('Replies per second', 'ops/s', [
     { name: 'throughput phase (closed loop)', points: s.throughput.timeline.map(([t, n]) => [t, n]) },

@@ -103,3 +103,8 @@ export function mix32(x: number): number {
   x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
   return (x ^ (x >>> 16)) >>> 0;
 }
+
+/** "load average (1 min) 3.2 at the start, 5.1 at the end, 2 CPUs": how busy the machine was around a run. */
+export function loadNote(atStart: number[]): string {
+  return `load average (1 min) ${atStart[0]!.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end, ${os.cpus().length} CPUs`;
+}

@@ -24,8 +24,9 @@
  * over time) and the JSON (every histogram) go to bench/results/.
  */
 import { parseArgs } from 'node:util';
+import os from 'node:os';
 import path from 'node:path';
-import { fmtInt, intListOption, intOption, machine, mib, ms, printTable, words } from './common.js';
+import { fmtInt, intListOption, intOption, machine, mib, ms, printTable, words, loadNote } from './common.js';
 import { Conn, resp, type Reply } from './conn.js';
 import { Histogram, STANDARD_PERCENTILES } from './histogram.js';
 import { openLoop, type LoadResult, type Request } from './load.js';
@@ -170,6 +171,7 @@ interface Run {
 async function main(): Promise<void> {
   const o = options();
   const started = Date.now();
+  const loadStart = os.loadavg();
   const value = 'v'.repeat(o.valueSize);
   const targets: Target[] = [];
   try {
@@ -220,8 +222,9 @@ async function main(): Promise<void> {
     const bench = benchCommand();
     console.log('');
     console.log(`bench: ${bench}`);
+    console.log(`machine: ${loadNote(loadStart)}`);
     for (const t of targets) console.log(`${t.server.name} server: ${t.server.command}`);
-    const files = report(o, targets, runs, bench, started).write('latency', {
+    const files = report(o, targets, runs, bench, started, loadStart).write('latency', {
       date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), options: o, machine: machine(), bench,
       servers: targets.map((t) => ({ name: t.server.name, command: t.server.command, info: t.server.info, peakRss: t.memory.peak.rss, rss: t.memory.samples })),
       runs: runs.map((r) => ({
@@ -265,14 +268,14 @@ function summaryRows(runs: Run[], o: Options, withRedis: boolean): string[][] {
   return rows;
 }
 
-function report(o: Options, targets: Target[], runs: Run[], bench: string, started: number): Report {
+function report(o: Options, targets: Target[], runs: Run[], bench: string, started: number, loadStart: number[]): Report {
   const r = new Report('Cairn latency at fixed request rates (open loop)');
   const m = machine();
   r.paragraph(`${new Date(started).toISOString()}, ${m.cpus as number} CPUs (${String(m.cpuModel)}), node ${String(m.node)}. ` +
     `Requests leave on a fixed schedule over ${o.connections} connections per server, whatever the replies do; each latency is ` +
     `measured from the request's intended send time, so a stall shows as latency (no coordinated omission). ` +
     `${o.seconds} s measured per command, rate and server, after ${o.warmup} s of warm-up; the servers take turns. ` +
-    'The machine may be shared with other work: figures are noisy.');
+    `The machine may be shared with other work, so figures are noisy: ${loadNote(loadStart)}.`);
   r.code([`bench: ${bench}`, ...targets.map((t) => `${t.server.name}: ${t.server.command}`)].join('\n'));
   r.heading('Summary (latency in ms)');
   const rows = summaryRows(runs, o, targets.length > 1);

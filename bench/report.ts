@@ -51,6 +51,8 @@ export interface ChartOptions {
   yLog?: boolean;
   /** Ticks to draw instead of the computed ones (in data units). */
   xTicks?: Tick[];
+  /** Vertical lines at these x values, labelled at the top (phases of a run). */
+  markers?: Tick[];
   /** Axis ranges (data units); default: the data's, the y axis from 0 on a linear scale. */
   xRange?: [number, number];
   yRange?: [number, number];
@@ -143,6 +145,12 @@ export function lineChart(o: ChartOptions): string {
   parts.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
   parts.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH + 36}" text-anchor="middle" font-size="12">${escapeHtml(o.xLabel)}</text>`);
   parts.push(`<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeHtml(o.yLabel)}</text>`);
+  for (const mk of o.markers ?? []) {
+    if (!(mk.value >= x0 && mk.value <= x1)) continue;
+    const x = f(X(mk.value));
+    parts.push(`<line x1="${x}" y1="${MARGIN.top}" x2="${x}" y2="${MARGIN.top + plotH}" stroke="#888" stroke-dasharray="4 3"/>`);
+    parts.push(`<text x="${f(X(mk.value) + 3)}" y="${MARGIN.top + 10}" fill="#555">${escapeHtml(mk.label)}</text>`);
+  }
   // Series.
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]!;
@@ -198,9 +206,9 @@ export function percentileChart(title: string, curves: { name: string; histogram
   });
 }
 
-/** A quantity over time: each series is [seconds, value] points. */
-export function timeChart(title: string, yLabel: string, series: Series[]): string {
-  return lineChart({ title, xLabel: 'seconds', yLabel, series });
+/** A quantity over time: each series is [seconds, value] points; markers name phases. */
+export function timeChart(title: string, yLabel: string, series: Series[], markers?: Tick[]): string {
+  return lineChart({ title, xLabel: 'seconds', yLabel, series, markers });
 }
 
 // ---------------------------------------------------------------- the document

@@ -176,7 +176,9 @@ export function memoryOf(pid: number): MemorySample & { hwm: number } {
 
 /** Samples a process's memory every `everyMs`; keeps the peaks, overall and per phase. */
 export class MemorySampler {
-  phase = 'start';
+  private current = 'start';
+  /** When each phase began: [elapsed ms, name]. */
+  readonly phases: [number, string][] = [[0, 'start']];
   latest: MemorySample = { rss: 0, anon: 0, file: 0 };
   readonly peak: MemorySample = { rss: 0, anon: 0, file: 0 };
   readonly peaks: Record<string, MemorySample> = {};
@@ -190,6 +192,16 @@ export class MemorySampler {
     this.timer = setInterval(() => this.sample(), everyMs);
   }
 
+  get phase(): string {
+    return this.current;
+  }
+
+  /** Peaks from now on are kept under this name. */
+  set phase(name: string) {
+    this.current = name;
+    this.phases.push([Math.round(performance.now() - this.t0), name]);
+  }
+
   sample(): void {
     let m: MemorySample;
     try {
@@ -198,7 +210,7 @@ export class MemorySampler {
       return; // the process is gone: the run reports why
     }
     this.latest = { rss: m.rss, anon: m.anon, file: m.file };
-    const phase = (this.peaks[this.phase] ??= { rss: 0, anon: 0, file: 0 });
+    const phase = (this.peaks[this.current] ??= { rss: 0, anon: 0, file: 0 });
     for (const p of [this.peak, phase]) {
       p.rss = Math.max(p.rss, m.rss);
       p.anon = Math.max(p.anon, m.anon);

@@ -143,7 +143,7 @@ describe('HTML report', () => {
     r.code('npm run bench:latency -- --rates 1000');
     r.table(['command', 'p99 (ms)'], [['GET', 1.5], ['SET <x>', 12345.6]]);
     r.chart(percentileChart('GET by percentile', [{ name: 'Cairn', histogram: slow }, { name: 'Redis', histogram: fast }]));
-    r.chart(timeChart('RSS', 'MiB', [{ name: 'Cairn', points: [[0, 10], [1, 20], [2, 15]] }]));
+    r.chart(timeChart('RSS', 'MiB', [{ name: 'Cairn', points: [[0, 10], [1, 20], [2, 15]] }], [{ value: 1, label: 'reads' }, { value: 9, label: 'off the axis' }]));
     r.chart(lineChart({ title: 'p99 by rate', xLabel: 'rate', yLabel: 'ms', xLog: true, yLog: true,
       series: [{ name: 'a', points: [[1000, 0.5], [5000, 2], [20000, 40]] }, { name: 'b', points: [[1000, 0], [5000, 1], [20000, 3]] }] }));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-report-'));
@@ -171,6 +171,8 @@ describe('HTML report', () => {
       for (const label of ['>50%<', '>99%<', '>99.9%<', '>99.99%<', '>max<']) expect(html).toContain(label);
       const rateChart = html.slice(html.lastIndexOf('<svg '));
       expect(rateChart.match(/<circle /g)).toHaveLength(5);
+      expect(html.match(/stroke-dasharray/g)).toHaveLength(1);
+      expect(html).toContain('>reads</text>');
       expect(html).not.toMatch(/NaN|Infinity|undefined/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
