@@ -64,7 +64,7 @@ function options(): Options {
   const commands = v.commands!.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
   for (const c of commands) if (!COMMANDS[c]) throw new Error(`--commands: unknown '${c}' (known: ${Object.keys(COMMANDS).join(', ')})`);
   return {
-    rates: intListOption('rates', v.rates!),
+    rates: intListOption('rates', v.rates!).sort((a, b) => a - b),
     seconds: intOption('seconds', v.seconds!, 1),
     warmup: intOption('warmup', v.warmup!, 0),
     commands,
@@ -84,6 +84,8 @@ const COLLECTIONS = 100;
 /** LRANGE reads 0..99 of one of these lists (as redis-benchmark's lrange_100). */
 const RANGE_LISTS = 10;
 const randomBelow = (n: number): number => Math.floor(Math.random() * n);
+/** A run stops sending once the server is this far behind ("saturated"); higher rates are skipped. */
+const GIVE_UP_MS = 5000;
 
 interface CommandDef {
   /** Commands that load what the measured command reads. */
@@ -201,14 +203,16 @@ async function main(): Promise<void> {
         // Alternate who goes first, so drift (heat, neighbours) does not favour one server.
         const order = turn++ % 2 === 0 ? targets : [...targets].reverse();
         for (const t of order) {
+          if (runs.some((r) => r.command === name && r.server === t.server.name && r.result.saturated)) continue; // a higher rate cannot do better
           t.memory.phase = `${name} ${rate}/s`;
           if (o.warmup > 0) await watch(t.server, openLoop(t.conns, { rate, seconds: o.warmup, make: () => def.make(o, value) }));
-          const result = await watch(t.server, openLoop(t.conns, { rate, seconds: o.seconds, make: () => def.make(o, value) }));
+          const result = await watch(t.server, openLoop(t.conns, { rate, seconds: o.seconds, make: () => def.make(o, value), giveUpBehindMs: GIVE_UP_MS }));
           if (result.errors > 0) throw new Error(`${t.server.name}: ${result.errors} wrong replies, the first: ${result.firstError}`);
           runs.push({ command: name, rate, server: t.server.name, result });
           const h = result.all;
           console.log(`  ${name.padEnd(7)} ${fmtInt(rate).padStart(7)}/s  ${t.server.name.padEnd(5)} achieved ${fmtInt(result.achieved).padStart(7)}/s  ` +
             `p50 ${ms(h.valueAt(50))}  p99 ${ms(h.valueAt(99))}  p99.9 ${ms(h.valueAt(99.9))}  max ${ms(h.max)} ms` +
+            (result.saturated ? `  SATURATED: ${fmtInt(result.sent)} sent, stopped ${GIVE_UP_MS / 1000} s behind` : '') +
             (result.unanswered ? `  (${result.unanswered} unanswered)` : ''));
         }
       }
@@ -229,7 +233,7 @@ async function main(): Promise<void> {
       servers: targets.map((t) => ({ name: t.server.name, command: t.server.command, info: t.server.info, peakRss: t.memory.peak.rss, rss: t.memory.samples })),
       runs: runs.map((r) => ({
         command: r.command, rate: r.rate, server: r.server, achieved: r.result.achieved, sent: r.result.sent,
-        unanswered: r.result.unanswered, latencyUs: r.result.all.percentiles(), sendLagUs: r.result.sendLag.percentiles(),
+        unanswered: r.result.unanswered, saturated: r.result.saturated, latencyUs: r.result.all.percentiles(), sendLagUs: r.result.sendLag.percentiles(),
         histogram: r.result.all.toJSON(),
       })),
     });
@@ -260,9 +264,11 @@ function summaryRows(runs: Run[], o: Options, withRedis: boolean): string[][] {
       const row = [command.toUpperCase(), fmtInt(rate)];
       for (const server of withRedis ? ['Cairn', 'Redis'] : ['Cairn']) {
         const r = runs.find((x) => x.command === command && x.rate === rate && x.server === server);
-        if (r) row.push(fmtInt(r.result.achieved), ...cols(r.result.all));
+        if (r && !r.result.saturated) row.push(fmtInt(r.result.achieved), ...cols(r.result.all));
+        else if (r) row.push(`saturated, ${fmtInt(r.result.achieved)}`, ...PCTS.map(() => '-'));
+        else row.push('saturated', ...PCTS.map(() => '-'));
       }
-      if (row.length > 2) rows.push(row);
+      rows.push(row);
     }
   }
   return rows;
@@ -280,16 +286,20 @@ function report(o: Options, targets: Target[], runs: Run[], bench: string, start
   r.heading('Summary (latency in ms)');
   const rows = summaryRows(runs, o, targets.length > 1);
   r.table(rows[0]!, rows.slice(1));
+  if (runs.some((x) => x.result.saturated)) {
+    r.paragraph(`"saturated, N": the server fell ${GIVE_UP_MS / 1000} s behind the schedule, so the run stopped sending; N is the rate it ` +
+      'answered at meanwhile (about the most it does). Higher rates were not run for that server and command. Saturated runs are left out of the charts.');
+  }
   r.heading('p99 latency against request rate');
   r.chart(lineChart({
     title: 'p99 latency', xLabel: 'requests/s (log)', yLabel: 'p99 latency (ms)', xLog: true, yLog: true,
     series: [...new Set(runs.map((x) => `${x.server} ${x.command.toUpperCase()}`))].map((name) => ({
-      name, points: runs.filter((x) => `${x.server} ${x.command.toUpperCase()}` === name).map((x): [number, number] => [x.rate, Math.max(0.001, x.result.all.valueAt(99) / 1000)]),
+      name, points: runs.filter((x) => `${x.server} ${x.command.toUpperCase()}` === name && !x.result.saturated).map((x): [number, number] => [x.rate, Math.max(0.001, x.result.all.valueAt(99) / 1000)]),
     })),
   }));
   r.heading('Latency percentile curves');
   for (const command of new Set(runs.map((x) => x.command))) {
-    const mine = runs.filter((x) => x.command === command);
+    const mine = runs.filter((x) => x.command === command && !x.result.saturated);
     r.chart(percentileChart(`${command.toUpperCase()}: latency by percentile`, mine.map((x) => ({ name: `${x.server} ${fmtInt(x.rate)}/s`, histogram: x.result.all }))));
   }
   r.heading('Server memory');
@@ -299,9 +309,9 @@ function report(o: Options, targets: Target[], runs: Run[], bench: string, start
   r.table(['server', 'peak RSS (MiB)'], targets.map((t) => [t.server.name, mib(t.memory.peak.rss)]));
   r.heading('Runs');
   r.paragraph('Send lag: how late the bench itself sent requests (a busy client CPU); it is part of the measured latency.');
-  r.table(['command', 'rate/s', 'server', 'sent', 'achieved/s', 'mean (ms)', 'p99.99 (ms)', 'send lag p99 (ms)', 'unanswered'],
+  r.table(['command', 'rate/s', 'server', 'sent', 'achieved/s', 'mean (ms)', 'p99.99 (ms)', 'send lag p99 (ms)', 'unanswered', 'saturated'],
     runs.map((x) => [x.command.toUpperCase(), x.rate, x.server, x.result.sent, Math.round(x.result.achieved), ms(x.result.all.mean()),
-      ms(x.result.all.valueAt(99.99)), ms(x.result.sendLag.valueAt(99)), x.result.unanswered]));
+      ms(x.result.all.valueAt(99.99)), ms(x.result.sendLag.valueAt(99)), x.result.unanswered, x.result.saturated ? 'yes' : '']));
   return r;
 }
 

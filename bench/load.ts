@@ -35,6 +35,8 @@ export interface LoadResult {
   firstError?: string;
   /** Sent but not answered when the run gave up waiting. */
   unanswered: number;
+  /** Open loop: sending stopped early because the server fell too far behind (`giveUpBehindMs`). */
+  saturated: boolean;
   /** From the first send to the last reply. */
   seconds: number;
   /** completed / seconds */
@@ -77,7 +79,7 @@ class Recorder {
     }
   }
 
-  result(rate: number, sent: number, firstSend: number): LoadResult {
+  result(rate: number, sent: number, firstSend: number, saturated = false): LoadResult {
     const seconds = Math.max(1e-9, (this.lastReplyAt - firstSend) / 1000);
     // The last second is usually partial (the tail of the replies): its rate over the time it lasted.
     const end = (this.lastReplyAt - this.t0) / 1000;
@@ -87,7 +89,7 @@ class Recorder {
       if (lasted >= 0.25) timeline.push([Math.round((i + lasted) * 100) / 100, (this.perSecond[i]?.n ?? 0) / lasted, this.perSecond[i]?.max ?? 0]);
     }
     return {
-      rate, sent, completed: this.completed, errors: this.errors, firstError: this.firstError, unanswered: sent - this.completed,
+      rate, sent, completed: this.completed, errors: this.errors, firstError: this.firstError, unanswered: sent - this.completed, saturated,
       seconds, achieved: this.completed / seconds, latency: this.latency, all: this.all, sendLag: this.sendLag, timeline,
     };
   }
@@ -100,6 +102,12 @@ export interface OpenLoopOptions {
   make: () => Request;
   /** How long to wait for the last replies after the last send (60 s). */
   drainMs?: number;
+  /**
+   * Stop sending once this many ms worth of requests are waiting for replies (5000): the server
+   * cannot keep up with the rate, and piling up more only fills memory and delays the next run.
+   * The result says `saturated`; its percentiles cover only what was sent.
+   */
+  giveUpBehindMs?: number;
 }
 
 export function openLoop(conns: Conn[], o: OpenLoopOptions): Promise<LoadResult> {
@@ -107,25 +115,33 @@ export function openLoop(conns: Conn[], o: OpenLoopOptions): Promise<LoadResult>
   const total = Math.max(1, Math.round(o.rate * o.seconds));
   const t0 = performance.now() + 1;
   const rec = new Recorder(t0);
+  const maxBehind = Math.max(1, Math.round((o.rate * (o.giveUpBehindMs ?? 5000)) / 1000));
   let next = 0;
+  let sent = 0;
+  let saturated = false;
   return new Promise((resolve) => {
     let drainTimer: NodeJS.Timeout | undefined;
     const finish = (): void => {
       clearTimeout(drainTimer);
-      resolve(rec.result(o.rate, next, t0));
+      resolve(rec.result(o.rate, sent, t0, saturated));
     };
     const issue = (k: number): void => {
       const intended = t0 + k * interval;
       const req = o.make();
       rec.sendLag.record((performance.now() - intended) * 1000);
+      sent++;
       conns[k % conns.length]!.send(req.payload, (r) => {
         rec.reply(req, r, intended);
-        if (next === total && rec.completed === total) finish();
+        if (next === total && rec.completed === sent) finish();
       });
     };
     const tick = (): void => {
       const now = performance.now();
       while (next < total && t0 + next * interval <= now) issue(next++);
+      if (next < total && sent - rec.completed > maxBehind) {
+        saturated = true;
+        next = total;
+      }
       if (next === total) {
         drainTimer = setTimeout(finish, o.drainMs ?? 60_000);
         return;
