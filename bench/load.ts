@@ -103,9 +103,9 @@ export interface OpenLoopOptions {
   /** How long to wait for the last replies after the last send (60 s). */
   drainMs?: number;
   /**
-   * Stop sending once this many ms worth of requests are waiting for replies (5000): the server
-   * cannot keep up with the rate, and piling up more only fills memory and delays the next run.
-   * The result says `saturated`; its percentiles cover only what was sent.
+   * Stop sending once the replies are this many ms behind the schedule (5000): the server cannot
+   * keep up with the rate, and piling up more only fills memory and delays the next run. The
+   * result says `saturated`; its percentiles cover only what was sent.
    */
   giveUpBehindMs?: number;
 }
@@ -115,7 +115,6 @@ export function openLoop(conns: Conn[], o: OpenLoopOptions): Promise<LoadResult>
   const total = Math.max(1, Math.round(o.rate * o.seconds));
   const t0 = performance.now() + 1;
   const rec = new Recorder(t0);
-  const maxBehind = Math.max(1, Math.round((o.rate * (o.giveUpBehindMs ?? 5000)) / 1000));
   let next = 0;
   let sent = 0;
   let saturated = false;
@@ -138,7 +137,8 @@ export function openLoop(conns: Conn[], o: OpenLoopOptions): Promise<LoadResult>
     const tick = (): void => {
       const now = performance.now();
       while (next < total && t0 + next * interval <= now) issue(next++);
-      if (next < total && sent - rec.completed > maxBehind) {
+      // Replies come back about in send order: the oldest one missing is about number `completed`.
+      if (next < total && now - (t0 + rec.completed * interval) > (o.giveUpBehindMs ?? 5000)) {
         saturated = true;
         next = total;
       }
