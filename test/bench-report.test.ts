@@ -4,10 +4,13 @@
  * self-contained document with its charts, plus the JSON beside it).
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Conn } from '../bench/conn.js';
 import { Histogram, SUB_BUCKETS, bucketOf, bucketRange } from '../bench/histogram.js';
+import { openLoop } from '../bench/load.js';
 import { Report, escapeHtml, lineChart, linearTicks, logTicks, percentileChart, timeChart } from '../bench/report.js';
 
 /** The exact percentile as the histogram defines it: the value of rank ceil(p/100 * n). */
@@ -181,5 +184,59 @@ describe('HTML report', () => {
 
   it('escapes every markup character', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
+
+/** A line server answering +PONG to each line, except that it holds every reply for the first `stallMs`. */
+async function stallingServer(stallMs: number): Promise<{ port: number; close(): void }> {
+  const started = Date.now();
+  const server = net.createServer((sock) => {
+    let owed = 0;
+    const flush = (): void => {
+      sock.write('+PONG\r\n'.repeat(owed));
+      owed = 0;
+    };
+    sock.on('data', (d) => {
+      for (const b of d) if (b === 10) owed++;
+      const wait = started + stallMs - Date.now();
+      if (wait <= 0) flush();
+      else setTimeout(flush, wait);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+describe('open loop', () => {
+  it('keeps sending through a stall and counts it in the latency of every request scheduled meanwhile', async () => {
+    const server = await stallingServer(300);
+    const conns = [await Conn.open(server.port), await Conn.open(server.port)];
+    try {
+      const r = await openLoop(conns, { rate: 1000, seconds: 1, make: () => ({ label: 'PING', payload: 'PING\r\n' }) });
+      expect([r.sent, r.completed, r.errors, r.unanswered, r.saturated]).toEqual([1000, 1000, 0, 0, false]);
+      // About 300 requests were due during the stall, their latencies spread over 0..300 ms. A closed
+      // loop would have sent 2 (one per connection) and waited: 998 fast requests, 2 slow ones.
+      expect(r.all.valueAt(95)).toBeGreaterThan(150_000);
+      expect(r.all.valueAt(80)).toBeGreaterThan(30_000);
+      expect(r.all.max).toBeGreaterThan(250_000);
+      expect(r.latency.PING!.count).toBe(1000);
+    } finally {
+      for (const c of conns) c.close();
+      server.close();
+    }
+  });
+
+  it('stops sending once the replies fall too far behind, and says so', async () => {
+    const server = await stallingServer(1000);
+    const conns = [await Conn.open(server.port)];
+    try {
+      const r = await openLoop(conns, { rate: 1000, seconds: 3, giveUpBehindMs: 300, make: () => ({ label: 'PING', payload: 'PING\r\n' }) });
+      expect(r.saturated).toBe(true);
+      expect(r.sent).toBeLessThan(1500);
+      expect(r.completed).toBe(r.sent);
+    } finally {
+      for (const c of conns) c.close();
+      server.close();
+    }
   });
 });
