@@ -145,12 +145,12 @@ export function lineChart(o: ChartOptions): string {
   parts.push(`<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
   parts.push(`<text x="${MARGIN.left + plotW / 2}" y="${MARGIN.top + plotH + 36}" text-anchor="middle" font-size="12">${escapeHtml(o.xLabel)}</text>`);
   parts.push(`<text transform="translate(16 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle" font-size="12">${escapeHtml(o.yLabel)}</text>`);
-  for (const mk of o.markers ?? []) {
-    if (!(mk.value >= x0 && mk.value <= x1)) continue;
+  (o.markers ?? []).filter((mk) => mk.value >= x0 && mk.value <= x1).forEach((mk, i) => {
     const x = f(X(mk.value));
     parts.push(`<line x1="${x}" y1="${MARGIN.top}" x2="${x}" y2="${MARGIN.top + plotH}" stroke="#888" stroke-dasharray="4 3"/>`);
-    parts.push(`<text x="${f(X(mk.value) + 3)}" y="${MARGIN.top + 10}" fill="#555">${escapeHtml(mk.label)}</text>`);
-  }
+    // Labels alternate between two lines, so close markers do not write over each other.
+    parts.push(`<text x="${f(X(mk.value) + 3)}" y="${MARGIN.top + 10 + (i % 2) * 12}" fill="#555">${escapeHtml(mk.label)}</text>`);
+  });
   // Series.
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length]!;
