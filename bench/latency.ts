@@ -212,7 +212,7 @@ async function main(): Promise<void> {
           const h = result.all;
           console.log(`  ${name.padEnd(7)} ${fmtInt(rate).padStart(7)}/s  ${t.server.name.padEnd(5)} achieved ${fmtInt(result.achieved).padStart(7)}/s  ` +
             `p50 ${ms(h.valueAt(50))}  p99 ${ms(h.valueAt(99))}  p99.9 ${ms(h.valueAt(99.9))}  max ${ms(h.max)} ms` +
-            (result.saturated ? `  SATURATED: ${fmtInt(result.sent)} sent, stopped ${GIVE_UP_MS / 1000} s behind` : '') +
+            (result.saturated ? '  SATURATED' : '') +
             (result.unanswered ? `  (${result.unanswered} unanswered)` : ''));
         }
       }
@@ -287,8 +287,9 @@ function report(o: Options, targets: Target[], runs: Run[], bench: string, start
   const rows = summaryRows(runs, o, targets.length > 1);
   r.table(rows[0]!, rows.slice(1));
   if (runs.some((x) => x.result.saturated)) {
-    r.paragraph(`"saturated, N": the server fell ${GIVE_UP_MS / 1000} s behind the schedule, so the run stopped sending; N is the rate it ` +
-      'answered at meanwhile (about the most it does). Higher rates were not run for that server and command. Saturated runs are left out of the charts.');
+    r.paragraph(`"saturated, N": the server answered less than 90% of the rate (or fell ${GIVE_UP_MS / 1000} s behind the schedule, and the run ` +
+      'stopped sending); N is the rate it answered at, about the most it does. Its latencies only measure how long the queue grew during ' +
+      'the run, so they are not shown. Higher rates were not run for that server and command; saturated runs are left out of the charts.');
   }
   r.heading('p99 latency against request rate');
   r.chart(lineChart({

@@ -35,7 +35,11 @@ export interface LoadResult {
   firstError?: string;
   /** Sent but not answered when the run gave up waiting. */
   unanswered: number;
-  /** Open loop: sending stopped early because the server fell too far behind (`giveUpBehindMs`). */
+  /**
+   * Open loop: the server did not keep up with the rate: it answered less than 90% of it, or it
+   * fell so far behind that sending stopped early (`giveUpBehindMs`). Its latencies then grow with
+   * the length of the run, not with the server: report the achieved rate instead.
+   */
   saturated: boolean;
   /** From the first send to the last reply. */
   seconds: number;
@@ -79,7 +83,7 @@ class Recorder {
     }
   }
 
-  result(rate: number, sent: number, firstSend: number, saturated = false): LoadResult {
+  result(rate: number, sent: number, firstSend: number, gaveUp = false): LoadResult {
     const seconds = Math.max(1e-9, (this.lastReplyAt - firstSend) / 1000);
     // The last second is usually partial (the tail of the replies): its rate over the time it lasted.
     const end = (this.lastReplyAt - this.t0) / 1000;
@@ -88,9 +92,10 @@ class Recorder {
       const lasted = Math.min(1, end - i);
       if (lasted >= 0.25) timeline.push([Math.round((i + lasted) * 100) / 100, (this.perSecond[i]?.n ?? 0) / lasted, this.perSecond[i]?.max ?? 0]);
     }
+    const achieved = this.completed / seconds;
     return {
-      rate, sent, completed: this.completed, errors: this.errors, firstError: this.firstError, unanswered: sent - this.completed, saturated,
-      seconds, achieved: this.completed / seconds, latency: this.latency, all: this.all, sendLag: this.sendLag, timeline,
+      rate, sent, completed: this.completed, errors: this.errors, firstError: this.firstError, unanswered: sent - this.completed,
+      saturated: gaveUp || (rate > 0 && achieved < 0.9 * rate), seconds, achieved, latency: this.latency, all: this.all, sendLag: this.sendLag, timeline,
     };
   }
 }
