@@ -33,10 +33,12 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Children to kill if the bench dies or is interrupted before stopping them. */
+/** Children to kill, and their temp dirs to remove, if the bench dies or is interrupted before stopping them. */
 const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
+  for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 process.on('SIGINT', () => process.exit(130));
 
@@ -55,6 +57,7 @@ export async function startCairn(o: CairnOptions = {}): Promise<Server> {
   if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'));
   fs.mkdirSync(dir, { recursive: true });
+  if (o.dir === undefined) tempDirs.add(dir);
   const args = [...(o.nodeArgs ?? []), MAIN, '--port', '0', '--dir', dir,
     ...(o.shards === undefined ? [] : ['--shards', String(o.shards)]), ...(o.serverArgs ?? [])];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -105,6 +108,7 @@ export async function startCairn(o: CairnOptions = {}): Promise<Server> {
       await exited;
       children.delete(proc);
       if (o.dir === undefined) fs.rmSync(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
     },
   };
 }
@@ -114,6 +118,7 @@ export async function startRedis(): Promise<Server | null> {
   const oracle = await startOracle();
   if (!oracle) return null;
   children.add(oracle.proc);
+  tempDirs.add(oracle.dir);
   const { stdout } = await promisify(execFile)(REDIS_SERVER, ['--version']);
   let stopping = false;
   const died = new Promise<never>((_, reject) => oracle.proc.once('exit', () => reject(new Error(stopping ? 'stopped' : 'redis-server exited during the run'))));
@@ -128,6 +133,7 @@ export async function startRedis(): Promise<Server | null> {
       stopping = true;
       await oracle.stop();
       children.delete(oracle.proc);
+      tempDirs.delete(oracle.dir);
     },
   };
 }
