@@ -7,10 +7,9 @@
  *   npm run build && npm run bench:capacity -- --size 20GB [options]
  *
  *   --size S             logical bytes to load (keys + values + fields + members): 100MB, 20GB (1GB)
- *   --memory M           the server's memory budget (256mb): passed as --maxmemory, and split into
- *                        per-shard caches: row-cache-size and leveldb-cache-size M/8/shards each,
- *                        leveldb-write-buffer-size M/32/shards (1mb..4mb); --no-cache-split passes
- *                        --maxmemory alone. --server-args win over all of these.
+ *   --memory M           the server's memory budget, passed as --maxmemory (256mb): the server sizes
+ *                        its caches and write buffers to fit it; the sizes in effect are read back
+ *                        from INFO memory and printed. --server-args come after it (and win).
  *   --shards N           Cairn's --shards (default: the server's own)
  *   --value-size V       bytes per string value (256); collection elements get V/8 (at least 8)
  *   --elements E         elements per hash, set, sorted set and list (16)
@@ -51,7 +50,6 @@ const GET_P99_TARGET_US = 2000;
 interface Options {
   size: number;
   memory: number;
-  cacheSplit: boolean;
   shards?: number;
   valueSize: number;
   elements: number;
@@ -72,7 +70,6 @@ function options(): Options {
     options: {
       size: { type: 'string', default: '1GB' },
       memory: { type: 'string', default: '256mb' },
-      'no-cache-split': { type: 'boolean', default: false },
       shards: { type: 'string' },
       'value-size': { type: 'string', default: '256' },
       elements: { type: 'string', default: '16' },
@@ -98,7 +95,6 @@ function options(): Options {
   return {
     size: sizeOption('size', v.size!),
     memory: sizeOption('memory', v.memory!),
-    cacheSplit: !v['no-cache-split'],
     shards: v.shards === undefined ? undefined : intOption('shards', v.shards, 1),
     valueSize: intOption('value-size', v['value-size']!, 1),
     elements: intOption('elements', v.elements!, 1),
@@ -113,16 +109,6 @@ function options(): Options {
     serverArgs: words(v['server-args']!),
     nodeArgs: words(v['node-args']!),
   };
-}
-
-/** The server options that give Cairn the budget (before --server-args, which win). */
-function budgetArgs(o: Options, shards: number): string[] {
-  const args = ['--maxmemory', String(o.memory)];
-  if (!o.cacheSplit) return args;
-  const perShard = o.memory / shards;
-  const wb = Math.min(4 * MiB, Math.max(MiB, Math.floor(perShard / 32)));
-  return [...args, '--row-cache-size', String(Math.floor(perShard / 8)), '--leveldb-cache-size', String(Math.floor(perShard / 8)),
-    '--leveldb-write-buffer-size', String(wb)];
 }
 
 // ---------------------------------------------------------------- the dataset (derived from the key's number)
@@ -330,23 +316,18 @@ function operations(data: Dataset, keys: number): () => Request {
 // ---------------------------------------------------------------- main
 
 interface Budget {
-  /** CONFIG GET as the server reports it after start. */
-  config: Record<string, string>;
-  /** The budget RSS is compared with: maxmemory, or (when 0) what the caches add up to. */
+  /** maxmemory, as CONFIG GET reports it. */
   bytes: number;
-  source: string;
+  /** INFO memory's sizes in effect (caches and write buffers fitted to maxmemory), where reported. */
+  sizes: Record<string, string>;
 }
 
-async function readBudget(conn: Conn, shards: number): Promise<Budget> {
-  const config: Record<string, string> = {};
-  for (const name of ['maxmemory', 'row-cache-size', 'leveldb-cache-size', 'leveldb-write-buffer-size', 'leveldb-max-open-files']) {
-    const r = await conn.call(resp(['CONFIG', 'GET', name]));
-    if (Array.isArray(r) && r.length === 2) config[name] = String(r[1]);
-  }
-  const maxmemory = Number(config.maxmemory ?? 0);
-  if (maxmemory > 0) return { config, bytes: maxmemory, source: 'maxmemory' };
-  const caches = shards * (Number(config['row-cache-size'] ?? 0) + Number(config['leveldb-cache-size'] ?? 0) + 2 * Number(config['leveldb-write-buffer-size'] ?? 0));
-  return { config, bytes: caches, source: 'caches and write buffers, all shards' };
+/** The budget as the server reports it: CONFIG GET maxmemory and INFO memory's cache and buffer totals. */
+async function readBudget(conn: Conn): Promise<Budget> {
+  const r = await conn.ok(['CONFIG', 'GET', 'maxmemory']);
+  const info = parseInfo((await conn.ok(['INFO', 'memory'])) as string);
+  const sizes = Object.fromEntries(Object.entries(info).filter(([k]) => /^cairn_(row_cache|leveldb_block_cache|leveldb_write_buffers)_total$/.test(k)));
+  return { bytes: Number((r as string[])[1]), sizes };
 }
 
 interface Summary {
@@ -366,18 +347,16 @@ async function main(): Promise<void> {
   const o = options();
   const started = Date.now();
   const loadStart = os.loadavg();
-  const shards = o.shards ?? os.availableParallelism();
-  const server = await startCairn({ shards: o.shards, dir: o.dir, nodeArgs: o.nodeArgs, serverArgs: [...budgetArgs(o, shards), ...o.serverArgs] });
+  const server = await startCairn({ shards: o.shards, dir: o.dir, nodeArgs: o.nodeArgs, serverArgs: ['--maxmemory', String(o.memory), ...o.serverArgs] });
   const mem = new MemorySampler(server.pid, 500);
   const disk = new DiskSampler(server.dir);
   const conns: Conn[] = [];
   try {
     for (let c = 0; c < o.clients; c++) conns.push(await Conn.open(server.port));
     if ((await conns[0]!.ok(['DBSIZE'])) !== 0) throw new Error(`${server.dir} is not empty: use an empty --dir`);
-    const budget = await readBudget(conns[0]!, server.shards);
+    const budget = await readBudget(conns[0]!);
     const data = new Dataset(o);
-    console.log(`Cairn pid ${server.pid}, ${server.shards} shard(s), dir ${server.dir}; budget ${mib(budget.bytes)} MiB (${budget.source}); ` +
-      Object.entries(budget.config).map(([k, v]) => `${k} ${v}`).join(', '));
+    console.log(`Cairn pid ${server.pid}, ${server.shards} shard(s), dir ${server.dir}; maxmemory ${mib(budget.bytes)} MiB; ${sizesLine(budget)}`);
 
     mem.phase = 'load';
     console.log(`loading ${mib(o.size)} MiB of random keys (${Object.entries(o.mix).filter(([, v]) => v).map(([k, v]) => `${k} ${v}%`).join(', ')})...`);
@@ -436,6 +415,12 @@ async function main(): Promise<void> {
     for (const c of conns) c.close();
     await server.stop();
   }
+}
+
+/** "cairn_row_cache_total 21.3 MiB, ..." (or why there is nothing). */
+function sizesLine(b: Budget): string {
+  const e = Object.entries(b.sizes);
+  return e.length ? e.map(([k, v]) => `${k} ${mib(Number(v))} MiB`).join(', ') : 'INFO memory reports no cache totals (an older server)';
 }
 
 function check(r: LoadResult): void {
@@ -520,12 +505,12 @@ function report(o: Options, server: Server, s: Summary, mem: MemorySampler, disk
     ['throughput, closed loop (ops/s)', Math.round(s.throughput.achieved)],
     ['latency phase: target / achieved (ops/s)', `${fmtInt(s.latency.rate)} / ${fmtInt(s.latency.achieved)}`],
     ['peak RSS / anonymous (MiB)', `${mib(s.peakRss)} / ${mib(s.peakAnon)}`],
-    [`budget (MiB, ${s.budget.source})`, mib(s.budget.bytes)],
+    ['budget: maxmemory (MiB)', mib(s.budget.bytes)],
     ['used_memory at the end (MiB)', mib(Number(s.info.used_memory))],
     ['disk after load / at end (MiB)', `${mib(s.diskAfterLoad)} / ${mib(s.diskAtEnd)}`],
     ['space amplification (disk / logical)', (s.diskAtEnd / s.load.logicalBytes).toFixed(2)],
   ]);
-  r.paragraph(`Server configuration read back: ${Object.entries(s.budget.config).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+  r.paragraph(`Sizes in effect, from INFO memory: ${sizesLine(s.budget)}.`);
   r.heading('Load');
   r.chart(timeChart('Load rate (logical bytes)', 'MB/s', [{ name: 'load rate', points: s.load.timeline.map(([t, rate]) => [t, rate]) }]));
   r.heading('Memory and disk over the whole run');

@@ -1,5 +1,6 @@
 /**
- * Helpers shared by the benches: medians, number formatting, results files, machine description.
+ * Helpers shared by the benches: medians, number formatting, options, results files, machine description.
+ * Servers, their memory and disk: servers.ts; a pipelined client: conn.ts; load drivers: load.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,6 +27,13 @@ export function median(xs: readonly number[]): number {
 /** 123456.7 -> "123,457" */
 export function fmtInt(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
+}
+
+/** An integer command-line option, at least `min` (`name` is for the message). */
+export function intOption(name: string, text: string, min: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
+  return n;
 }
 
 export function fmtRatio(n: number): string {
@@ -60,13 +68,6 @@ export function writeResults(name: string, data: unknown): string {
   const file = `${resultsStem(name)}.json`;
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
-}
-
-/** An integer command-line option, checked. */
-export function intOption(name: string, text: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
-  return n;
 }
 
 /** A comma-separated list of positive integers ("1000,5000"). */
@@ -107,4 +108,35 @@ export function mix32(x: number): number {
 /** "load average (1 min) 3.2 at the start, 5.1 at the end, 2 CPUs": how busy the machine was around a run. */
 export function loadNote(atStart: number[]): string {
   return `load average (1 min) ${atStart[0]!.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end, ${os.cpus().length} CPUs`;
+}
+
+export { dirBytes } from '../src/util/files.js';
+
+// ---------------------------------------------------------------- latency as a light client sees it
+
+export interface Latency {
+  gets: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** Percentiles of round trips in microseconds. */
+export function summarize(us: number[]): Latency {
+  const s = Float64Array.from(us).sort();
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  return { gets: s.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s[s.length - 1] ?? NaN };
+}
+
+/** Sends one request at a time, `gapMs` apart, until `stop()` says so; returns each round trip in microseconds. */
+export async function probe(send: () => Promise<unknown>, gapMs: number, stop: () => boolean): Promise<number[]> {
+  const out: number[] = [];
+  while (!stop()) {
+    const t = process.hrtime.bigint();
+    await send();
+    out.push(Number(process.hrtime.bigint() - t) / 1000);
+    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+  }
+  return out;
 }

@@ -40,7 +40,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fmtInt, printTable, machine, writeResults, mix32, words, mib, ms } from './common.js';
+import { fmtInt, printTable, machine, writeResults, intOption, mix32, words, mib, ms } from './common.js';
 import { Conn, parseInfo, resp, type Reply } from './conn.js';
 import { benchCommand, diskBytes, memoryEnv, memoryOf, MemorySampler, startCairn, watch, type MemorySample, type Server } from './servers.js';
 import { keyShard } from '../src/server/slot.js';
@@ -83,21 +83,16 @@ function options(): Options {
       'node-args': { type: 'string', default: '' },
     },
   });
-  const int = (name: string, text: string, min: number): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
-    return n;
-  };
   return {
-    members: int('members', v.members!, 10),
-    shards: v.shards === undefined ? undefined : int('shards', v.shards, 0),
-    pipeline: int('pipeline', v.pipeline!, 1),
-    batch: int('batch', v.batch!, 1),
-    valueBytes: int('value-bytes', v['value-bytes']!, 1),
-    clients: int('clients', v.clients!, 1),
-    requests: int('requests', v.requests!, 1),
-    points: int('points', v.points!, 0),
-    rankSeconds: int('rank-seconds', v['rank-seconds']!, 1),
+    members: intOption('members', v.members!, 10),
+    shards: v.shards === undefined ? undefined : intOption('shards', v.shards, 0),
+    pipeline: intOption('pipeline', v.pipeline!, 1),
+    batch: intOption('batch', v.batch!, 1),
+    valueBytes: intOption('value-bytes', v['value-bytes']!, 1),
+    clients: intOption('clients', v.clients!, 1),
+    requests: intOption('requests', v.requests!, 1),
+    points: intOption('points', v.points!, 0),
+    rankSeconds: intOption('rank-seconds', v['rank-seconds']!, 1),
     dir: v.dir,
     serverArgs: words(v['server-args']!),
     nodeArgs: words(v['node-args']!),

@@ -17,16 +17,14 @@
  * backlog is empty and nothing runs), then compare the data directory's size before and after.
  * Prints the figures; JSON goes to bench/results/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { ROOT, fmtInt, printTable, machine, writeResults } from './common.js';
+import { fmtInt, printTable, machine, writeResults, dirBytes, summarize, probe, intOption } from './common.js';
+import { startCairn } from './servers.js';
 import { keyShard } from '../src/server/slot.js';
-
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 
 interface Options {
   fields: number;
@@ -46,86 +44,13 @@ function options(): Options {
       'gap-ms': { type: 'string', default: '1' },
     },
   });
-  const int = (name: string, text: string, min: number): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${text}'`);
-    return n;
-  };
   return {
-    fields: int('fields', v.fields!, 1),
-    valueBytes: int('value-bytes', v['value-bytes']!, 0),
-    shards: int('shards', v.shards!, 1),
-    baselineMs: int('baseline-ms', v['baseline-ms']!, 100),
-    gapMs: int('gap-ms', v['gap-ms']!, 0),
+    fields: intOption('fields', v.fields!, 1),
+    valueBytes: intOption('value-bytes', v['value-bytes']!, 0),
+    shards: intOption('shards', v.shards!, 1),
+    baselineMs: intOption('baseline-ms', v['baseline-ms']!, 100),
+    gapMs: intOption('gap-ms', v['gap-ms']!, 0),
   };
-}
-
-// ---------------------------------------------------------------- the server
-
-let child: ChildProcess | null = null;
-process.on('exit', () => child?.kill('SIGKILL'));
-process.on('SIGINT', () => process.exit(130));
-
-async function startCairn(shards: number, dir: string): Promise<{ port: number; stop(): Promise<void> }> {
-  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  const proc = spawn(process.execPath, [MAIN, '--port', '0', '--dir', dir, '--shards', String(shards)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child = proc;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"port":(\d+),"msg":"Ready to accept connections"/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    void exited.then(() => reject(new Error(`Cairn exited before it was ready:\n${out}`)));
-  });
-  return {
-    port,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await exited;
-      child = null;
-    },
-  };
-}
-
-function dirBytes(dir: string): number {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    n += e.isDirectory() ? dirBytes(p) : fs.statSync(p).size;
-  }
-  return n;
-}
-
-// ---------------------------------------------------------------- measuring
-
-interface Latency {
-  gets: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-}
-
-function summarize(us: number[]): Latency {
-  const s = Float64Array.from(us).sort();
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-  return { gets: s.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: s[s.length - 1] ?? NaN };
-}
-
-/** GETs `key` one at a time, `gapMs` apart, until `stop()` says so; returns each round trip in microseconds. */
-async function probe(r: Redis, key: string, gapMs: number, stop: () => boolean): Promise<number[]> {
-  const out: number[] = [];
-  while (!stop()) {
-    const t = process.hrtime.bigint();
-    await r.get(key);
-    out.push(Number(process.hrtime.bigint() - t) / 1000);
-    if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
-  }
-  return out;
 }
 
 async function info(r: Redis): Promise<Map<string, string>> {
@@ -141,7 +66,7 @@ function neighbour(of: string, shards: number): string {
 async function main(): Promise<void> {
   const o = options();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-sweep-'));
-  const server = await startCairn(o.shards, dir);
+  const server = await startCairn({ dir, shards: o.shards });
   const r = new Redis(server.port, '127.0.0.1', { enableReadyCheck: false, protocol: 2 });
   const watcher = new Redis(server.port, '127.0.0.1', { enableReadyCheck: false, protocol: 2 });
   try {
@@ -168,7 +93,7 @@ async function main(): Promise<void> {
     const diskBefore = dirBytes(dir);
 
     const baselineEnd = performance.now() + o.baselineMs;
-    const baseline = summarize(await probe(r, probeKey, o.gapMs, () => performance.now() >= baselineEnd));
+    const baseline = summarize(await probe(() => r.get(probeKey), o.gapMs, () => performance.now() >= baselineEnd));
 
     const start = await info(watcher);
     const delStarted = performance.now();
@@ -187,7 +112,7 @@ async function main(): Promise<void> {
         }
       }
     })();
-    const during = summarize(await probe(r, probeKey, o.gapMs, () => !sweeping));
+    const during = summarize(await probe(() => r.get(probeKey), o.gapMs, () => !sweeping));
     const end = await poller;
     const diskAfter = dirBytes(dir);
 

@@ -6,6 +6,13 @@
       "include_dirs": ["../node_modules/classic-level/deps/leveldb/leveldb-1.20/include"],
       "cflags_cc": ["-O2", "-std=c++17", "-fno-exceptions"],
       "defines": ["NAPI_VERSION=8"]
+    },
+    {
+      "target_name": "cairn_memory",
+      "sources": ["memory.cc"],
+      "cflags_cc": ["-O2", "-std=c++17", "-fno-exceptions"],
+      "libraries": ["-ldl"],
+      "defines": ["NAPI_VERSION=8"]
     }
   ]
 }

@@ -5,12 +5,14 @@
  * `effect` says what a value does:
  *   - 'live'    : takes effect at once when changed with CONFIG SET;
  *   - 'restart' : read at start-up only (CONFIG SET refuses it: mutable=false);
+ *   - 'start'   : read at start-up; CONFIG SET stores it (CONFIG GET, CONFIG REWRITE) for the next start;
  *   - 'none'    : a Redis parameter that does not apply to LevelDB storage. It is accepted,
  *                 stored and reported so that tools and client libraries that set it keep
  *                 working, and documented as having no effect.
  */
 
 import { parseInteger } from './util/number.js';
+import { OBUF_DEFAULT, updateObufLimits } from './output-buffer-limits.js';
 
 export type ConfigType = 'int' | 'memory' | 'bool' | 'enum' | 'string' | 'float';
 export type ConfigValue = number | boolean | string;
@@ -23,10 +25,17 @@ export interface ConfigOption {
   readonly max?: number;
   readonly values?: readonly string[];
   readonly mutable: boolean;
-  readonly effect: 'live' | 'restart' | 'none';
+  readonly effect: 'live' | 'restart' | 'start' | 'none';
   readonly doc: string;
   /** Shown in cairn.conf under this heading. */
   readonly section: string;
+  /** A further check of a string value, as Redis makes it: the error text, or null when valid. */
+  readonly check?: (text: string) => string | null;
+  /**
+   * A value that is changed rather than replaced (client-output-buffer-limit: each setting names
+   * the classes it changes): returns the new value from the text and the current value.
+   */
+  readonly update?: (text: string, current: string) => string | { error: string };
 }
 
 const GB = 1024 * 1024 * 1024;
@@ -82,8 +91,11 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Largest bulk string a client may send.' }),
   opt({ section: 'limits', name: 'client-query-buffer-limit', type: 'memory', default: GB, min: 1024 * 1024, max: 1e15, mutable: true, effect: 'live',
     doc: 'Largest unparsed query buffer per client; a client exceeding it is disconnected.' }),
-  opt({ section: 'limits', name: 'maxmemory', type: 'memory', default: 0, min: 0, max: 1e15, mutable: true, effect: 'none',
-    doc: 'Stored and reported. The dataset lives on disk, so it is never capped by this.' }),
+  opt({ section: 'limits', name: 'client-output-buffer-limit', type: 'string', default: OBUF_DEFAULT, mutable: true, effect: 'live',
+    update: updateObufLimits,
+    doc: 'Per client class (normal, replica or slave, pubsub): <class> <hard limit> <soft limit> <soft seconds>. A client whose unsent replies reach the hard limit, or stay at or over the soft limit for more than the soft seconds, is disconnected (0 = no limit). Each setting changes only the classes it names. Every client is a normal client for now: replicas and pub/sub do not exist in Cairn yet. With no limit, a client that does not read its replies still holds little memory: Cairn stops reading and running its commands while its replies wait.' }),
+  opt({ section: 'limits', name: 'maxmemory', type: 'memory', default: 0, min: 0, max: 1e15, mutable: true, effect: 'start',
+    doc: 'Memory budget of the server process (0 = none). The dataset lives on disk and is never capped, evicted or refused for it: at start the per-shard row cache, LevelDB block cache and write buffers are shrunk (never grown) so that they, the runtime and the client limits fit this budget. INFO memory shows the sizes in effect.' }),
   opt({ section: 'limits', name: 'maxmemory-policy', type: 'enum', default: 'noeviction',
     values: ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction'],
     mutable: true, effect: 'none', doc: 'Accepted for compatibility; Cairn never evicts.' }),
@@ -91,13 +103,13 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Accepted for compatibility; no effect.' }),
 
   // --- persistence (LevelDB keeps every acknowledged write in its log)
-  opt({ section: 'persistence', name: 'save', type: 'string', default: '3600 1 300 100 60 10000', mutable: true, effect: 'none',
+  opt({ section: 'persistence', name: 'save', type: 'string', default: '3600 1 300 100 60 10000', mutable: true, effect: 'none', check: checkSave,
     doc: 'Accepted for compatibility; every write is already persistent in LevelDB.' }),
   opt({ section: 'persistence', name: 'appendonly', type: 'bool', default: false, mutable: true, effect: 'none',
     doc: 'Accepted for compatibility; LevelDB\'s write-ahead log plays this role.' }),
   opt({ section: 'persistence', name: 'appendfilename', type: 'string', default: 'appendonly.aof', mutable: false, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
-  opt({ section: 'persistence', name: 'appendfsync', type: 'enum', default: 'everysec', values: ['always', 'everysec', 'no'], mutable: true, effect: 'live',
+  opt({ section: 'persistence', name: 'appendfsync', type: 'enum', default: 'everysec', values: ['everysec', 'always', 'no'], mutable: true, effect: 'live',
     doc: 'When LevelDB\'s log is flushed to disk (fsync). Every acknowledged write is in the log before its reply, so it survives a crash of the process whatever this says; for a crash of the machine: always = each group commit is fsynced before its replies (nothing acknowledged is lost), everysec = a shard that wrote fsyncs at least once a second (up to about a second lost), no = the operating system decides.' }),
   opt({ section: 'persistence', name: 'dbfilename', type: 'string', default: 'dump.rdb', mutable: true, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
@@ -115,10 +127,12 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'LevelDB block cache per shard.' }),
   opt({ section: 'storage', name: 'leveldb-write-buffer-size', type: 'memory', default: 4 * MB, min: 64 * 1024, max: 1e15, mutable: false, effect: 'restart',
     doc: 'LevelDB write buffer (memtable) per shard. Smaller memtables insert faster: 4mb gave about 20% more pipelined SET/s than 16mb (bench/).' }),
-  opt({ section: 'storage', name: 'leveldb-max-open-files', type: 'int', default: 1000, min: 16, max: 1000000, mutable: false, effect: 'restart',
-    doc: 'LevelDB open file limit per shard.' }),
+  opt({ section: 'storage', name: 'leveldb-max-open-files', type: 'int', default: 1000, min: 74, max: 50000, mutable: false, effect: 'restart',
+    doc: 'LevelDB open file limit per shard. The range is the one LevelDB allows: it would silently clip any other value.' }),
   opt({ section: 'storage', name: 'leveldb-compression', type: 'bool', default: true, mutable: false, effect: 'restart',
     doc: 'Snappy compression of LevelDB blocks.' }),
+  opt({ section: 'storage', name: 'leveldb-mmap-files', type: 'int', default: 0, min: 0, max: 1000, mutable: false, effect: 'restart',
+    doc: 'How many LevelDB table files this process may read through mmap (LevelDB\'s own default is 1000). Every page of a mapped file that a read touches counts in the server\'s RSS, outside any cache budget; with 0, tables are read with pread and those pages stay in the kernel\'s page cache (reclaimable). Needs the bundled native addon.' }),
 
   // --- encodings: Redis in-memory encodings, no effect on LevelDB storage
   ...[
@@ -169,8 +183,12 @@ export function parseMemory(text: string): number | null {
   return Number(m[1]) * unit;
 }
 
-/** Converts a textual value for `o`; returns an error message on bad input. */
-export function parseValue(o: ConfigOption, text: string): ConfigValue | { error: string } {
+/**
+ * Converts a textual value for `o`; returns an error message on bad input. `current` is the value
+ * an option with `update` changes (its default when not given).
+ */
+export function parseValue(o: ConfigOption, text: string, current?: ConfigValue): ConfigValue | { error: string } {
+  if (o.update) return o.update(text, String(current ?? o.default));
   switch (o.type) {
     case 'bool': {
       const t = text.toLowerCase();
@@ -200,9 +218,25 @@ export function parseValue(o: ConfigOption, text: string): ConfigValue | { error
       if (!o.values!.includes(t)) return { error: 'argument(s) must be one of the following: ' + o.values!.join(', ') };
       return t;
     }
-    case 'string':
-      return text;
+    case 'string': {
+      const error = o.check?.(text);
+      return error ? { error } : text;
+    }
   }
+}
+
+/**
+ * Redis' setConfigSaveOption(): "<seconds> <changes>" pairs split at single spaces, each read by
+ * strtoll (leading white space and a sign allowed; an empty word reads as 0), seconds >= 1, changes >= 0.
+ */
+function checkSave(text: string): string | null {
+  const words = text === '' ? [] : text.split(' ');
+  const bad = words.length % 2 !== 0 || words.some((w, j) => {
+    if (w !== '' && !/^[\t\n\v\f\r ]*[+-]?\d+$/.test(w)) return true;
+    const v = w === '' ? 0n : BigInt(w.trim());
+    return j % 2 === 0 ? v < 1n : v < 0n;
+  });
+  return bad ? 'Invalid save parameters' : null;
 }
 
 /** Renders a value the way CONFIG GET shows it. */
@@ -224,7 +258,7 @@ export function applySetting(config: Config, name: string, args: string[], where
   if (args.length === 0) throw new ConfigError(`${where}: option '${o.name}' needs a value`);
   const text = o.type === 'string' ? args.join(' ') : args.length === 1 ? args[0]! : null;
   if (text === null) throw new ConfigError(`${where}: option '${o.name}' takes one value`);
-  const v = parseValue(o, text);
+  const v = parseValue(o, text, config[o.name]);
   if (typeof v === 'object') throw new ConfigError(`${where}: invalid value for '${o.name}': ${v.error}`);
   config[o.name] = v;
 }

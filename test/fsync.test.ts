@@ -33,7 +33,7 @@ describe('appendfsync', () => {
         expect(await r.mget(`${policy}:0`, `${policy}:49`)).toEqual(['0', '49']);
       }
       await expect(r.config('SET', 'appendfsync', 'sometimes')).rejects.toThrow(
-        "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no");
+        "ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no");
     } finally {
       r.disconnect();
       await server.stop();

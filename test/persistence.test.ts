@@ -133,6 +133,9 @@ describe.each([1, 4])('persistence (%i shards)', (shards) => {
       const r = await fragileClient(srv.port);
       const prefix = `round${round}:`;
       const { log, done } = writeUntilGone(r, prefix);
+      // The random moment counts from the first acknowledgement (on a loaded machine the first
+      // write can take longer than the whole window).
+      for (let waited = 0; log.acked.size === 0 && waited < 10_000; waited += 5) await new Promise((res) => setTimeout(res, 5));
       await new Promise((res) => setTimeout(res, 50 + Math.random() * 250));
       if (how === 'SIGKILL') await srv.kill();
       else expect(await srv.stop()).toBe(0);

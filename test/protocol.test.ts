@@ -70,6 +70,7 @@ const ACCEPTED: [name: string, input: string, reply: string][] = [
   ['empty and blank inline lines are skipped', '\r\n\n   \r\nPING\r\n', '+PONG\r\n'],
   ['inline double quotes with escapes', 'ECHO "a b\\x41\\n"\r\n', '$5\r\na bA\n\r\n'],
   ['inline single quotes', 'ECHO \'it\\\'s\'\r\n', '$4\r\nit\'s\r\n'],
+  ['\\v and \\f inside an inline argument belong to it', '\x0bECHO a\x0cb\r\n', '$3\r\na\x0cb\r\n'],
   ['inline then multibulk in one write', 'PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n', '+PONG\r\n$2\r\nhi\r\n'],
   ['multibulk counts of -1 and 0 are skipped', '*-1\r\n*0\r\n*1\r\n$4\r\nPING\r\n', '+PONG\r\n'],
   ['the two bytes after bulk data are not checked', '*1\r\n$4\r\nPINGxx', '+PONG\r\n'],
@@ -81,6 +82,16 @@ const ACCEPTED: [name: string, input: string, reply: string][] = [
     '-ERR unknown command \'f\', with args beginning with: \'a\' \'c\' \r\n'],
   ['an error text cuts the name at 128 bytes', `*1\r\n$200\r\n${'\xc3\xa9'.repeat(100)}\r\n`,
     `-ERR unknown command '${'\xc3\xa9'.repeat(64)}', with args beginning with: \r\n`],
+  // Found by the fuzzer (bench/fuzz.ts):
+  ['an error text drops CR and LF at its end', 'PEXPIRE k 1 "x\\r\\n"\r\n', '-ERR Unsupported option x\r\n'],
+  ['an option in an error text ends at a NUL byte', 'PEXPIRE k 1 "\\x00y"\r\n', '-ERR Unsupported option \r\n'],
+  ['CONFIG SET echoes an unknown name\'s raw bytes', 'CONFIG SET "\\xe9\\xff" 1\r\n',
+    '-ERR Unknown option or number of arguments for CONFIG SET - \'\xe9\xff\'\r\n'],
+  ['SELECT past a C int', 'SELECT 4294967296\r\n', '-ERR value is out of range, value must between -2147483648 and 2147483647\r\n'],
+  ['SELECT past a long long', 'SELECT 9223372036854775808\r\n', '-ERR value is not an integer or out of range\r\n'],
+  ['SELECT -1', 'SELECT -1\r\n', '-ERR DB index is out of range\r\n'],
+  ['HELLO echoes an unknown option\'s raw bytes', 'HELLO 2 "\\xf1"\r\n', '-ERR Syntax error in HELLO option \'\xf1\'\r\n'],
+  ['CLIENT LIST TYPE echoes raw bytes', 'CLIENT LIST TYPE "\\xf1"\r\n', '-ERR Unknown client type \'\xf1\'\r\n'],
 ];
 
 /** Sends `input` on a fresh connection and returns everything received once the server closes it. */

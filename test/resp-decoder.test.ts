@@ -126,5 +126,30 @@ describe('RESP request decoder', () => {
     expect(s("'it\\'s'")).toEqual(["it's"]);
     expect(s('""')).toEqual(['']);
     expect(s("'a")).toBeNull();
+    // Only space, tab, CR and LF end an unquoted argument; \v and \f are skipped only between arguments.
+    expect(s('\vECHO a\fb\v')).toEqual(['ECHO', 'a\fb\v']);
+    expect(s('"a"\fb')).toEqual(['a', 'b']);
+  });
+
+  it('waits at a NUL byte before the newline of an inline line, as Redis\' strchr() does', () => {
+    const d = new RequestDecoder(limits);
+    const out: string[] = [];
+    d.feed(Buffer.from('PING\0\r\nPING\r\n'), (a) => out.push(a[0]!.toString()));
+    expect(out).toEqual([]);
+    expect(() => d.feed(Buffer.alloc(70 * 1024, 'x'), () => undefined)).toThrow('ERR Protocol error: too big inline request');
+  });
+
+  it('waits at a NUL byte before the CR of a count or length line, as Redis\' strchr() does', () => {
+    for (const [input, error] of [['*1\0\r\n$4\r\nPING\r\n', 'too big mbulk count string'], ['*1\r\n$4\0\r\nPING\r\n', 'too big bulk count string']]) {
+      const d = new RequestDecoder(limits);
+      const out: string[] = [];
+      d.feed(Buffer.from(input!), (a) => out.push(a[0]!.toString()));
+      expect(out).toEqual([]);
+      expect(() => d.feed(Buffer.alloc(70 * 1024, 'x'), () => undefined)).toThrow('ERR Protocol error: ' + error);
+    }
+    // NUL bytes inside bulk data are data.
+    const out: Buffer[][] = [];
+    new RequestDecoder(limits).feed(Buffer.from('*2\r\n$4\r\nECHO\r\n$3\r\n\0\0\0\r\n'), (a) => out.push(a));
+    expect(out[0]![1]).toEqual(Buffer.alloc(3));
   });
 });

@@ -328,6 +328,11 @@ describe.each([1, 4])('server commands (%i shards)', (shards) => {
       await fail(['maxmemory', '12x'], 'ERR CONFIG SET failed (possibly related to argument \'maxmemory\') - argument must be a memory value');
       await fail(['appendonly', 'maybe'], 'ERR CONFIG SET failed (possibly related to argument \'appendonly\') - argument must be \'yes\' or \'no\'');
       await fail(['timeout', '1', 'maxclients'], 'ERR syntax error');
+      // `save` is checked as Redis checks it (found by the fuzzer), though it has no effect here.
+      for (const bad of ['1', 'x 1', '0 1', '5 -1', '5 1x', '5  1', ' ']) {
+        await fail(['save', bad], 'ERR CONFIG SET failed (possibly related to argument \'save\') - Invalid save parameters');
+      }
+      for (const good of ['', '5 1', '+5 0', '3600 1 300 100', '5 ']) expect(await redis.call('CONFIG', 'SET', 'save', good)).toBe('OK');
       await fail(['timeout'], 'ERR wrong number of arguments for \'config|set\' command');
       expect(await redis.call('CONFIG', 'SET', 'timeout', '0', 'maxmemory', '0', 'loglevel', 'notice')).toBe('OK');
     });

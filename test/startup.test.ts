@@ -31,6 +31,9 @@ describe('command-line and config errors', () => {
     [['--appendonly', 'maybe'], 'command line: invalid value for \'appendonly\': argument must be \'yes\' or \'no\''],
     [['--databases', '16', '17'], 'command line: option \'databases\' takes one value'],
     [['--hz'], 'command line: option \'hz\' needs a value'],
+    // LevelDB clips max_open_files to 74..50000: a value it would change is refused.
+    [['--leveldb-max-open-files', '73'], 'command line: invalid value for \'leveldb-max-open-files\': argument must be between 74 and 50000 inclusive'],
+    [['--client-output-buffer-limit', 'normal', '1mb', '0'], 'command line: invalid value for \'client-output-buffer-limit\': Wrong number of arguments in buffer limit configuration.'],
   ])('%j exits 1 with a clear message', async (args, message) => {
     expect(await startFails(args)).toContain(`Cairn: ${message}`);
   });

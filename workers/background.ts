@@ -3,9 +3,11 @@
  *
  * Each task opens the shard's LevelDB location for its own duration. classic-level shares the
  * shard's open handle (both sides set `multithreading: true`), so opening costs a lookup, and
- * closing only drops this thread's reference. See src/shard/sweep.ts for what the tasks do.
+ * closing only drops this thread's reference. See src/shard/sweep.ts and src/shard/backup.ts for
+ * what the tasks do.
  */
 import { openShared, sweepGarbage, compactDatabases, type SweepTask, type SweepResult, type CompactTask } from '../src/shard/sweep.js';
+import { copyShards, type BackupTask, type BackupResult } from '../src/shard/backup.js';
 import type { Db } from '../src/storage/store.js';
 
 async function withShard<T>(path: string, fn: (db: Db) => Promise<T>): Promise<T> {
@@ -25,4 +27,9 @@ export function sweep(t: SweepTask): Promise<SweepResult> {
 /** Compacts the record ranges of flushed databases; returns the ranges compacted. */
 export function compact(t: CompactTask): Promise<number> {
   return withShard(t.path, (db) => compactDatabases(db, t.dbs));
+}
+
+/** BGSAVE / SAVE: one snapshot moment across every shard, copied into a new data directory. */
+export function backup(t: BackupTask): Promise<BackupResult> {
+  return copyShards(t);
 }

@@ -29,10 +29,11 @@ export function floatArg(b: Buffer, err: string = E.NOT_FLOAT): number {
   return v;
 }
 
-/** A database index for SELECT/MOVE/COPY DB. */
+/** A database index for SELECT/MOVE/COPY DB: getIntFromObjectOrReply() followed by selectDb(). */
 export function dbArg(b: Buffer, databases: number): number {
-  const v = parseInteger(b);
+  const v = parseI64(b);
   if (v === null) throw new CommandError(E.NOT_INTEGER);
-  if (v < 0 || v >= databases) throw new CommandError(E.DB_INDEX);
-  return v;
+  if (v < -2147483648n || v > 2147483647n) throw new CommandError(E.INT_RANGE);
+  if (v < 0n || v >= BigInt(databases)) throw new CommandError(E.DB_INDEX);
+  return Number(v);
 }

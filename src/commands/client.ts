@@ -5,7 +5,7 @@
 import { command, type CommandSpec, type FrontCall } from './types.js';
 import type { ClientState } from '../server/context.js';
 import { lower } from './args.js';
-import { CommandError, E } from './errors.js';
+import { CommandError, E, errorArg } from './errors.js';
 import { parseI64 } from '../util/number.js';
 import { helpReply } from './help.js';
 
@@ -28,7 +28,7 @@ function clientType(_c: ClientState): string {
 
 function typeArg(b: Buffer): string {
   const t = lower(b);
-  if (!CLIENT_TYPES.has(t)) throw new CommandError(`ERR Unknown client type '${b.toString()}'`);
+  if (!CLIENT_TYPES.has(t)) throw new CommandError(`ERR Unknown client type '${errorArg(b, b.length)}'`);
   return t === 'slave' ? 'replica' : t;
 }
 
@@ -97,7 +97,7 @@ function clientKill(c: FrontCall): void {
       } else if (opt === 'laddr') {
         f.laddr = value.toString();
       } else if (opt === 'user') {
-        if (value.toString() !== 'default') throw new CommandError(`ERR No such user '${value.toString()}'`);
+        if (value.toString() !== 'default') throw new CommandError(`ERR No such user '${errorArg(value, value.length)}'`);
       } else if (opt === 'skipme') {
         const v = lower(value);
         if (v !== 'yes' && v !== 'no') throw new CommandError(E.SYNTAX);

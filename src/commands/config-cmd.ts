@@ -46,7 +46,7 @@ function configSet(c: FrontCall): void {
   const chosen: ConfigOption[] = [];
   const texts: string[] = [];
   for (let i = 2; i < args.length; i += 2) {
-    const given = args[i]!.toString();
+    const given = args[i]!.toString('latin1'); // error texts echo the bytes as sent
     const o = CONFIG_BY_NAME.get(given.toLowerCase());
     if (!o) throw new CommandError(`ERR Unknown option or number of arguments for CONFIG SET - '${given}'`);
     if (!o.mutable) throw setFailed(given, 'can\'t set immutable config');
@@ -54,12 +54,12 @@ function configSet(c: FrontCall): void {
     chosen.push(o);
     texts.push(args[i + 1]!.toString());
   }
+  const server = c.ctx.server;
   const values: ConfigValue[] = chosen.map((o, j) => {
-    const v = parseValue(o, texts[j]!);
+    const v = parseValue(o, texts[j]!, server.config[o.name]);
     if (typeof v === 'object') throw setFailed(o.name, v.error);
     return v;
   });
-  const server = c.ctx.server;
   chosen.forEach((o, j) => (server.config[o.name] = values[j]!));
   for (const o of chosen) server.configChanged(o.name);
   c.w.ok();

@@ -3,7 +3,7 @@
  */
 import { command, type CommandSpec, type FrontCall } from './types.js';
 import { dbArg, lower } from './args.js';
-import { CommandError, E } from './errors.js';
+import { CommandError, E, errorArg } from './errors.js';
 import { clientCommand, validateClientName } from './client.js';
 import { REDIS_VERSION } from './info.js';
 import { parseI64 } from '../util/number.js';
@@ -44,7 +44,7 @@ function hello(c: FrontCall): void {
       name = validateClientName(args[j + 1]!);
       j++;
     } else {
-      throw new CommandError(`ERR Syntax error in HELLO option '${args[j]!.toString()}'`);
+      throw new CommandError(`ERR Syntax error in HELLO option '${errorArg(args[j]!, args[j]!.length)}'`);
     }
   }
   if (user) authenticate(user);

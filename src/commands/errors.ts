@@ -11,6 +11,7 @@ export const E = {
   NO_SUCH_KEY: 'ERR no such key',
   INVALID_EXPIRE: (cmd: string) => `ERR invalid expire time in '${cmd}' command`,
   DB_INDEX: 'ERR DB index is out of range',
+  INT_RANGE: 'ERR value is out of range, value must between -2147483648 and 2147483647',
   INVALID_DB: 'ERR invalid DB index',
   STRING_TOO_LONG: 'ERR string exceeds maximum allowed size (proto-max-bulk-len)',
   OFFSET_RANGE: 'ERR offset is out of range',
@@ -41,11 +42,11 @@ export function unknownCommand(args: Buffer[]): string {
 
 /**
  * An argument as Redis' "%.*s" prints it: raw bytes (latin1 keeps one char per byte, and the
- * reply writer writes latin1), at most `max` of them, ending at a NUL byte; CR/LF become spaces.
+ * reply writer writes latin1), at most `max` of them, ending at a NUL byte. (CR and LF are left
+ * to ReplyWriter.error, which treats them as addReplyErrorFormat does, over the whole text.)
  */
 export function errorArg(b: Buffer, max: number): string {
-  let s = b.toString('latin1', 0, Math.max(0, Math.min(max, b.length)));
+  const s = b.toString('latin1', 0, Math.max(0, Math.min(max, b.length)));
   const nul = s.indexOf('\0');
-  if (nul >= 0) s = s.slice(0, nul);
-  return s.replace(/[\r\n]/g, ' ');
+  return nul >= 0 ? s.slice(0, nul) : s;
 }

@@ -17,6 +17,7 @@ import { lower } from './args.js';
 import { parseReply, type RespValue } from '../server/resp/reply-parser.js';
 import { shardStats } from '../shard/stats.js';
 import { Sweeper, sweepState, pendingVersions } from '../shard/sweep.js';
+import { Backups } from '../server/backup.js';
 
 /** The Redis version Cairn reports (HELLO, INFO): the release whose behaviour it follows. */
 export const REDIS_VERSION = '7.0.15';
@@ -68,6 +69,9 @@ export interface ShardTotals {
   hits: number;
   misses: number;
   heapUsed: number;
+  /** V8 heap committed by the shard isolates, and their memory outside the heap (Buffers). */
+  heapCommitted: number;
+  external: number;
   leveldbMemory: number;
   /** By command id. */
   commands: Map<number, CommandTotals>;
@@ -83,11 +87,11 @@ export interface ShardTotals {
 /*
  * __stats reply (RESP2 array): [keys-per-db[], expires-per-db[], expired, hits, misses, heap-used,
  * leveldb-memory, [id, usec, failed, ...], [id, code, count, ...], sweep-pending, sweep-swept,
- * sweep-deleted]. `__stats RESET` zeroes the counters.
+ * sweep-deleted, heap-committed, external]. `__stats RESET` zeroes the counters.
  */
 function statsReply(c: ShardCall): void {
   const { store, w } = c;
-  w.array(12);
+  w.array(14);
   w.array(store.databases);
   for (const n of store.counts) w.int(n);
   w.array(store.databases);
@@ -122,6 +126,9 @@ function statsReply(c: ShardCall): void {
   w.int(pendingVersions(store));
   w.int(sweepState(store).swept);
   w.int(sweepState(store).deleted);
+  const mu = process.memoryUsage();
+  w.int(mu.heapTotal);
+  w.int(mu.external);
 }
 
 export const statsCommand: CommandSpec = command({
@@ -146,7 +153,7 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
   const calls: Promise<Buffer>[] = [];
   for (let s = 0; s < server.shards.count; s++) calls.push(server.callShard(s, 0, ['__stats']));
   const t: ShardTotals = {
-    keys: [], expires: [], expiredKeys: 0, hits: 0, misses: 0, heapUsed: 0, leveldbMemory: 0,
+    keys: [], expires: [], expiredKeys: 0, hits: 0, misses: 0, heapUsed: 0, heapCommitted: 0, external: 0, leveldbMemory: 0,
     commands: new Map(), errors: new Map(), errorReplies: 0, sweepPending: 0, sweepSwept: 0, sweepDeleted: 0,
   };
   for (const raw of await Promise.all(calls)) {
@@ -159,6 +166,8 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
     t.misses += r[4] as number;
     t.heapUsed += r[5] as number;
     t.leveldbMemory += r[6] as number;
+    t.heapCommitted += r[12] as number;
+    t.external += r[13] as number;
     const cmds = r[7] as number[];
     for (let i = 0; i < cmds.length; i += 3) {
       const ct = t.commands.get(cmds[i]!) ?? { usec: 0, failed: 0 };
@@ -248,9 +257,12 @@ export async function resetStats(server: ServerState): Promise<void> {
   st.netInputBytes = 0;
   st.netOutputBytes = 0;
   st.errorReplies = 0;
+  st.queryLimitDisconnections = 0;
+  st.outputLimitDisconnections = 0;
   st.errorCounts.clear();
   // Zeroed in place: a command running now still holds its entry.
   for (const s of st.commandStats.values()) s.calls = s.usec = s.rejected = s.failed = 0;
+  Backups.of(server)?.statsReset();
   const t = trackersOf(server);
   t.rates.reset();
   t.peakMemory = 0;
@@ -355,8 +367,11 @@ function clientsSection(server: ServerState): Field[] {
 
 function memorySection(server: ServerState, t: ShardTotals): Field[] {
   const tr = trackersOf(server);
-  const jsHeap = process.memoryUsage().heapUsed + t.heapUsed;
-  const used = jsHeap + t.leveldbMemory;
+  const mu = process.memoryUsage();
+  const jsHeap = mu.heapUsed + t.heapUsed;
+  // What Cairn holds: V8 heaps as committed, memory outside them (Buffers, the row caches' rings)
+  // and LevelDB's own (memtables and block cache).
+  const used = mu.heapTotal + t.heapCommitted + mu.external + t.external + t.leveldbMemory;
   const rss = process.memoryUsage.rss();
   tr.peakMemory = Math.max(tr.peakMemory, used);
   const maxmemory = server.config.maxmemory as number;
@@ -381,21 +396,33 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
     ['lazyfreed_objects', t.sweepSwept],
     ['cairn_js_heap_used', jsHeap],
     ['cairn_leveldb_memory', t.leveldbMemory],
+    // Per-shard sizes in effect (fitted to maxmemory when set), as totals over the shards.
+    ['cairn_row_cache_total', server.caches.rowCacheSize * server.shards.count],
+    ['cairn_leveldb_block_cache_total', server.caches.cacheSize * server.shards.count],
+    ['cairn_leveldb_write_buffers_total', 2 * server.caches.writeBufferSize * server.shards.count],
+    ['cairn_leveldb_max_open_files_total', (server.config['leveldb-max-open-files'] as number) * server.shards.count],
+    ['cairn_js_heap_committed', mu.heapTotal + t.heapCommitted],
+    ['cairn_js_external', mu.external + t.external],
   ];
 }
 
 function persistenceSection(server: ServerState): Field[] {
-  // Every acknowledged write is already in LevelDB's log: nothing is ever waiting to be saved.
+  // Every acknowledged write is already in LevelDB's log; the rdb_* fields describe backups
+  // (BGSAVE / SAVE copies into <dir>/backups/, src/server/backup.ts).
+  const b = Backups.of(server);
+  const progress = b?.progress ?? { keys: 0, total: 0 };
   return [
     ['loading', 0],
     ['async_loading', 0],
-    ['rdb_changes_since_last_save', 0],
-    ['rdb_bgsave_in_progress', 0],
-    ['rdb_last_save_time', Math.floor(server.stats.startedAt / 1000)],
-    ['rdb_last_bgsave_status', 'ok'],
-    ['rdb_last_bgsave_time_sec', -1],
-    ['rdb_current_bgsave_time_sec', -1],
-    ['rdb_saves', 0],
+    ['current_save_keys_processed', progress.keys],
+    ['current_save_keys_total', progress.total],
+    ['rdb_changes_since_last_save', b?.changesSinceSave ?? 0],
+    ['rdb_bgsave_in_progress', b?.inProgress ? 1 : 0],
+    ['rdb_last_save_time', Math.floor((b?.lastSave ?? server.stats.startedAt) / 1000)],
+    ['rdb_last_bgsave_status', b?.lastStatus ?? 'ok'],
+    ['rdb_last_bgsave_time_sec', b?.lastDurationSec ?? -1],
+    ['rdb_current_bgsave_time_sec', b?.currentSec ?? -1],
+    ['rdb_saves', b?.saves ?? 0],
     ['aof_enabled', 0],
     ['aof_rewrite_in_progress', 0],
     ['aof_rewrite_scheduled', 0],
@@ -405,6 +432,11 @@ function persistenceSection(server: ServerState): Field[] {
     ['aof_rewrites', 0],
     ['aof_last_write_status', 'ok'],
     ['module_fork_in_progress', 0],
+    ['backup_dir', b?.dir ?? ''],
+    ['backup_last_path', b?.lastPath ?? ''],
+    ['backup_last_keys', b?.lastKeys ?? 0],
+    ['backup_last_bytes', b?.lastBytes ?? 0],
+    ['backup_last_pause_usec', b?.lastPauseUsec ?? 0],
   ];
 }
 
@@ -439,6 +471,9 @@ function statsSection(server: ServerState, t: ShardTotals): Field[] {
     ['total_forks', 0],
     ['unexpected_error_replies', 0],
     ['total_error_replies', s.errorReplies + t.errorReplies],
+    // Redis 7.2's fields (7.0 has no counters for these disconnections).
+    ['client_query_buffer_limit_disconnections', s.queryLimitDisconnections],
+    ['client_output_buffer_limit_disconnections', s.outputLimitDisconnections],
     // Cairn's background sweep of dead collection versions (src/shard/sweep.ts).
     ['sweep_pending_versions', t.sweepPending],
     ['sweep_swept_versions', t.sweepSwept],

@@ -15,8 +15,8 @@
  */
 import { accessSets, command, allKeys, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall, type ShardHandler } from './types.js';
 import { sumOverShards, restArePositions } from './fanout.js';
-import { CommandError, E } from './errors.js';
-import { lower, i64Arg } from './args.js';
+import { CommandError, E, errorArg } from './errors.js';
+import { lower, i64Arg, dbArg } from './args.js';
 import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
 import type { ServerState } from '../server/context.js';
 import {
@@ -25,15 +25,13 @@ import {
 } from '../storage/encoding.js';
 import { Sweeper, sweepState, markFlushed } from '../shard/sweep.js';
 import { stringMatchLen, literalPrefix } from '../util/glob.js';
-import { parseI64 } from '../util/number.js';
 
 // ---------------------------------------------------------------- this family's error texts
 
-const ERR_INT_RANGE = 'ERR value is out of range, value must between -2147483648 and 2147483647';
 const ERR_INVALID_CURSOR = 'ERR invalid cursor';
 const ERR_NX_WITH_OTHERS = 'ERR NX and XX, GT or LT options at the same time are not compatible';
 const ERR_GT_AND_LT = 'ERR GT and LT options at the same time are not compatible';
-const errUnsupportedOption = (opt: Buffer): string => `ERR Unsupported option ${opt.toString('latin1')}`;
+const errUnsupportedOption = (opt: Buffer): string => `ERR Unsupported option ${errorArg(opt, opt.length)}`;
 
 const LLONG_MAX = 9223372036854775807n;
 const LLONG_MIN = -9223372036854775808n;
@@ -45,15 +43,6 @@ const EMPTY = Buffer.alloc(0);
 function then(r: void | Promise<void>, next: () => void): void | Promise<void> {
   if (r instanceof Promise) return r.then(next);
   next();
-}
-
-/** getIntFromObjectOrReply() followed by selectDb(): the target db of MOVE and COPY ... DB. */
-function targetDbArg(b: Buffer, databases: number): number {
-  const v = parseI64(b);
-  if (v === null) throw new CommandError(E.NOT_INTEGER);
-  if (v < -2147483648n || v > 2147483647n) throw new CommandError(ERR_INT_RANGE);
-  if (v < 0n || v >= BigInt(databases)) throw new CommandError(E.DB_INDEX);
-  return Number(v);
 }
 
 /** Bounds of the meta records of `db` that can match `pattern` (its literal prefix narrows them). */
@@ -179,7 +168,7 @@ function parseCopyOptions(args: Buffer[], srcDb: number, databases: number): Cop
   for (let j = 3; j < args.length; j++) {
     const opt = lower(args[j]!);
     if (opt === 'replace') replace = true;
-    else if (opt === 'db' && j + 1 < args.length) dstDb = targetDbArg(args[++j]!, databases);
+    else if (opt === 'db' && j + 1 < args.length) dstDb = dbArg(args[++j]!, databases);
     else throw new CommandError(E.SYNTAX);
   }
   if (dstDb === srcDb && args[1]!.equals(args[2]!)) throw new CommandError(E.SAME_OBJECT);
@@ -367,7 +356,7 @@ const vstageShard: ShardHandler = (c) => {
 
 const moveShard: ShardHandler = (c) => {
   const key = c.args[1]!;
-  const dstDb = targetDbArg(c.args[2]!, c.store.databases);
+  const dstDb = dbArg(c.args[2]!, c.store.databases);
   if (dstDb === c.db) throw new CommandError(E.SAME_OBJECT);
   const now = Date.now();
   const m = c.store.lookup(c.db, key, now);

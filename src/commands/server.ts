@@ -1,5 +1,6 @@
 /**
- * Server commands: TIME, SHUTDOWN, and the families with their own files (INFO, CONFIG, COMMAND).
+ * Server commands: TIME, SHUTDOWN, and the families with their own files (INFO, CONFIG, COMMAND,
+ * BGSAVE/SAVE/LASTSAVE).
  */
 import { command, type CommandSpec, type FrontCall } from './types.js';
 import { CommandError, E } from './errors.js';
@@ -7,6 +8,7 @@ import { lower } from './args.js';
 import { infoCommand, statsCommand } from './info.js';
 import { configCommand } from './config-cmd.js';
 import { commandCommand } from './command-docs.js';
+import { persistenceCommands } from './persistence.js';
 
 /**
  * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]. Every write is already in LevelDB, so SAVE and
@@ -63,4 +65,5 @@ export const serverCommands: readonly CommandSpec[] = [
   configCommand,
   commandCommand,
   statsCommand,
+  ...persistenceCommands,
 ];

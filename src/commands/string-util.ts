@@ -18,16 +18,21 @@ export const SE = {
 } as const;
 
 /**
- * proto-max-bulk-len at its default (512MB). Shard workers do not see runtime CONFIG changes,
- * so SETRANGE/APPEND/LCS limits use the default value.
+ * proto-max-bulk-len as this thread knows it (SETRANGE/APPEND/LCS limits, as Redis checks it).
+ * Each thread has its own copy: the front thread sets it from its config, each shard from its
+ * start-up data and from CONFIG SET (ShardControl in src/shard/host.ts).
  */
-export const MAX_STRING = 512 * 1024 * 1024;
+let maxString = 512 * 1024 * 1024;
+
+export function setMaxStringLength(n: number): void {
+  maxString = n;
+}
 
 const LLONG_MAX = 9223372036854775807n;
 
 /** Throws Redis' "string exceeds maximum allowed size" when `size` passes the limit. */
 export function checkStringLength(size: bigint | number): void {
-  if (BigInt(size) > BigInt(MAX_STRING)) throw new CommandError(E.STRING_TOO_LONG);
+  if (BigInt(size) > BigInt(maxString)) throw new CommandError(E.STRING_TOO_LONG);
 }
 
 // ---------------------------------------------------------------- SET / GETEX options
@@ -161,7 +166,7 @@ export function lcsReply(w: ReplyWriter, a: Buffer, b: Buffer, args: Buffer[]): 
   const alen = a.length;
   const blen = b.length;
   const cols = blen + 1;
-  if ((alen + 1) * cols * 4 > MAX_STRING) throw new CommandError(SE.LCS_MEMORY_LIMIT);
+  if ((alen + 1) * cols * 4 > maxString) throw new CommandError(SE.LCS_MEMORY_LIMIT);
   let t: Uint32Array;
   try {
     t = new Uint32Array((alen + 1) * cols);

@@ -14,6 +14,7 @@ import { listCommands } from './list.js';
 import { zsetCommands } from './zset.js';
 import { objectCommands } from './object.js';
 import { sweepCommands } from '../shard/sweep.js';
+import { backupCommands } from '../shard/backup.js';
 
 /** Every top-level command; a command's id (sent in frames) is its index here. */
 export const COMMAND_LIST: readonly CommandSpec[] = [
@@ -27,6 +28,7 @@ export const COMMAND_LIST: readonly CommandSpec[] = [
   ...zsetCommands,
   ...objectCommands,
   ...sweepCommands,
+  ...backupCommands,
 ];
 
 const BY_NAME = new Map<string, CommandSpec>();

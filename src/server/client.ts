@@ -9,9 +9,24 @@ import type { Socket } from 'node:net';
 import { RequestDecoder, ProtocolError, type DecoderLimits } from './resp/decoder.js';
 import type { ClientState } from './context.js';
 import type { ReplyTarget } from './shards.js';
+import { ObufState, OBUF_UNCOUNTED_BYTES, type ObufLimit } from '../output-buffer-limits.js';
 
-/** Stop reading from a client with this many replies outstanding; resume at half. */
+/**
+ * Flow control. A client's commands run only while
+ *  - fewer than MAX_INFLIGHT of them wait for their reply to be written,
+ *  - those in flight would produce at most about INFLIGHT_BYTES of replies, by an estimate of its
+ *    reply size (the largest recent reply, decaying towards smaller ones): about 80 GETs of 100 KB
+ *    values, the full MAX_INFLIGHT of INCRs. A new client starts at INFLIGHT_BYTES / 64 a reply;
+ *  - fewer than OUTPUT_HIGH_WATER reply bytes wait to be written (the client is not reading).
+ * Otherwise parsed commands wait in order (at most what one read parsed) and the socket is not
+ * read, so a client that sends a big pipeline and never reads holds a bounded amount of memory
+ * (about INFLIGHT_BYTES + OUTPUT_HIGH_WATER + one read), whatever client-output-buffer-limit says.
+ */
 const MAX_INFLIGHT = 16 * 1024;
+const INFLIGHT_BYTES = 8 * 1024 * 1024;
+const OUTPUT_HIGH_WATER = 1024 * 1024;
+/** How fast the reply size estimate follows smaller replies (1/32 of the gap per reply). */
+const ESTIMATE_DECAY = 32;
 
 export interface ClientHost {
   execute(client: Client, args: Buffer[]): void;
@@ -20,6 +35,10 @@ export interface ClientHost {
   onProtocolError(client: Client, err: ProtocolError): void;
   countInput(n: number): void;
   countOutput(n: number): void;
+  /** The client-output-buffer-limit class that applies to this client. */
+  outputLimit(client: Client): ObufLimit;
+  /** The client reached its output buffer limit: the host closes it. */
+  onOutputLimit(client: Client): void;
 }
 
 export class Client implements ClientState, ReplyTarget {
@@ -37,14 +56,26 @@ export class Client implements ClientState, ReplyTarget {
 
   /** A coordinated command (or a wait for reserved shards) is running: later commands queue. */
   busy = false;
-  private queued: Buffer[][] = [];
+  /**
+   * Parsed commands waiting to run (busy, or flow control), from queueHead on; a Buffer instead of
+   * arguments is a protocol error reply, sent (and the client closed) once what precedes it ran.
+   */
+  private queue: (Buffer[] | Buffer)[] = [];
+  private queueHead = 0;
   private readonly decoder: RequestDecoder;
 
   // Reply slots: replies[i] answers sequence number base + i.
   private replies: (Buffer | undefined)[] = [];
   private base = 0;
   private nextSeq = 0;
+  /** Bytes of the replies in `replies` (delivered, not yet written to the socket). */
+  private readyBytes = 0;
+  /** Estimated bytes of one reply of this client, for flow control. */
+  private replyEstimate = INFLIGHT_BYTES / 64;
+  private readonly obuf = new ObufState();
   private closeAtSeq = -1;
+  /** After QUIT or a protocol error nothing more is parsed. */
+  private inputClosed = false;
   private closed = false;
   private paused = false;
   private waitingDrain = false;
@@ -59,13 +90,13 @@ export class Client implements ClientState, ReplyTarget {
     socket.on('error', () => this.onClose());
     socket.on('drain', () => {
       this.waitingDrain = false;
-      this.updateFlow();
+      this.resume();
     });
   }
 
   private readonly sink = (args: Buffer[]): void => {
-    if (this.closeAtSeq >= 0) return; // after QUIT nothing more runs
-    if (this.busy || this.queued.length > 0) this.queued.push(args);
+    if (this.inputClosed) return; // after QUIT nothing more runs
+    if (this.queueHead < this.queue.length || !this.canRun()) this.queue.push(args);
     else this.host.execute(this, args);
   };
 
@@ -74,7 +105,7 @@ export class Client implements ClientState, ReplyTarget {
     this.lastInteraction = Date.now();
     // Closing after QUIT or a protocol error: later input is not parsed (as in Redis), so it
     // cannot add a second error reply or run a command.
-    if (this.closeAtSeq >= 0) return;
+    if (this.inputClosed) return;
     try {
       this.decoder.feed(chunk, this.sink);
     } catch (e) {
@@ -84,10 +115,25 @@ export class Client implements ClientState, ReplyTarget {
     this.updateFlow();
   };
 
-  /** Runs queued commands once the client is no longer busy. */
+  /** Whether the next command may run now (see the flow control notes at the top). */
+  private canRun(): boolean {
+    if (this.busy || this.closed || this.closeAtSeq >= 0) return false;
+    const inflight = this.nextSeq - this.base;
+    if (inflight >= MAX_INFLIGHT || inflight * this.replyEstimate >= INFLIGHT_BYTES) return false;
+    return this.pendingOutput() < OUTPUT_HIGH_WATER;
+  }
+
+  /** Runs queued commands while flow control allows (not busy, replies drained). */
   resume(): void {
-    while (!this.busy && this.queued.length > 0 && this.closeAtSeq < 0) {
-      this.host.execute(this, this.queued.shift()!);
+    while (this.queueHead < this.queue.length && this.canRun()) {
+      const next = this.queue[this.queueHead]!;
+      this.queue[this.queueHead++] = undefined as never;
+      if (Array.isArray(next)) this.host.execute(this, next);
+      else this.sendErrorAndClose(next);
+    }
+    if (this.queueHead > 0 && this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
     }
     this.updateFlow();
   }
@@ -101,7 +147,25 @@ export class Client implements ClientState, ReplyTarget {
   deliver(seq: number, reply: Buffer): void {
     if (this.closed) return;
     this.replies[seq - this.base] = reply;
+    this.readyBytes += reply.length;
+    // The estimate jumps to a larger reply at once and follows smaller ones slowly.
+    const est = this.replyEstimate;
+    this.replyEstimate = reply.length >= est ? reply.length : est - (est - reply.length) / ESTIMATE_DECAY;
     if (seq === this.base) this.host.markDirty(this);
+    this.checkOutputLimit();
+  }
+
+  /**
+   * Closes the client (through the host) when its unsent replies are over client-output-buffer-limit.
+   * Checked when a reply arrives, as Redis does, and once a second by the server (a client whose
+   * commands flow control holds back gets no new replies, yet may stay over the soft limit).
+   */
+  checkOutputLimit(): void {
+    if (this.closed) return;
+    const limit = this.host.outputLimit(this);
+    if (limit.hard === 0 && limit.soft === 0) return;
+    const used = Math.max(0, this.pendingOutput() - OBUF_UNCOUNTED_BYTES);
+    if (this.obuf.overLimit(limit, used)) this.host.onOutputLimit(this);
   }
 
   /** Writes the ready prefix of replies (called once per turn for dirty clients). */
@@ -113,6 +177,7 @@ export class Client implements ClientState, ReplyTarget {
     const ready = this.replies.splice(0, n) as Buffer[];
     this.base += n;
     const out = n === 1 ? ready[0]! : Buffer.concat(ready);
+    this.readyBytes -= out.length;
     this.host.countOutput(out.length);
     if (!this.socket.write(out)) this.waitingDrain = true;
     if (this.closeAtSeq >= 0 && this.base > this.closeAtSeq) {
@@ -120,32 +185,46 @@ export class Client implements ClientState, ReplyTarget {
       this.closed = true;
       return;
     }
-    this.updateFlow();
+    this.resume();
   }
 
-  /** Pauses reading while too many replies are outstanding or the socket is backed up. */
+  /** Reads only while commands can run and nothing parsed waits, and the socket is not backed up. */
   private updateFlow(): void {
     if (this.closed) return;
-    const outstanding = this.nextSeq - this.base + this.queued.length;
-    const shouldPause = this.waitingDrain || outstanding > MAX_INFLIGHT;
+    const shouldPause = this.waitingDrain || this.queueHead < this.queue.length || !this.canRun();
     if (shouldPause && !this.paused) {
       this.paused = true;
       this.socket.pause();
-    } else if (!shouldPause && this.paused && outstanding < MAX_INFLIGHT / 2) {
+    } else if (!shouldPause && this.paused) {
       this.paused = false;
       this.socket.resume();
     }
   }
 
+  /** QUIT, CLIENT KILL of itself: close once every reply queued so far is written; nothing more runs. */
   closeAfterReplies(): void {
     this.closeAtSeq = this.nextSeq - 1;
+    this.inputClosed = true;
+    this.queue = [];
+    this.queueHead = 0;
   }
 
-  /** Sends an error reply (already queued in order) and closes after it: protocol errors. */
+  /**
+   * A protocol error: nothing more is parsed; the commands parsed before it still run, then the
+   * error reply is sent and the client closed.
+   */
   failAndClose(reply: Buffer): void {
+    this.inputClosed = true;
+    // Busy: a command waiting for its shards has not taken its reply slot yet.
+    if (this.busy || this.queueHead < this.queue.length) this.queue.push(reply);
+    else this.sendErrorAndClose(reply);
+  }
+
+  private sendErrorAndClose(reply: Buffer): void {
     const seq = this.slot();
     this.closeAtSeq = seq;
-    this.queued = [];
+    this.queue = [];
+    this.queueHead = 0;
     this.deliver(seq, reply);
   }
 
@@ -171,7 +250,12 @@ export class Client implements ClientState, ReplyTarget {
     return this.decoder.bufferedBytes;
   }
 
+  /** Reply bytes not yet sent: waiting in order here, or queued in the socket (CLIENT LIST omem). */
   outputBufferLength(): number {
-    return this.socket.writableLength;
+    return this.pendingOutput();
+  }
+
+  private pendingOutput(): number {
+    return this.readyBytes + this.socket.writableLength;
   }
 }

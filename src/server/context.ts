@@ -1,6 +1,7 @@
 /**
  * What front-thread command handlers can reach: their client's connection state and the server.
  */
+import type { CacheSizes } from './memory-budget.js';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { ShardPool } from './shards.js';
@@ -43,6 +44,9 @@ export interface ServerStats {
   errorReplies: number;
   /** Error replies of the front thread by error code (first word: ERR, WRONGTYPE...), for INFO errorstats. */
   errorCounts: Map<string, number>;
+  /** Clients closed for client-query-buffer-limit / client-output-buffer-limit (INFO stats, as Redis 7.2). */
+  queryLimitDisconnections: number;
+  outputLimitDisconnections: number;
 }
 
 export interface ServerState {
@@ -57,6 +61,8 @@ export interface ServerState {
   readonly runId: string;
   readonly executable: string;
   readonly configFile: string;
+  /** Per-shard cache sizes in effect (the configured ones, fitted to maxmemory when set). */
+  readonly caches: Readonly<CacheSizes>;
   /** The shard that owns a key. */
   shardOf(key: Buffer): number;
   /** Sends a command (by table name, internal ones included) to one shard; resolves with the raw RESP2 reply. */

@@ -12,6 +12,8 @@ import { pinoLevel } from '../log.js';
 import { Client, type ClientHost } from './client.js';
 import { ShardPool } from './shards.js';
 import { Coordinator } from './coordinator.js';
+import { limitTableMmaps } from '../storage/native-memory.js';
+import { budgetCaches, type CacheSizes } from './memory-budget.js';
 import { keyShard } from './slot.js';
 import { ReplyWriter } from './resp/writer.js';
 import type { ProtocolError } from './resp/decoder.js';
@@ -21,6 +23,10 @@ import { COMMAND_LIST, lookupCommand, commandId, keyIndexes } from '../commands/
 import { CommandError, E, unknownCommand, errorArg } from '../commands/errors.js';
 import { FORMAT_VERSION } from '../storage/encoding.js';
 import { Sweeper } from '../shard/sweep.js';
+import { setMaxStringLength } from '../commands/string-util.js';
+import { clientInfoLine } from '../commands/client.js';
+import { obufLimits, type ObufLimit, type ObufLimits } from '../output-buffer-limits.js';
+import { Backups } from './backup.js';
 
 const WORKER_FILE = new URL(findWorkerFile('shard'), import.meta.url);
 const BACKGROUND_FILE = new URL(findWorkerFile('background'), import.meta.url);
@@ -71,12 +77,16 @@ export class CairnServer implements ServerState, ClientHost {
   coord!: Coordinator;
   /** The background pool's driver (sweep of dead collection versions, compaction). */
   private sweeper: Sweeper | null = null;
+  /** BGSAVE / SAVE (copies through their own background pool). */
+  private backups: Backups | null = null;
   readonly clients = new Map<number, Client>();
   readonly stats: ServerStats = {
     startedAt: Date.now(), totalConnections: 0, rejectedConnections: 0, totalCommands: 0,
     netInputBytes: 0, netOutputBytes: 0, commandStats: new Map(), errorReplies: 0, errorCounts: new Map(),
+    queryLimitDisconnections: 0, outputLimitDisconnections: 0,
   };
   readonly runId = randomBytes(20).toString('hex');
+  caches: CacheSizes = { rowCacheSize: 0, cacheSize: 0, writeBufferSize: 0 };
   readonly executable = process.argv[1] ?? '';
   readonly configFile: string;
   port = 0;
@@ -86,7 +96,9 @@ export class CairnServer implements ServerState, ClientHost {
   private dirty = new Set<Client>();
   private flushScheduled = false;
   private stopping: Promise<void> | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
+  private cronTimer: NodeJS.Timeout | null = null;
+  /** client-output-buffer-limit, parsed (kept current by configChanged). */
+  private obuf: ObufLimits;
   private readonly onStopped?: (code: number) => void;
   private readonly limits = {
     maxBulkLen: () => this.config['proto-max-bulk-len'] as number,
@@ -98,6 +110,7 @@ export class CairnServer implements ServerState, ClientHost {
     this.log = o.log;
     this.configFile = o.configFile ?? '';
     this.onStopped = o.onStopped;
+    this.obuf = obufLimits(this.config['client-output-buffer-limit'] as string);
     this.shards = new ShardPool({
       log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
       afterReplies: () => this.scheduleFlush(),
@@ -119,35 +132,55 @@ export class CairnServer implements ServerState, ClientHost {
     const dir = path.resolve(c.dir as string);
     this.nshards = prepareDataDir(dir, c.shards as number);
     this.coord = new Coordinator(this.nshards);
+    setMaxStringLength(c['proto-max-bulk-len'] as number);
     this.log.info({ dir, shards: this.nshards, pid: process.pid }, 'Cairn starting');
+    // Before any LevelDB opens in this process (the limit is read once, when LevelDB's Env starts).
+    const mmapFiles = c['leveldb-mmap-files'] as number;
+    if (!limitTableMmaps(mmapFiles)) this.log.warn({ mmapFiles }, 'leveldb-mmap-files not applied (native addon not built); LevelDB maps up to 1000 table files');
     const shardPath = (i: number): string => path.join(dir, `shard-${i}`);
+    const budget = budgetCaches(c.maxmemory as number, this.nshards, {
+      rowCacheSize: c['row-cache-size'] as number,
+      cacheSize: c['leveldb-cache-size'] as number,
+      writeBufferSize: c['leveldb-write-buffer-size'] as number,
+    });
+    this.caches = { rowCacheSize: budget.rowCacheSize, cacheSize: budget.cacheSize, writeBufferSize: budget.writeBufferSize };
+    if ((c.maxmemory as number) > 0) {
+      (budget.tooSmall ? this.log.warn : this.log.info).call(this.log, { maxmemory: c.maxmemory, perShard: this.caches },
+        budget.tooSmall ? 'maxmemory is smaller than the runtime needs: smallest caches' : 'caches sized to fit maxmemory');
+    }
     await this.shards.start(WORKER_FILE, {
       shards: this.nshards,
       databases: c.databases as number,
       hz: c.hz as number,
       activeExpireEffort: c['active-expire-effort'] as number,
       appendfsync: c.appendfsync as 'always' | 'everysec' | 'no',
+      protoMaxBulkLen: c['proto-max-bulk-len'] as number,
       store: {
-        rowCacheSize: c['row-cache-size'] as number,
+        ...this.caches,
         nativeWrites: c['leveldb-native-writes'] as boolean,
-        cacheSize: c['leveldb-cache-size'] as number,
-        writeBufferSize: c['leveldb-write-buffer-size'] as number,
         maxOpenFiles: c['leveldb-max-open-files'] as number,
         compression: c['leveldb-compression'] as boolean,
       },
     }, shardPath, c['shard-threads'] as boolean);
+    const paths = Array.from({ length: this.nshards }, (_, i) => shardPath(i));
     this.sweeper = new Sweeper({
       workerFile: BACKGROUND_FILE,
-      paths: Array.from({ length: this.nshards }, (_, i) => shardPath(i)),
+      paths,
       callShard: (shard, db, args) => this.callShard(shard, db, args),
       log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
     });
     this.sweeper.register(this);
     await this.sweeper.start();
+    this.backups = new Backups({
+      workerFile: BACKGROUND_FILE, dir, paths,
+      coord: this.coord, callShard: (shard, db, args) => this.callShard(shard, db, args),
+      stats: this.stats, lookupCommand, log: (level, msg, extra) => this.log[level](extra ?? {}, msg),
+    });
+    this.backups.register(this);
     await this.listen();
     if (c.pidfile) fs.writeFileSync(c.pidfile as string, String(process.pid) + '\n');
-    this.idleTimer = setInterval(() => this.closeIdleClients(), 1000);
-    this.idleTimer.unref();
+    this.cronTimer = setInterval(() => this.clientsCron(), 1000);
+    this.cronTimer.unref();
     this.log.info({ port: this.port }, 'Ready to accept connections');
   }
 
@@ -195,11 +228,14 @@ export class CairnServer implements ServerState, ClientHost {
     this.clients.set(client.id, client);
   }
 
-  private closeIdleClients(): void {
+  /** Once a second: closes idle clients (timeout) and clients over their output buffer soft limit. */
+  private clientsCron(): void {
     const timeout = this.config.timeout as number;
-    if (timeout <= 0) return;
-    const limit = Date.now() - timeout * 1000;
-    for (const c of this.clients.values()) if (c.lastInteraction < limit && !c.busy) c.kill();
+    const idleBefore = timeout > 0 ? Date.now() - timeout * 1000 : -Infinity;
+    for (const c of [...this.clients.values()]) {
+      if (c.lastInteraction < idleBefore && !c.busy) c.kill();
+      else c.checkOutputLimit();
+    }
   }
 
   // ---------------------------------------------------------------- ClientHost
@@ -217,9 +253,22 @@ export class CairnServer implements ServerState, ClientHost {
       client.failAndClose(w.take());
     } else {
       // Query buffer limit: Redis closes without a reply.
+      this.stats.queryLimitDisconnections++;
       this.log.warn({ client: client.addr }, 'closing client that reached max query buffer length');
       client.kill();
     }
+  }
+
+  outputLimit(_client: Client): ObufLimit {
+    // Every client is a normal client for now. When pub/sub lands, a client in subscribed mode
+    // takes this.obuf.pubsub here (and replicas this.obuf.replica when replication does).
+    return this.obuf.normal;
+  }
+
+  onOutputLimit(client: Client): void {
+    this.stats.outputLimitDisconnections++;
+    this.log.warn(`Client ${clientInfoLine(client)} scheduled to be closed ASAP for overcoming of output buffer limits.`);
+    client.kill();
   }
 
   countInput(n: number): void {
@@ -392,6 +441,11 @@ export class CairnServer implements ServerState, ClientHost {
     if (name === 'loglevel') this.log.level = pinoLevel(v as string);
     else if (name === 'hz' || name === 'active-expire-effort') this.shards.broadcast({ type: 'config', name, value: v as number });
     else if (name === 'appendfsync') this.shards.broadcast({ type: 'config', name, value: v as 'always' | 'everysec' | 'no' });
+    else if (name === 'client-output-buffer-limit') this.obuf = obufLimits(v as string);
+    else if (name === 'proto-max-bulk-len') {
+      setMaxStringLength(v as number); // cross-shard LCS runs here
+      this.shards.broadcast({ type: 'config', name, value: v as number });
+    }
   }
 
   /** Stops accepting, lets in-flight commands finish, closes every LevelDB. Safe to call twice. */
@@ -401,10 +455,11 @@ export class CairnServer implements ServerState, ClientHost {
       this.log.info({ reason }, 'shutting down');
       // No new commands from now on: what clients send while we stop is not read.
       for (const c of this.clients.values()) c.socket.pause();
-      if (this.idleTimer) clearInterval(this.idleTimer);
+      if (this.cronTimer) clearInterval(this.cronTimer);
       for (const l of this.listeners) l.close();
       this.flushClients();
-      // The pool shares the shards' LevelDB handles: it stops first.
+      // The pools share the shards' LevelDB handles: they stop first (a running backup is aborted).
+      await this.backups?.stop();
       await this.sweeper?.stop();
       await this.shards.close();
       for (const c of this.clients.values()) c.kill();

@@ -220,7 +220,7 @@ export class ShardExecutor {
   private writeFailed(segs: Segment[], err: Error): void {
     this.hooks.onError(err, 'LevelDB batch write');
     // The row cache already holds this batch's values: it must not run ahead of LevelDB.
-    this.store.rows.clear();
+    this.store.discardUnwritten();
     this.writeError = err.message;
     this.finish(segs, err);
   }

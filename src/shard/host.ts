@@ -9,6 +9,7 @@ import { ShardExecutor } from './executor.js';
 import { expireCycle } from './expiry.js';
 import { openSweepState } from './sweep.js';
 import { COMMAND_LIST } from '../commands/table.js';
+import { setMaxStringLength } from '../commands/string-util.js';
 
 export interface ShardWorkerData {
   index: number;
@@ -18,12 +19,14 @@ export interface ShardWorkerData {
   hz: number;
   activeExpireEffort: number;
   appendfsync: 'always' | 'everysec' | 'no';
+  protoMaxBulkLen: number;
   store: StoreOptions;
 }
 
 export type ShardControl =
   | { type: 'config'; name: 'hz' | 'active-expire-effort'; value: number }
   | { type: 'config'; name: 'appendfsync'; value: 'always' | 'everysec' | 'no' }
+  | { type: 'config'; name: 'proto-max-bulk-len'; value: number }
   | { type: 'close' };
 
 /** What a shard talks through: a worker's parentPort or one end of a MessageChannel. */
@@ -44,6 +47,7 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
     port.postMessage({ type: 'error', ...describe(e) });
     return;
   }
+  setMaxStringLength(data.protoMaxBulkLen);
   const exec = new ShardExecutor(store, COMMAND_LIST, {
     post: (ab) => port.postMessage(ab, [ab]),
     onError: (err, what) => port.postMessage({ type: 'log', level: 'error', msg: `shard ${data.index}: ${what} failed`, ...describe(err) }),
@@ -88,6 +92,7 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
     if (m instanceof ArrayBuffer) return exec.onFrame(m);
     if (m.type === 'config') {
       if (m.name === 'appendfsync') store.fsync = m.value;
+      else if (m.name === 'proto-max-bulk-len') setMaxStringLength(m.value);
       else if (m.name === 'hz') {
         hz = m.value;
         clearInterval(timer);

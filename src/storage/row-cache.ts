@@ -1,105 +1,305 @@
 /**
- * A bounded, write-through cache of LevelDB records in the shard (RocksDB's "row cache").
+ * A bounded, write-through cache of LevelDB records in the shard (RocksDB's "row cache"), keyed
+ * by the record's key bytes, held in one fixed ring buffer outside the JS heap.
  *
  * Why: a LevelDB point read through classic-level's getSync costs about 2 us for a hit and
- * 0.6 us for a miss on this machine (memtable and table lookups, a native call, a copy); SET
- * reads the old record too (for exact counts and the expiry index). A JS Map hit costs a tenth
- * of that. bench/ measures it.
+ * 0.6 us for a miss on this machine; SET reads the old record too (exact counts, expiry index).
+ * The first version of this cache was a JS Map keyed by latin1 strings: a lookup cost ~340 ns plus
+ * ~250 ns to build the key string, every entry was three heap objects (about 300 bytes beyond key
+ * and value, so the V8 heap held about twice the configured size), and the garbage of evicted
+ * entries kept the collector busy. Here a lookup hashes the key bytes (FNV-1a), probes an
+ * open-addressing index (Int32Array) and compares bytes in place; an entry is a 16-byte header and
+ * its key and value bytes in the ring. The memory is allocated once: `row-cache-size` bytes per
+ * shard, index included, whatever the entries look like.
  *
- * The shard is the only writer of its LevelDB and every write goes through Store.put/del, which
- * update this cache, so an entry is always the latest value (or `null`: known absent). Memory is
- * bounded by `row-cache-size` (bytes, per shard). Eviction is CLOCK (second chance): a hit only
- * sets a flag, and entries are reordered only when the cache is full. Moving an entry to the end
- * of the Map on every hit cost a quarter of a shard's time under redis-benchmark (bench/).
+ * Write-through: the shard is the only writer of its LevelDB and every write goes through
+ * Store.put/del, which set the entry here, so an entry is always the latest value (or `null`:
+ * known absent). Such an entry is *pinned* with the number of the group-commit batch that will
+ * write it: until that batch is in LevelDB (unpin), the entry is the only place a reader finds the
+ * value (the store keeps a Map overlay only for writes the ring refused), so it is never evicted.
+ *
+ * Eviction is FIFO over the ring: a new entry is appended at the head; when the ring is full the
+ * oldest entries at the tail go (skipping dead ones). A live pinned entry at the tail stops
+ * eviction: the set() is refused and the store keeps that write in its overlay instead.
  */
 
-/**
- * Per-entry bytes beyond key and value: Map slot, entry object, key string header, the value's
- * Buffer and ArrayBuffer objects. Measured with 200,000 entries (heap delta after GC): about 300
- * bytes. An estimate of 96 let the cache grow to about three times its configured size.
- */
-export const ENTRY_OVERHEAD = 300;
-
-interface Entry {
-  v: Buffer | null;
-  /** Used since the clock hand last passed. */
-  ref: boolean;
-}
+/** Bytes of an entry header: hash, key length + flags, value length (-1 = known absent), pin. */
+const HEADER = 16;
+/** A header whose key-length field says "the rest of the ring is unused, continue at 0". */
+const WRAP = 0xffff;
+/** Largest key stored (longer keys are not cached; LevelDB keys of Cairn are prefix + user key). */
+const MAX_KEY = 0xfff0;
+const EMPTY = Buffer.alloc(0);
 
 export class RowCache {
-  private readonly map = new Map<string, Entry>();
-  private bytes = 0;
+  /** The ring: entries of HEADER bytes then key and value, each padded to 4 bytes. */
+  private readonly data: Buffer;
+  private readonly i32: Int32Array;
+  private readonly cap: number;
+  /** Open-addressing index, linear probing: entry offset + 1, 0 = empty slot. */
+  private readonly index: Int32Array;
+  private readonly mask: number;
+  private readonly maxEntries: number;
+  private readonly maxEntryBytes: number;
+  /** Next entry goes here; the oldest entry starts at tail. */
+  private head = 0;
+  private tail = 0;
+  /** The head has wrapped behind the tail (the ring's occupied bytes are [tail, cap) + [0, head)). */
+  private wrapped = false;
+  private entries = 0;
+  /** Batches up to this number are in LevelDB: entries pinned by them may be evicted. */
+  private written = 0;
   hits = 0;
   misses = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(limit: number) {
+    const bytes = Math.max(0, Math.floor(limit || 0));
+    if (bytes < 4096) {
+      // Off (also for a missing limit: never unbounded). Writes all go to the store's overlay.
+      this.cap = 0;
+      this.data = EMPTY;
+      this.i32 = new Int32Array(0);
+      this.index = new Int32Array(1);
+      this.mask = 0;
+      this.maxEntries = 0;
+      this.maxEntryBytes = 0;
+      return;
+    }
+    // About a fifth of the budget for the index: 4-byte slots at most 3/4 full, for entries of
+    // 40 bytes or more on average (smaller ones are evicted early by the entry count instead).
+    let slots = 1024;
+    while (slots * 4 * 2 <= bytes / 5) slots *= 2;
+    this.index = new Int32Array(slots);
+    this.mask = slots - 1;
+    this.maxEntries = Math.floor(slots * 0.75);
+    this.cap = (bytes - slots * 4) & ~3;
+    this.data = Buffer.allocUnsafeSlow(this.cap);
+    this.i32 = new Int32Array(this.data.buffer, this.data.byteOffset, this.cap >> 2);
+    this.maxEntryBytes = Math.floor(this.cap / 16);
+  }
 
   get enabled(): boolean {
-    return this.limit > 0;
+    return this.cap > 0;
   }
 
+  /** Entries cached. */
   get size(): number {
-    return this.map.size;
+    return this.entries;
   }
 
+  /** Memory the cache holds (allocated once). */
   get usedBytes(): number {
-    return this.bytes;
+    return this.cap + (this.cap > 0 ? this.index.byteLength : 0);
   }
 
-  /** The cached record, null when known absent, undefined when not cached. */
-  get(k: string): Buffer | null | undefined {
-    const e = this.map.get(k);
-    if (e === undefined) {
+  /** The cached record (a copy), null when known absent, undefined when not cached. */
+  get(k: Buffer): Buffer | null | undefined {
+    if (this.cap === 0) return undefined;
+    const slot = this.find(k, hashOf(k));
+    if (slot < 0) {
       this.misses++;
       return undefined;
     }
     this.hits++;
-    if (!e.ref) e.ref = true; // no store (and no dirtied cache line) when already set
-    return e.v;
+    const off = this.index[slot]! - 1;
+    const vlen = this.i32[(off >> 2) + 2]!;
+    let out: Buffer | null;
+    if (vlen < 0) out = null;
+    else if (vlen === 0) out = EMPTY;
+    else {
+      out = Buffer.allocUnsafe(vlen);
+      copyBytes(this.data, off + HEADER + pad(k.length), out, 0, vlen);
+    }
+    // Second chance: an entry used while in the oldest quarter of the ring moves to the head, so
+    // hot records are not evicted just because the ring came round. Only written ones: a pinned
+    // entry must never be dropped by a move that finds no room.
+    const age = off < this.head ? this.head - off : this.head + this.cap - off;
+    if (age > this.cap - (this.cap >> 2) && !this.pinned(this.i32[(off >> 2) + 3]!)) this.set(k, out);
+    return out;
   }
 
-  set(k: string, v: Buffer | null): void {
-    if (!this.enabled) return; // also for a missing limit: off, never unbounded
-    // Never let a small view keep a large backing buffer (a frame, a pooled slab) alive.
-    // (Buffer.from would copy into a pooled 8 KiB slab, which is the same problem.)
-    if (v !== null && v.buffer.byteLength > v.length + 64) {
-      const own = Buffer.allocUnsafeSlow(v.length);
-      v.copy(own);
-      v = own;
-    }
-    const e = this.map.get(k);
-    if (e !== undefined) {
-      this.bytes += cost(k, v) - cost(k, e.v);
-      e.v = v;
-      e.ref = true;
-    } else {
-      this.map.set(k, { v, ref: false });
-      this.bytes += cost(k, v);
-    }
-    if (this.bytes > this.limit) this.evict();
+  /**
+   * Caches `v` (null = known absent) for `k`, pinned until batch `pin` is unpinned (0 = not
+   * pinned). False when refused (off, too large, or the ring is full of pinned entries); then any
+   * older entry of `k` is gone too, so the cache never answers with a stale value.
+   */
+  set(k: Buffer, v: Buffer | null, pin = 0): boolean {
+    if (this.cap === 0) return false;
+    const h = hashOf(k);
+    const old = this.find(k, h);
+    if (old >= 0) this.removeSlot(old);
+    const klen = k.length;
+    const vlen = v === null ? 0 : v.length;
+    const size = HEADER + pad(klen) + pad(vlen);
+    if (klen > MAX_KEY || size > this.maxEntryBytes) return false;
+    const off = this.allocate(size);
+    if (off < 0) return false;
+    const w = off >> 2;
+    this.i32[w] = h;
+    this.i32[w + 1] = klen;
+    this.i32[w + 2] = v === null ? -1 : vlen;
+    this.i32[w + 3] = pin;
+    copyBytes(k, 0, this.data, off + HEADER, klen);
+    if (vlen > 0) copyBytes(v!, 0, this.data, off + HEADER + pad(klen), vlen);
+    this.insertSlot(h, off);
+    return true;
   }
 
-  /** The clock hand sweeps from the oldest entry: used ones get a second chance at the end. */
-  private evict(): void {
-    const target = this.limit * 0.9;
-    for (const [k, e] of this.map) {
-      this.map.delete(k);
-      if (e.ref) {
-        e.ref = false;
-        this.map.set(k, e);
+  /** Batches up to `gen` are written: their entries become ordinary (evictable) cache entries. */
+  unpin(gen: number): void {
+    if (((gen - this.written) | 0) > 0) this.written = gen;
+  }
+
+  /**
+   * Batch numbers are int32 counters that wrap (skipping 0, which means "not pinned"): compared
+   * by their difference, valid while fewer than 2^31 batches separate them.
+   */
+  private pinned(pin: number): boolean {
+    return pin !== 0 && ((pin - this.written) | 0) > 0;
+  }
+
+  /**
+   * Drops every entry except those pinned by batch `keepFrom` or later (writes still waiting for
+   * their batch; 0 = drop all). Used when a batch failed: the cache must not run ahead of LevelDB.
+   */
+  clear(keepFrom = 0): void {
+    if (this.cap === 0) return;
+    for (let s = 0; s <= this.mask; s++) {
+      const e = this.index[s]!;
+      if (e === 0) continue;
+      const pin = this.i32[((e - 1) >> 2) + 3]!;
+      if (keepFrom === 0 || pin === 0 || ((pin - keepFrom) | 0) < 0) this.index[s] = 0;
+    }
+    // Rebuild the probe chains of the survivors (rare path: failures only).
+    const keep: number[] = [];
+    for (let s = 0; s <= this.mask; s++) if (this.index[s] !== 0) keep.push(this.index[s]! - 1);
+    this.index.fill(0);
+    this.entries = 0;
+    for (const off of keep) this.insertSlot(this.i32[off >> 2]!, off);
+    if (this.entries === 0) {
+      this.head = this.tail = 0;
+      this.wrapped = false;
+    }
+  }
+
+  // ------------------------------------------------------------ ring
+
+  /** Room for `size` bytes at the head, evicting from the tail; -1 if a pinned entry is in the way. */
+  private allocate(size: number): number {
+    if (this.entries === 0) {
+      // Everything in the ring is dead: start over at the beginning.
+      this.head = this.tail = 0;
+      this.wrapped = false;
+    }
+    while (this.entries >= this.maxEntries) if (!this.evictTail()) return -1;
+    for (;;) {
+      if (!this.wrapped) {
+        if (this.cap - this.head >= size) break;
+        // Not enough room before the end: mark the rest unused and continue at the start.
+        if (this.cap - this.head >= HEADER) this.i32[(this.head >> 2) + 1] = WRAP;
+        this.head = 0;
+        this.wrapped = true;
         continue;
       }
-      this.bytes -= cost(k, e.v);
-      if (this.bytes <= target) return;
+      if (this.tail - this.head >= size) break;
+      if (!this.evictTail()) return -1;
+    }
+    const off = this.head;
+    this.head += size;
+    return off;
+  }
+
+  /** Removes the entry at the tail (if still live) and moves the tail past it. */
+  private evictTail(): boolean {
+    if (!this.wrapped && this.tail === this.head) return false; // empty
+    if (this.cap - this.tail < HEADER || this.i32[(this.tail >> 2) + 1] === WRAP) {
+      this.tail = 0;
+      this.wrapped = false;
+      return true;
+    }
+    const w = this.tail >> 2;
+    const slot = this.slotOf(this.i32[w]!, this.tail);
+    if (slot >= 0) {
+      if (this.pinned(this.i32[w + 3]!)) return false; // its batch is not written yet
+      this.removeSlot(slot);
+    }
+    const klen = this.i32[w + 1]!;
+    const vlen = this.i32[w + 2]!;
+    this.tail += HEADER + pad(klen) + pad(vlen < 0 ? 0 : vlen);
+    if (this.tail === this.head && !this.wrapped) this.head = this.tail = 0;
+    return true;
+  }
+
+  // ------------------------------------------------------------ index
+
+  private find(k: Buffer, h: number): number {
+    const klen = k.length;
+    for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
+      const e = this.index[s]!;
+      if (e === 0) return -1;
+      const w = (e - 1) >> 2;
+      if (this.i32[w] === h && this.i32[w + 1] === klen && this.keyEquals(e - 1 + HEADER, k)) return s;
     }
   }
 
-  clear(): void {
-    this.map.clear();
-    this.bytes = 0;
+  private keyEquals(at: number, k: Buffer): boolean {
+    const d = this.data;
+    for (let i = 0; i < k.length; i++) if (d[at + i] !== k[i]) return false;
+    return true;
+  }
+
+  /** The slot that points at the entry at `off`, or -1 (a dead entry). */
+  private slotOf(h: number, off: number): number {
+    for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
+      const e = this.index[s]!;
+      if (e === 0) return -1;
+      if (e === off + 1) return s;
+    }
+  }
+
+  private insertSlot(h: number, off: number): void {
+    let s = h & this.mask;
+    while (this.index[s] !== 0) s = (s + 1) & this.mask;
+    this.index[s] = off + 1;
+    this.entries++;
+  }
+
+  /** Linear-probing deletion without tombstones: later members of the chain shift back. */
+  private removeSlot(slot: number): void {
+    const idx = this.index;
+    const mask = this.mask;
+    let i = slot;
+    idx[i] = 0;
+    this.entries--;
+    for (let j = (i + 1) & mask; idx[j] !== 0; j = (j + 1) & mask) {
+      const home = this.i32[(idx[j]! - 1) >> 2]! & mask;
+      // The entry at j may move to i unless its home lies cyclically in (i, j].
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!stays) {
+        idx[i] = idx[j]!;
+        idx[j] = 0;
+        i = j;
+      }
+    }
   }
 }
 
-function cost(k: string, v: Buffer | null): number {
-  return k.length + (v === null ? 0 : v.length) + ENTRY_OVERHEAD;
+/** Short copies in JS: Buffer.copy is a native call that costs more than ~100 bytes of this loop. */
+function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, n: number): void {
+  if (n > 128) {
+    src.copy(dst, to, from, from + n);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
+}
+
+function pad(n: number): number {
+  return (n + 3) & ~3;
+}
+
+/** FNV-1a over the key bytes. */
+export function hashOf(k: Buffer): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k[i]!, 0x01000193);
+  return h | 0;
 }

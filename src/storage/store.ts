@@ -48,9 +48,15 @@ export const WRONGTYPE = Symbol('WRONGTYPE');
 export class Store {
   /** Writes since the last takeOps(), in order. */
   private ops: BatchOp[] = [];
-  /** Overlay of writes not yet in LevelDB: newest first is `current`, then in-flight batches. */
+  /**
+   * Writes not yet in LevelDB live in the row cache, pinned until their batch is written. The ones
+   * it refuses (too large, cache off or full of pinned entries) go to this overlay, keyed by the
+   * latin1 form of the key: newest first is `current`, then in-flight batches.
+   */
   private current = new Map<string, Buffer | null>();
   private inflight: Map<string, Buffer | null>[] = [];
+  /** Number of the batch that will take the writes made now (int32, wraps, never 0: see RowCache). */
+  private pendingGen = 1;
   /** Keys per logical database (exact, persisted in the same batches as the writes). */
   readonly counts: number[];
   /** Keys with an expiry per logical database (exact, persisted alike). */
@@ -125,29 +131,29 @@ export class Store {
 
   // ------------------------------------------------------------ raw access with overlay
 
-  // A command looks its key up, then writes it: the meta key and its latin1 form (the cache and
-  // overlay key) are built once for both (the key Buffer is the same argument object).
+  // A command looks its key up, then writes it: the meta key is built once for both (the key
+  // Buffer is the same argument object).
   private memoDb = -1;
   private memoKey: Buffer | null = null;
   private memoMk: Buffer = EMPTY_KEY;
-  private memoStr = '';
 
-  /** The meta key of (db, key); its latin1 string is left in memoStr. */
+  /** The meta key of (db, key). */
   private metaKeyOf(db: number, key: Buffer): Buffer {
     if (key !== this.memoKey || db !== this.memoDb) {
       this.memoKey = key;
       this.memoDb = db;
       this.memoMk = metaKey(db, key);
-      this.memoStr = this.memoMk.toString('latin1');
     }
     return this.memoMk;
   }
 
-  get(k: Buffer, s: string = k.toString('latin1')): Buffer | undefined {
-    // The row cache is write-through, so a cached entry is the latest value, pending or not.
-    const cached = this.rows.get(s);
+  get(k: Buffer): Buffer | undefined {
+    // The row cache holds every pending write it accepted and is write-through, so a cached
+    // entry is the latest value; the overlay holds the pending writes it refused.
+    const cached = this.rows.get(k);
     if (cached !== undefined) return cached === null ? undefined : cached;
     if (this.current.size > 0 || this.inflight.length > 0) {
+      const s = k.toString('latin1');
       let v = this.current.get(s);
       if (v !== undefined) return v === null ? undefined : v;
       for (let i = this.inflight.length - 1; i >= 0; i--) {
@@ -156,20 +162,26 @@ export class Store {
       }
     }
     const v = this.db.getSync(k);
-    this.rows.set(s, v ?? null);
+    this.rows.set(k, v ?? null);
     return v;
   }
 
-  put(k: Buffer, v: Buffer, s: string = k.toString('latin1')): void {
+  put(k: Buffer, v: Buffer): void {
     this.ops.push({ type: 'put', key: k, value: v });
-    this.current.set(s, v);
-    this.rows.set(s, v);
+    if (!this.rows.set(k, v, this.pendingGen)) this.current.set(k.toString('latin1'), v);
   }
 
-  del(k: Buffer, s: string = k.toString('latin1')): void {
+  del(k: Buffer): void {
     this.ops.push({ type: 'del', key: k });
-    this.current.set(s, null);
-    this.rows.set(s, null);
+    if (!this.rows.set(k, null, this.pendingGen)) this.current.set(k.toString('latin1'), null);
+  }
+
+  /**
+   * A batch failed: nothing of it is in LevelDB, so the cache forgets every record it holds except
+   * the writes made since (they wait for the next batch).
+   */
+  discardUnwritten(): void {
+    this.rows.clear(this.pendingGen);
   }
 
   /**
@@ -228,23 +240,29 @@ export class Store {
     if (this.ops.length === 0) return null;
     const ops = this.ops;
     const map = this.current;
+    const gen = this.pendingGen;
+    this.pendingGen = (gen + 1) | 0 || 1;
     this.ops = [];
-    this.current = new Map();
-    this.inflight.push(map);
-    return {
-      ops,
-      done: () => {
+    let done: () => void;
+    if (map.size === 0) {
+      done = () => this.rows.unpin(gen);
+    } else {
+      this.current = new Map();
+      this.inflight.push(map);
+      done = () => {
         const i = this.inflight.indexOf(map);
         if (i >= 0) this.inflight.splice(i, 1);
-      },
-    };
+        this.rows.unpin(gen);
+      };
+    }
+    return { ops, done };
   }
 
   // ------------------------------------------------------------ the one place that decides type and expiry
 
   /** Meta of a live key, or null if missing or expired (an expired key is deleted here). */
   lookup(db: number, key: Buffer, now = Date.now()): Meta | null {
-    const raw = this.get(this.metaKeyOf(db, key), this.memoStr);
+    const raw = this.get(this.metaKeyOf(db, key));
     if (raw === undefined) return null;
     const m = decodeMeta(raw);
     if (m.expire !== 0 && m.expire <= now) {
@@ -286,7 +304,7 @@ export class Store {
     else this.adjustCount(db, 1);
     this.trackExpire(db, old ? old.expire : 0, expire);
     if (expire !== 0 && (!old || old.expire !== expire)) this.put(expiryKey(expire, db, key), EMPTY);
-    this.put(this.metaKeyOf(db, key), encodeStringMeta(value, expire), this.memoStr);
+    this.put(this.metaKeyOf(db, key), encodeStringMeta(value, expire));
   }
 
   /** Writes any meta record (used by RENAME/COPY/MOVE/RESTORE paths). */
@@ -295,7 +313,7 @@ export class Store {
     else this.adjustCount(db, 1);
     this.trackExpire(db, old ? old.expire : 0, m.expire);
     if (m.expire !== 0 && (!old || old.expire !== m.expire)) this.put(expiryKey(m.expire, db, key), EMPTY);
-    this.put(this.metaKeyOf(db, key), encodeMeta(m), this.memoStr);
+    this.put(this.metaKeyOf(db, key), encodeMeta(m));
   }
 
   /** Overwrite of `old`: its expiry index entry goes unless kept, its collection version becomes garbage. */
@@ -308,7 +326,7 @@ export class Store {
   deleteKey(db: number, key: Buffer, m: Meta): void {
     if (m.expire !== 0) this.del(expiryKey(m.expire, db, key));
     if (m.type !== Type.STRING) this.markGarbage(db, key, m.version!);
-    this.del(this.metaKeyOf(db, key), this.memoStr);
+    this.del(this.metaKeyOf(db, key));
     this.adjustCount(db, -1);
     this.trackExpire(db, m.expire, 0);
   }
@@ -326,7 +344,7 @@ export class Store {
     if (expire !== 0) this.put(expiryKey(expire, db, key), EMPTY);
     this.trackExpire(db, m.expire, expire);
     m.expire = expire;
-    this.put(this.metaKeyOf(db, key), encodeMeta(m), this.memoStr);
+    this.put(this.metaKeyOf(db, key), encodeMeta(m));
   }
 
   /** Keeps `expires` exact when a key's expiry goes from `before` to `after` (0 = none). */

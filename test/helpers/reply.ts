@@ -15,8 +15,8 @@ export function encodeCommand(...args: (string | Buffer)[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** End offset of the reply starting at `p`, or -1 when it is not complete yet. */
-function replyEnd(b: Buffer, p: number): number {
+/** End offset of the reply starting at `p`, or -1 when it is not complete yet; throws on a byte that starts no reply type. */
+export function replyEnd(b: Buffer, p: number): number {
   if (p >= b.length) return -1;
   const nl = b.indexOf('\r\n', p);
   if (nl < 0) return -1;

@@ -6,9 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ROOT } from '../../bench/common.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository root (found from package.json, so this also works compiled, from dist/test/helpers/). */
+export { ROOT };
 export const MAIN = path.join(ROOT, 'dist/src/main.js');
 
 export interface TestServer {

@@ -161,7 +161,11 @@ export class RequestDecoder {
 
   private inline(buf: Buffer, start: number, sink: CommandSink): number {
     this.parsedArgBytes = 0;
-    const nl = buf.indexOf(LF, start);
+    let nl = buf.indexOf(LF, start);
+    // Redis finds the newline with strchr(), which stops at a NUL byte: a NUL before the newline
+    // means "no whole line yet", until the line limit is passed.
+    const nul = buf.indexOf(0, start);
+    if (nul >= 0 && nul < nl) nl = -1;
     if (nl < 0) {
       if (buf.length - start > PROTO_INLINE_MAX_SIZE) throw new ProtocolError('ERR Protocol error: too big inline request');
       return -1;
@@ -179,9 +183,15 @@ export class RequestDecoder {
 /**
  * Index of the first CR at or after `from`, or -1. Count and length lines are a few bytes long, and
  * a JS loop over them beats a native Buffer.indexOf call per line (see bench/decoder.ts).
+ * Redis finds that CR with strchr(), which stops at a NUL byte: then there is no line yet (until
+ * the line limit is passed), as there.
  */
 function findCR(buf: Buffer, from: number, len: number): number {
-  for (let i = from; i < len; i++) if (buf[i] === CR) return i;
+  for (let i = from; i < len; i++) {
+    const c = buf[i];
+    if (c === CR) return i;
+    if (c === 0) return -1;
+  }
   return -1;
 }
 
@@ -266,7 +276,8 @@ export function splitInlineArgs(line: Buffer): Buffer[] | null {
       } else {
         if (i >= n) break;
         const c = line[i]!;
-        if (isSpace(c)) break;
+        // Unlike the spaces skipped between arguments, only these end an unquoted one (\v, \f do not).
+        if (c === 32 || c === 10 || c === 13 || c === 9) break;
         if (c === 34) inDq = true;
         else if (c === 39) inSq = true;
         else cur.push(c);

@@ -50,10 +50,11 @@ export class ReplyWriter {
 
   /**
    * An error reply; `msg` includes the code, e.g. "ERR syntax error". As Redis'
-   * addReplyErrorFormat does, each CR and each LF becomes a space (the reply must stay one line).
+   * addReplyErrorFormat does, CRs and LFs at the end are dropped and every other one becomes a
+   * space (the reply must stay one line).
    */
   error(msg: string): void {
-    this.ascii('-' + msg.replace(/[\r\n]/g, ' ') + CRLF);
+    this.ascii('-' + msg.replace(/[\r\n]+$/, '').replace(/[\r\n]/g, ' ') + CRLF);
   }
 
   int(n: number | bigint): void {

@@ -1,0 +1,56 @@
+/**
+ * `maxmemory` in Cairn: the memory budget of the server process, never a cap on the dataset
+ * (which lives on disk) and never a reason to evict or refuse a write.
+ *
+ * What grows with load in a Cairn process is bounded by configuration: per shard the row cache
+ * (one ring allocated at start), LevelDB's block cache and its two memtables (the one being
+ * filled and the one being flushed); per connection the query and output buffers
+ * (client-query-buffer-limit, client-output-buffer-limit, maxclients). The rest is the runtime:
+ * Node and V8 for the front thread, one isolate per shard and per background pool thread.
+ *
+ * With maxmemory set, the caches are sized at start so that the sum fits: what is left after
+ * the runtime and the memtables goes one third to row caches, two thirds to block caches, spread
+ * over the shards, each never above its own configured size. The estimates below were measured
+ * on this machine (bench:large and bench:capacity print peak RSS next to the budget).
+ */
+
+const MB = 1024 * 1024;
+
+/** Node, V8 and the front thread's heap at rest, plus the background pools' threads. */
+export const RUNTIME_BASE = 80 * MB;
+/** One shard isolate at rest, plus headroom for the garbage of its turns. */
+export const RUNTIME_PER_SHARD = 24 * MB;
+/** Smallest caches worth having (LevelDB uses an 8 MB block cache when given none at all). */
+const MIN_BLOCK_CACHE = 1 * MB;
+
+export interface CacheSizes {
+  rowCacheSize: number;
+  cacheSize: number;
+  writeBufferSize: number;
+}
+
+export interface Budget extends CacheSizes {
+  /** True when maxmemory is smaller than the runtime and the smallest caches. */
+  tooSmall: boolean;
+}
+
+/** Per-shard cache sizes: the configured ones, shrunk to fit `maxmemory` when it is set (> 0). */
+export function budgetCaches(maxmemory: number, shards: number, configured: CacheSizes): Budget {
+  if (maxmemory <= 0) return { ...configured, tooSmall: false };
+  let writeBufferSize = configured.writeBufferSize;
+  const fixed = RUNTIME_BASE + shards * RUNTIME_PER_SHARD;
+  // Memtables come first (writes need them), but never more than a quarter of what is left.
+  const quarter = Math.floor((maxmemory - fixed) / 4 / (2 * shards));
+  if (quarter < writeBufferSize) writeBufferSize = Math.max(64 * 1024, quarter);
+  const caches = maxmemory - fixed - 2 * shards * writeBufferSize;
+  if (caches < shards * MIN_BLOCK_CACHE) {
+    return { rowCacheSize: 0, cacheSize: MIN_BLOCK_CACHE, writeBufferSize, tooSmall: true };
+  }
+  const perShard = caches / shards;
+  return {
+    rowCacheSize: Math.min(configured.rowCacheSize, Math.floor(perShard / 3)),
+    cacheSize: Math.max(MIN_BLOCK_CACHE, Math.min(configured.cacheSize, Math.floor((perShard * 2) / 3))),
+    writeBufferSize,
+    tooSmall: false,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Memory bounds that are the server's own doing (not the dataset's): LevelDB table files read
+ * through mmap count in the process's RSS, so by default Cairn has LevelDB read them with pread.
+ */
+import { describe, it, expect } from 'vitest';
+import fs from 'node:fs';
+import { startServer } from './helpers/server.js';
+import { connect } from './helpers/client.js';
+import { budgetCaches, RUNTIME_BASE, RUNTIME_PER_SHARD } from '../src/server/memory-budget.js';
+
+const MB = 1024 * 1024;
+const DEFAULTS = { rowCacheSize: 32 * MB, cacheSize: 64 * MB, writeBufferSize: 4 * MB };
+
+function infoField(info: string, name: string): number {
+  const m = new RegExp(`^${name}:(\\d+)`, 'm').exec(info);
+  if (!m) throw new Error(`no ${name} in INFO`);
+  return Number(m[1]);
+}
+
+/** Table files (.ldb) of the server's data directory that are mapped into its address space. */
+function mappedTables(pid: number, dir: string): number {
+  const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n');
+  return maps.filter((l) => l.includes(dir) && l.endsWith('.ldb')).length;
+}
+
+async function readsAfterFlush(mmapFiles: number): Promise<number> {
+  // Small memtables and no block cache: the data lands in many table files that reads must open.
+  const server = await startServer({
+    shards: 1,
+    args: ['--leveldb-write-buffer-size', '64kb', '--leveldb-cache-size', '0', '--row-cache-size', '0',
+      '--leveldb-mmap-files', String(mmapFiles)],
+  });
+  const c = connect(server.port);
+  try {
+    const value = 'v'.repeat(200);
+    for (let b = 0; b < 20; b++) {
+      const args: string[] = [];
+      for (let i = 0; i < 500; i++) args.push(`key:${b}:${i}`, value);
+      await c.mset(...args);
+    }
+    // Let the memtables reach table files, then read keys spread over all of them.
+    await new Promise((r) => setTimeout(r, 500));
+    for (let b = 0; b < 20; b++) expect(await c.get(`key:${b}:7`)).toBe(value);
+    return mappedTables(server.proc.pid!, server.dir);
+  } finally {
+    c.disconnect();
+    await server.stop();
+  }
+}
+
+describe.runIf(process.platform === 'linux')('LevelDB table files and RSS', () => {
+  it('reads tables with pread by default (none mapped), and maps them when leveldb-mmap-files allows', async () => {
+    expect(await readsAfterFlush(0)).toBe(0);
+    expect(await readsAfterFlush(1000)).toBeGreaterThan(0);
+  });
+});
+
+describe('maxmemory: the budget of the process, met by sizing the caches', () => {
+  it('keeps the configured sizes when there is no budget or a large one', () => {
+    expect(budgetCaches(0, 2, DEFAULTS)).toEqual({ ...DEFAULTS, tooSmall: false });
+    expect(budgetCaches(64 * 1024 * MB, 2, DEFAULTS)).toEqual({ ...DEFAULTS, tooSmall: false });
+  });
+
+  it('shrinks caches (never grows them) so that runtime, memtables and caches fit the budget', () => {
+    for (const shards of [1, 2, 4]) {
+      for (const maxmemory of [256 * MB, 512 * MB, 1024 * MB]) {
+        const b = budgetCaches(maxmemory, shards, DEFAULTS);
+        expect(b.tooSmall).toBe(false);
+        const total = RUNTIME_BASE + shards * (RUNTIME_PER_SHARD + b.rowCacheSize + b.cacheSize + 2 * b.writeBufferSize);
+        expect(total).toBeLessThanOrEqual(maxmemory);
+        expect(b.rowCacheSize).toBeLessThanOrEqual(DEFAULTS.rowCacheSize);
+        expect(b.cacheSize).toBeLessThanOrEqual(DEFAULTS.cacheSize);
+        expect(b.writeBufferSize).toBeLessThanOrEqual(DEFAULTS.writeBufferSize);
+      }
+    }
+  });
+
+  it('says when the budget cannot hold the runtime', () => {
+    const b = budgetCaches(64 * MB, 4, DEFAULTS);
+    expect(b.tooSmall).toBe(true);
+    expect(b.rowCacheSize).toBe(0);
+  });
+
+  it('a server started with maxmemory reports the fitted sizes in INFO memory; CONFIG SET stores a new budget', async () => {
+    const server = await startServer({ shards: 2, args: ['--maxmemory', '256mb'] });
+    const c = connect(server.port);
+    try {
+      const info = await c.info('memory');
+      const want = budgetCaches(256 * MB, 2, DEFAULTS);
+      expect(infoField(info, 'maxmemory')).toBe(256 * MB);
+      expect(infoField(info, 'cairn_row_cache_total')).toBe(2 * want.rowCacheSize);
+      expect(infoField(info, 'cairn_leveldb_block_cache_total')).toBe(2 * want.cacheSize);
+      expect(infoField(info, 'cairn_leveldb_write_buffers_total')).toBe(4 * want.writeBufferSize);
+      expect(want.rowCacheSize).toBeLessThan(DEFAULTS.rowCacheSize);
+      expect(await c.config('SET', 'maxmemory', '1gb')).toBe('OK');
+      expect(await c.config('GET', 'maxmemory')).toEqual(['maxmemory', String(1024 * MB)]);
+    } finally {
+      c.disconnect();
+      await server.stop();
+    }
+  });
+});
