@@ -19,7 +19,9 @@
  * once; GET, HGET, ZSCORE and LRANGE read keys loaded before they run. For each command and rate
  * the servers take turns (who goes first alternates). Requests leave on a fixed schedule whatever
  * the replies do, and each latency is measured from the request's intended send time (bench/load.ts),
- * so a server that falls behind shows it as latency. Prints a table (achieved rate, p50, p99,
+ * so a server that falls behind shows it as latency. A server that answers less than 90% of a rate
+ * is "saturated" there (its latencies would only measure the run's length): the table gives the
+ * rate it reached instead, and higher rates are skipped for it. Prints a table (achieved rate, p50, p99,
  * p99.9, max in ms); the HTML report (percentile curves per command, p99 against rate, server RSS
  * over time) and the JSON (every histogram) go to bench/results/.
  */
