@@ -11,20 +11,14 @@
 // classic-level's own compiled LevelDB on its own WriteBatch. No std::string or other
 // library-ABI type crosses between the two binaries. The layout is pinned to classic-level 3.x
 // (checked by test/native.test.ts); if this addon cannot load, Cairn writes asynchronously.
-#include <node_api.h>
-#include <cstdint>
-#include <cstring>
-#include <string>
-#include "leveldb/db.h"
+#include "classic.h"
 #include "leveldb/options.h"
-#include "leveldb/status.h"
 #include "leveldb/write_batch.h"
 
 namespace {
 
-struct ClassicDatabase {
-  leveldb::DB* db_;
-};
+using cairn::ClassicDatabase;
+using cairn::StatusMessage;
 
 struct ClassicBatch {
   ClassicDatabase* database_;
@@ -32,26 +26,12 @@ struct ClassicBatch {
   bool hasData_;
 };
 
-// leveldb 1.20 Status: one `const char* state_`; null when OK, else length(4) code(1) message.
-std::string StatusMessage(const leveldb::Status& s) {
-  const char* state = *reinterpret_cast<const char* const*>(&s);
-  if (state == nullptr) return "OK";
-  uint32_t len;
-  std::memcpy(&len, state, sizeof(len));
-  return std::string(state + 5, len);
-}
-
 napi_value WriteSync(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  void* ptr = nullptr;
-  napi_valuetype t;
-  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
-      napi_get_value_external(env, argv[0], &ptr) != napi_ok || ptr == nullptr) {
-    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "expected a classic-level batch context");
-    return nullptr;
-  }
+  void* ptr = argc < 1 ? nullptr : cairn::ExternalArg(env, argv[0], "expected a classic-level batch context");
+  if (ptr == nullptr) return nullptr;
   bool sync = false;
   if (argc > 1) napi_get_value_bool(env, argv[1], &sync);
   ClassicBatch* batch = static_cast<ClassicBatch*>(ptr);
@@ -74,6 +54,7 @@ napi_value Init(napi_env env, napi_value exports) {
   if (napi_create_function(env, "writeSync", NAPI_AUTO_LENGTH, WriteSync, nullptr, &fn) == napi_ok) {
     napi_set_named_property(env, exports, "writeSync", fn);
   }
+  cairn::RegisterScan(env, exports);
   return exports;
 }
 

@@ -122,7 +122,7 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
   opt({ section: 'storage', name: 'row-cache-size', type: 'memory', default: 32 * MB, min: 0, max: 1e15, mutable: false, effect: 'restart',
     doc: 'Cache of recently read and written records, per shard, in front of LevelDB (0 = off).' }),
   opt({ section: 'storage', name: 'leveldb-native-writes', type: 'bool', default: true, mutable: false, effect: 'restart',
-    doc: 'Write each group commit on the shard\'s own thread with the bundled native addon (built by npm install); with "no", or when the addon is not built, batches go through the libuv thread pool.' }),
+    doc: 'Write each group commit, and read key ranges (LRANGE, ZRANGE, HGETALL, SCAN, ranks, ...), on the shard\'s own thread with the bundled native addon (built by npm install); with "no", or when the addon is not built, both go through the libuv thread pool.' }),
   opt({ section: 'storage', name: 'leveldb-cache-size', type: 'memory', default: 64 * MB, min: 0, max: 1e15, mutable: false, effect: 'restart',
     doc: 'LevelDB block cache per shard.' }),
   opt({ section: 'storage', name: 'leveldb-write-buffer-size', type: 'memory', default: 4 * MB, min: 64 * 1024, max: 1e15, mutable: false, effect: 'restart',
@@ -150,6 +150,8 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Accepted for compatibility; no effect.' }),
 
   // --- observability
+  opt({ section: 'observability', name: 'enable-debug-command', type: 'enum', default: 'no', values: ['no', 'yes', 'local'], mutable: false, effect: 'restart',
+    doc: 'Allow the DEBUG command: no, yes, or local (only from loopback connections), as in Redis. Cairn\'s DEBUG injects faults for tests (DEBUG SET-DISK-ERROR: LevelDB writes fail as on a full disk).' }),
   opt({ section: 'observability', name: 'slowlog-log-slower-than', type: 'int', default: 10000, min: -1, max: 9007199254740991, mutable: true, effect: 'none',
     doc: 'Accepted and stored; SLOWLOG is not implemented yet.' }),
   opt({ section: 'observability', name: 'slowlog-max-len', type: 'int', default: 128, min: 0, max: 2147483647, mutable: true, effect: 'none',

@@ -6,18 +6,9 @@ import { describe, it, expect, onTestFinished } from 'vitest';
 import type { Redis } from 'ioredis';
 import { startServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
+import { fragileClient, writeUntilGone, verifyClient } from './helpers/crash.js';
 
 const N = 2000;
-
-/** A connected client that fails fast once the server is gone, instead of queueing and reconnecting. */
-async function fragileClient(port: number): Promise<Redis> {
-  const r = connect(port, { enableOfflineQueue: false, retryStrategy: () => null, reconnectOnError: () => false });
-  await new Promise((resolve, reject) => {
-    r.once('ready', resolve);
-    r.once('error', reject);
-  });
-  return r;
-}
 
 /** GETs every key (pipelined) and returns key -> value (null when absent). */
 async function readAll(r: Redis, keys: string[]): Promise<Map<string, string | null>> {
@@ -57,43 +48,6 @@ function present(m: Map<string, string | null>): number {
   return n;
 }
 
-interface WriteLog {
-  /** key -> value of every write sent. */
-  sent: Map<string, string>;
-  /** Keys whose SET was acknowledged. */
-  acked: Set<string>;
-  /** Highest acknowledged value of the counter key, which every write also overwrites in order. */
-  counterAcked: number;
-  counterSent: number;
-}
-
-/**
- * Writes unique keys plus an ever-increasing counter key, up to 32 commands in flight, until the
- * server goes away; records what was acknowledged.
- */
-function writeUntilGone(r: Redis, prefix: string): { log: WriteLog; done: Promise<void> } {
-  const log: WriteLog = { sent: new Map(), acked: new Set(), counterAcked: -1, counterSent: -1 };
-  const counter = `${prefix}counter`;
-  let i = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const n = i++;
-      const key = `${prefix}${n}`;
-      const value = `v${n}`;
-      log.sent.set(key, value);
-      log.counterSent = n;
-      try {
-        await Promise.all([r.set(key, value), r.set(counter, String(n))]);
-      } catch {
-        return;
-      }
-      log.acked.add(key);
-      log.counterAcked = Math.max(log.counterAcked, n);
-    }
-  };
-  return { log, done: Promise.all(Array.from({ length: 16 }, worker)).then(() => undefined) };
-}
-
 describe.each([1, 4])('persistence (%i shards)', (shards) => {
   /** Starts on `dir`, checks every expected key and that DBSIZE counts exactly the present ones. */
   async function checkAfterRestart(dir: string, expected: Map<string, string | null>): Promise<void> {
@@ -127,39 +81,66 @@ describe.each([1, 4])('persistence (%i shards)', (shards) => {
     let srv = await startServer({ shards });
     onTestFinished(() => srv.kill()); // the current server (srv is reassigned on restarts), if a failure left it running
     const dir = srv.dir;
-    const all = new Map<string, string | null>();
+    let keys = 0;
     const rounds: ('SIGKILL' | 'SIGTERM')[] = ['SIGKILL', 'SIGKILL', 'SIGTERM', 'SIGKILL'];
     for (const [round, how] of rounds.entries()) {
       const r = await fragileClient(srv.port);
-      const prefix = `round${round}:`;
-      const { log, done } = writeUntilGone(r, prefix);
+      const { log, acked, done } = writeUntilGone(r, `round${round}:`);
       // The random moment counts from the first acknowledgement (on a loaded machine the first
       // write can take longer than the whole window).
-      for (let waited = 0; log.acked.size === 0 && waited < 10_000; waited += 5) await new Promise((res) => setTimeout(res, 5));
+      await acked;
       await new Promise((res) => setTimeout(res, 50 + Math.random() * 250));
       if (how === 'SIGKILL') await srv.kill();
       else expect(await srv.stop()).toBe(0);
       await done;
       r.disconnect();
-      expect(log.acked.size).toBeGreaterThan(0);
+      expect(log.writesAcked).toBeGreaterThan(0);
 
       srv = await startServer({ shards, dir });
       const check = connect(srv.port);
-      const keys = [...log.sent.keys()];
-      const got = await readAll(check, keys);
-      for (const key of log.acked) expect(got.get(key), `${how} round ${round}: acknowledged ${key}`).toBe(log.sent.get(key));
-      // A write that was sent but not acknowledged may or may not be there, but never garbled.
-      for (const [key, v] of got) if (v !== null) expect(v).toBe(log.sent.get(key));
-      const counter = Number(await check.get(`${prefix}counter`));
-      expect(counter).toBeGreaterThanOrEqual(log.counterAcked);
-      expect(counter).toBeLessThanOrEqual(log.counterSent);
-
-      for (const [key, v] of got) all.set(key, v);
-      all.set(`${prefix}counter`, String(counter));
+      // Every acknowledged write (strings, hash fields, list, set and sorted set elements) is there;
+      // one sent but not acknowledged may or may not be, but never garbled.
+      const verdict = await verifyClient(check, log);
+      expect(verdict.lost, `${how} round ${round}: lost`).toEqual([]);
+      expect(verdict.corrupt, `${how} round ${round}: corrupt`).toEqual([]);
       // Exact counts: DBSIZE is every key of every round so far that is present.
-      expect(await check.dbsize()).toBe(present(all));
+      keys += verdict.keysPresent;
+      expect(await check.dbsize()).toBe(keys);
       check.disconnect();
     }
     expect(await srv.stop()).toBe(0);
+  });
+});
+
+describe('the crash checker (test/helpers/crash.ts)', () => {
+  it('reports acknowledged writes that are missing and values that were never written', async () => {
+    const srv = await startServer({ shards: 2 });
+    onTestFinished(() => srv.kill());
+    const r = await fragileClient(srv.port);
+    const { log, acked, done } = writeUntilGone(r, 'chk:', 4);
+    await acked;
+    while (log.acked.hash.size < 3 || log.acked.list.size < 1 || log.acked.string.size < 1) await new Promise((res) => setTimeout(res, 10));
+    await srv.kill();
+    await done;
+    r.disconnect();
+    const srv2 = await startServer({ shards: 2, dir: srv.dir });
+    onTestFinished(() => srv2.kill());
+    const check = connect(srv2.port);
+    expect(await verifyClient(check, log)).toMatchObject({ lost: [], corrupt: [] });
+
+    const [s] = log.acked.string;
+    const [h1, h2] = log.acked.hash;
+    const [l] = log.acked.list;
+    await check.del(`chk:s:${s}`);
+    await check.hdel('chk:hash', `f${h1}`);
+    await check.hset('chk:hash', `f${h2}`, 'garbled');
+    await check.lrem('chk:list', 0, `e${l}`);
+    await check.sadd('chk:set', 'm-never-sent');
+    const v = await verifyClient(check, log);
+    expect(v.lost).toEqual(expect.arrayContaining([`chk:s:${s}`, `chk:hash: step ${h1}`, `chk:list: step ${l}`]));
+    expect(v.corrupt).toEqual(expect.arrayContaining([`chk:hash.f${h2} = garbled`]));
+    expect(v.corrupt.some((c) => c.startsWith('chk:set: element of step'))).toBe(true);
+    check.disconnect();
+    expect(await srv2.stop()).toBe(0);
   });
 });

@@ -430,13 +430,17 @@ function persistenceSection(server: ServerState): Field[] {
     ['aof_current_rewrite_time_sec', -1],
     ['aof_last_bgrewrite_status', 'ok'],
     ['aof_rewrites', 0],
-    ['aof_last_write_status', 'ok'],
+    ['aof_last_write_status', server.writeErrors.byShard.size > 0 ? 'err' : 'ok'],
     ['module_fork_in_progress', 0],
     ['backup_dir', b?.dir ?? ''],
     ['backup_last_path', b?.lastPath ?? ''],
     ['backup_last_keys', b?.lastKeys ?? 0],
     ['backup_last_bytes', b?.lastBytes ?? 0],
     ['backup_last_pause_usec', b?.lastPauseUsec ?? 0],
+    // Cairn's write-error state (MISCONF): shards that cannot write now, times entered, latest reason.
+    ['cairn_write_error_shards', server.writeErrors.byShard.size],
+    ['cairn_write_errors', server.writeErrors.entered],
+    ['cairn_last_write_error', server.writeErrors.last.replace(/[\r\n]+/g, ' ')],
   ];
 }
 

@@ -24,6 +24,7 @@ import {
   versionPrefix, garbageKey, VERSIONED_PREFIXES,
 } from '../storage/encoding.js';
 import { Sweeper, sweepState, markFlushed } from '../shard/sweep.js';
+import { scan, andThen, type MaybePromise } from '../storage/scan.js';
 import { stringMatchLen, literalPrefix } from '../util/glob.js';
 
 // ---------------------------------------------------------------- this family's error texts
@@ -100,19 +101,16 @@ function transferValue(c: ShardCall, src: Source, dst: Target, move: boolean): v
 }
 
 async function transferCollection(c: ShardCall, src: Source, dst: Target, move: boolean): Promise<void> {
-  await c.sync();
+  await synced(c);
   const version = c.store.newVersion();
   for (const kind of VERSIONED_PREFIXES) {
     const from = versionPrefix(kind, src.db, src.key, src.m.version!);
     const to = versionPrefix(kind, dst.db, dst.key, version);
-    const it = c.store.db.iterator({ gte: from, lt: prefixEnd(from)! });
-    try {
-      for (let batch = await it.nextv(1024); batch.length > 0; batch = await it.nextv(1024)) {
-        for (const [k, v] of batch) c.store.put(Buffer.concat([to, k.subarray(from.length)]), v);
-      }
-    } finally {
-      await it.close();
-    }
+    // The copy's writes go to the overlay as the source streams (they are under another version).
+    // Values are copied: a range read's values are views of its whole chunk, which the row cache must not pin.
+    await scan(c.store, { gte: from, lt: prefixEnd(from)! }, (k, v) => {
+      c.store.put(Buffer.concat([to, k.subarray(from.length)]), Buffer.from(v));
+    }, true);
   }
   // The whole copy goes out in this turn's batch, so a crash never leaves half of it referenced.
   c.store.putMeta(dst.db, dst.key, { ...src.m, version }, dst.old);
@@ -293,23 +291,15 @@ function kindArg(b: Buffer): number {
 const vreadShard: ShardHandler = async (c) => {
   const prefix = versionPrefix(kindArg(c.args[2]!), c.db, c.args[1]!, c.args[3]!.readBigUInt64BE(0));
   const after = c.args[4]!;
-  await c.sync();
+  await synced(c);
   const start = after.length > 0 ? { gt: Buffer.concat([prefix, after]) } : { gte: prefix };
-  const it = c.store.db.iterator({ ...start, lt: prefixEnd(prefix)!, limit: COPY_CHUNK });
   const out: Buffer[] = [];
   let bytes = 0;
-  try {
-    while (bytes < COPY_CHUNK_BYTES) {
-      const entries = await it.nextv(COPY_CHUNK);
-      if (entries.length === 0) break;
-      for (const [k, v] of entries) {
-        out.push(k.subarray(prefix.length), v);
-        bytes += k.length + v.length;
-      }
-    }
-  } finally {
-    await it.close();
-  }
+  await scan(c.store, { ...start, lt: prefixEnd(prefix)!, limit: COPY_CHUNK }, (k, v) => {
+    out.push(k.subarray(prefix.length), v);
+    bytes += k.length + v.length;
+    return bytes < COPY_CHUNK_BYTES;
+  });
   c.w.array(out.length);
   for (const b of out) c.w.bulk(b);
 };
@@ -447,32 +437,28 @@ const { W_FAST: writeFast, RO_FAST: readFast } = accessSets('keyspace');
 
 type MetaRange = { gte: Buffer; lt: Buffer } | { gt: Buffer; lt: Buffer };
 
+/** sync() when writes are pending, so that range reads (scan.ts) see every write; else nothing to wait for. */
+function synced(c: ShardCall): Promise<void> | undefined {
+  return c.store.hasPending ? c.sync() : undefined;
+}
+
 /**
  * Calls `each` for up to `limit` meta records in `range` (read from LevelDB in chunks: the caller
- * has awaited c.sync()); returns how many it saw and the user key of the last one.
+ * has synced pending writes); returns how many it saw and the user key of the last one.
+ * `each` may write (delete expired keys): the rest of the range is read from LevelDB regardless.
  */
-async function forEachMeta(c: ShardCall, range: MetaRange, limit: number,
-  each: (key: Buffer, v: Buffer) => void): Promise<{ seen: number; last: Buffer | null }> {
-  const it = c.store.db.iterator({ ...range, limit });
-  let seen = 0;
+function forEachMeta(c: ShardCall, range: MetaRange, limit: number,
+  each: (key: Buffer, v: Buffer) => void): MaybePromise<{ seen: number; last: Buffer | null }> {
   let last: Buffer | null = null;
-  try {
-    for (let batch = await it.nextv(1024); batch.length > 0; batch = await it.nextv(1024)) {
-      for (const [k, v] of batch) {
-        last = k.subarray(2);
-        each(last, v);
-      }
-      seen += batch.length;
-    }
-  } finally {
-    await it.close();
-  }
-  return { seen, last };
+  return andThen(scan(c.store, { ...range, limit }, (k, v) => {
+    last = k.subarray(2);
+    each(last, v);
+  }), (seen) => ({ seen, last }));
 }
 
 const keysShard: ShardHandler = async (c) => {
   const pattern = effectivePattern(c.args[1]!);
-  await c.sync();
+  await synced(c);
   const now = Date.now();
   const out: Buffer[] = [];
   // Like Redis, KEYS skips expired keys without deleting them.
@@ -636,7 +622,7 @@ const scanShard: ShardHandler = async (c) => {
   const after = c.args[1]!.toString('latin1') === 'after' ? c.args[2]! : null;
   const o = parseScanOptions(c.args, 3);
   const type = o.type ? o.type.toString('latin1').toLowerCase() : null;
-  await c.sync();
+  await synced(c);
   const now = Date.now();
   const range = metaRange(c.db, o.pattern);
   // Resume after the cursor's key, unless the pattern's range starts later.
@@ -680,19 +666,25 @@ function randomKeyBetween(lo: Buffer, hi: Buffer): Buffer {
   return out;
 }
 
+/** The first key of a range (reverse: the last), or null. */
+function firstKey(c: ShardCall, range: { gte: Buffer; lt: Buffer; reverse?: boolean; skip?: number }): MaybePromise<Buffer | null> {
+  let found: Buffer | null = null;
+  return andThen(scan(c.store, { ...range, limit: 1, values: false }, (k) => {
+    found = k;
+  }), () => found);
+}
+
 /** One candidate meta key of the db, chosen at random (null when the db has no records). */
 async function randomCandidate(c: ShardCall): Promise<Buffer | null> {
   const { gte, lt } = metaRange(c.db, null);
-  const db = c.store.db;
   const count = c.store.counts[c.db]!;
   if (count <= UNIFORM_PICK_MAX) {
-    const keys = await db.keys({ gte, lt, limit: Math.floor(Math.random() * count) + 1 }).all();
-    return keys.length > 0 ? keys[keys.length - 1]! : null;
+    return firstKey(c, { gte, lt, skip: Math.floor(Math.random() * count) });
   }
-  const [first] = await db.keys({ gte, lt, limit: 1 }).all();
-  const [last] = await db.keys({ gte, lt, limit: 1, reverse: true }).all();
+  const first = await firstKey(c, { gte, lt });
+  const last = await firstKey(c, { gte, lt, reverse: true });
   if (!first || !last) return first ?? null;
-  const [hit] = await db.keys({ gte: randomKeyBetween(first, last), lt, limit: 1 }).all();
+  const hit = await firstKey(c, { gte: randomKeyBetween(first, last), lt });
   return hit ?? first; // past the last key: wrap around
 }
 
@@ -700,24 +692,21 @@ async function randomCandidate(c: ShardCall): Promise<Buffer | null> {
 const randomKeyShard: ShardHandler = async (c) => {
   const now = Date.now();
   for (let tries = 0; tries < RANDOM_TRIES && c.store.counts[c.db]! > 0; tries++) {
-    await c.sync();
+    await synced(c);
     const k = await randomCandidate(c);
     if (k === null) break;
     const key = k.subarray(2);
     if (c.store.lookup(c.db, key, now)) return c.w.bulk(key);
   }
   // Unlucky with expired keys: take the first live one in key order (deleting expired ones).
-  await c.sync();
+  await synced(c);
   let found: Buffer | null = null;
   const { gte, lt } = metaRange(c.db, null);
-  const it = c.store.db.keys({ gte, lt });
-  try {
-    for (let batch = await it.nextv(256); batch.length > 0 && !found; batch = await it.nextv(256)) {
-      for (const k of batch) if (c.store.lookup(c.db, k.subarray(2), now)) { found = k.subarray(2); break; }
-    }
-  } finally {
-    await it.close();
-  }
+  await scan(c.store, { gte, lt, values: false }, (k) => {
+    if (!c.store.lookup(c.db, k.subarray(2), now)) return true;
+    found = k.subarray(2);
+    return false;
+  });
   if (found) c.w.bulk(found);
   else c.w.nil();
 };
@@ -771,11 +760,11 @@ async function flushDb(c: ShardCall, db: number): Promise<void> {
   const { gte, lt } = metaRange(db, null);
   let deleted = 0;
   for (;;) {
-    await c.sync();
-    const entries = await c.store.db.iterator({ gte, lt, limit: FLUSH_CHUNK }).all();
-    for (const [k, v] of entries) c.store.deleteKey(db, k.subarray(2), decodeMeta(v));
-    deleted += entries.length;
-    if (entries.length < FLUSH_CHUNK) break;
+    // Each chunk's deletes are written before the next chunk is read from the start again.
+    await synced(c);
+    const n = await scan(c.store, { gte, lt, limit: FLUSH_CHUNK }, (k, v) => c.store.deleteKey(db, k.subarray(2), decodeMeta(v)));
+    deleted += n;
+    if (n < FLUSH_CHUNK) break;
   }
   if (deleted > 0) markFlushed(c.store, db);
 }

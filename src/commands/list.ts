@@ -162,7 +162,7 @@ function lrange(c: ShardCall): void | Promise<void> {
   const r = l === null ? null : listRange(start, end, l.length);
   if (r === null) return c.w.array(0);
   c.w.array(r[1] - r[0]);
-  // Short ranges are read synchronously (point reads); long ones stream from an iterator.
+  // Synchronous with the native addon (one range read) or for short ranges (point reads).
   const read = l!.scan(r[0], r[1], false, (_p, v) => c.w.bulk(v));
   if (read instanceof Promise) return read.then(() => undefined);
 }

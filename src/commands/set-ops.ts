@@ -21,9 +21,7 @@
  */
 import { Collection, type CollectionContext } from '../storage/collection.js';
 import { Type, prefixEnd } from '../storage/encoding.js';
-
-/** Keys read per LevelDB round trip by the cursors here. */
-const CHUNK = 512;
+import { readChunk, rangeAfter, andThen, type MaybePromise, type RangeRead } from '../storage/scan.js';
 
 export type SetOp = 'inter' | 'union' | 'diff';
 
@@ -44,39 +42,47 @@ export function lookupSets(ctx: CollectionContext, keys: readonly Buffer[]): (Co
 // ---------------------------------------------------------------- cursors over stored sets
 
 /**
- * A pull cursor over one set's members in byte order: a LevelDB key iterator bounded to the set's
- * prefix and version, read CHUNK keys at a time. Open it only with no writes pending (after sync()).
+ * A pull cursor over one set's members in byte order: chunks of the range reads of scan.ts,
+ * bounded to the set's prefix and version. Open it only with no writes pending (after sync());
+ * writes made while it runs (a STORE form's new version) are elsewhere and never seen.
  */
 class MemberCursor {
   /** The current member; null before the first advance() and after the end. */
   head: Buffer | null = null;
   private chunk: Buffer[] = [];
   private at = 0;
-  private readonly it;
+  private ended = false;
+  private range: RangeRead;
   private readonly skip: number;
 
-  constructor(coll: Collection) {
+  constructor(private readonly coll: Collection) {
     const prefix = coll.prefix;
     this.skip = prefix.length;
-    this.it = coll.ctx.store.db.keys({ gte: prefix, lt: prefixEnd(prefix)! });
+    this.range = { gte: prefix, lt: prefixEnd(prefix)!, values: false };
   }
 
   /** Moves to the next member (the first one on the first call); false at the end. */
-  async advance(): Promise<boolean> {
-    if (this.at >= this.chunk.length) {
-      this.chunk = await this.it.nextv(CHUNK);
+  advance(): MaybePromise<boolean> {
+    if (this.at < this.chunk.length) return this.step();
+    if (this.ended) return this.stop();
+    return andThen(readChunk(this.coll.ctx.store, this.range), (c) => {
+      this.chunk = c.keys;
       this.at = 0;
-      if (this.chunk.length === 0) {
-        this.head = null;
-        return false;
-      }
-    }
+      this.ended = c.ended;
+      if (c.keys.length === 0) return this.stop();
+      this.range = rangeAfter(this.range, c.keys[c.keys.length - 1]!);
+      return this.step();
+    });
+  }
+
+  private step(): boolean {
     this.head = this.chunk[this.at++]!.subarray(this.skip);
     return true;
   }
 
-  close(): Promise<void> {
-    return this.it.close();
+  private stop(): boolean {
+    this.head = null;
+    return false;
   }
 }
 
@@ -146,31 +152,32 @@ async function merge(
 ): Promise<void> {
   await syncForIteration(sets[0]!.ctx);
   const cursors = sets.map((s) => new MemberCursor(s));
-  try {
-    const heap = new CursorHeap(cursors);
-    for (let i = 0; i < cursors.length; i++) if (await cursors[i]!.advance()) heap.push(i);
-    let firstLive = cursors[0]!.head !== null;
-    while (heap.size > 0 && (firstLive || !untilFirstEnds)) {
-      const member = cursors[heap.peek()]!.head!;
-      let inFirst = false;
-      let holders = 0;
-      while (heap.size > 0 && cursors[heap.peek()]!.head!.equals(member)) {
-        const i = heap.pop();
-        holders++;
-        if (i === 0) inFirst = true;
-        if (await cursors[i]!.advance()) heap.push(i);
-        else if (i === 0) firstLive = false;
-      }
-      if (visit(member, inFirst, holders) === false) return;
+  // Awaits only what is a promise: with the native addon the merge runs without yielding.
+  const advance = async (i: number): Promise<boolean> => {
+    const more = cursors[i]!.advance();
+    return typeof more === 'boolean' ? more : await more;
+  };
+  const heap = new CursorHeap(cursors);
+  for (let i = 0; i < cursors.length; i++) if (await advance(i)) heap.push(i);
+  let firstLive = cursors[0]!.head !== null;
+  while (heap.size > 0 && (firstLive || !untilFirstEnds)) {
+    const member = cursors[heap.peek()]!.head!;
+    let inFirst = false;
+    let holders = 0;
+    while (heap.size > 0 && cursors[heap.peek()]!.head!.equals(member)) {
+      const i = heap.pop();
+      holders++;
+      if (i === 0) inFirst = true;
+      if (await advance(i)) heap.push(i);
+      else if (i === 0) firstLive = false;
     }
-  } finally {
-    await Promise.all(cursors.map((c) => c.close()));
+    if (visit(member, inFirst, holders) === false) return;
   }
 }
 
-/** sync(), then make sure LevelDB iterators will see every write (none may be pending). */
+/** sync() when writes are pending, then make sure range reads will see every write. */
 async function syncForIteration(ctx: CollectionContext): Promise<void> {
-  await ctx.sync();
+  if (ctx.store.hasPending) await ctx.sync();
   if (ctx.store.hasPending) throw new Error('set iterated with writes pending after sync()');
 }
 
@@ -252,25 +259,18 @@ async function diff(sets: readonly (Collection | null)[], emit: MemberSink): Pro
  * The member at rank `rank` (0-based, byte order) of a non-empty set, reached from the nearer end
  * of the set: at most half of it is read.
  */
-export async function memberAt(set: Collection, rank: number): Promise<Buffer> {
+export function memberAt(set: Collection, rank: number): MaybePromise<Buffer> {
   const size = set.size;
   const reverse = rank >= size / 2;
   const steps = reverse ? size - rank : rank + 1;
-  await syncForIteration(set.ctx);
-  const prefix = set.prefix;
-  const it = set.ctx.store.db.keys({ gte: prefix, lt: prefixEnd(prefix)!, reverse, limit: steps });
-  try {
-    let seen = 0;
-    for (;;) {
-      const keys = await it.nextv(Math.min(CHUNK, steps - seen));
-      if (keys.length === 0) break;
-      seen += keys.length;
-      if (seen === steps) return keys[keys.length - 1]!.subarray(prefix.length);
-    }
-  } finally {
-    await it.close();
-  }
-  throw new Error(`set size ${size} disagrees with its members (rank ${rank} not found)`);
+  let found: Buffer | null = null;
+  // The members before it are stepped over inside LevelDB (with the addon), not read out.
+  return andThen(set.forEach({ reverse, skip: steps - 1, limit: 1, values: false }, (m) => {
+    found = m;
+  }), () => {
+    if (found === null) throw new Error(`set size ${size} disagrees with its members (rank ${rank} not found)`);
+    return found;
+  });
 }
 
 // ---------------------------------------------------------------- the algebra on sorted lists (front thread)

@@ -4,9 +4,10 @@
  * DEL/overwrite/expiry of one is O(1).
  *
  * Point commands (ZADD, ZSCORE, ZREM, ...) run synchronously on the shard through the
- * pending-write overlay. Range commands iterate the score index through bounded LevelDB
- * iterators (async shard handlers: nothing else runs on the shard meanwhile). Ranks are counted
- * along the index: O(rank), not O(log N) as with Redis' skiplist spans.
+ * pending-write overlay. Range commands read the score index through bounded range reads
+ * (src/storage/scan.ts: synchronous with the native addon; nothing else runs on the shard
+ * meanwhile either way). Ranks are counted along the index inside LevelDB: O(rank), not
+ * O(log N) as with Redis' skiplist spans.
  *
  * Replies follow Redis' shapes: with scores, RESP2 flattens (member, score) pairs and RESP3
  * nests each pair as [member, double]. Small sorted sets come back from ZSCAN whole and in score

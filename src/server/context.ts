@@ -49,6 +49,16 @@ export interface ServerStats {
   outputLimitDisconnections: number;
 }
 
+/** Shards that cannot write to LevelDB (Redis' MISCONF state; src/shard/write-error.ts). */
+export interface WriteErrors {
+  /** Shard index -> why its writes fail, for the shards in the state now. */
+  readonly byShard: ReadonlyMap<number, string>;
+  /** Times a shard entered the state since start. */
+  readonly entered: number;
+  /** The latest reason (kept after writes were restored; '' if none). */
+  readonly last: string;
+}
+
 export interface ServerState {
   readonly config: Config;
   readonly log: Logger;
@@ -63,6 +73,7 @@ export interface ServerState {
   readonly configFile: string;
   /** Per-shard cache sizes in effect (the configured ones, fitted to maxmemory when set). */
   readonly caches: Readonly<CacheSizes>;
+  readonly writeErrors: WriteErrors;
   /** The shard that owns a key. */
   shardOf(key: Buffer): number;
   /** Sends a command (by table name, internal ones included) to one shard; resolves with the raw RESP2 reply. */

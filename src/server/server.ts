@@ -17,7 +17,7 @@ import { budgetCaches, type CacheSizes } from './memory-budget.js';
 import { keyShard } from './slot.js';
 import { ReplyWriter } from './resp/writer.js';
 import type { ProtocolError } from './resp/decoder.js';
-import type { ServerState, ServerStats } from './context.js';
+import type { ServerState, ServerStats, WriteErrors } from './context.js';
 import type { CommandSpec } from '../commands/types.js';
 import { COMMAND_LIST, lookupCommand, commandId, keyIndexes } from '../commands/table.js';
 import { CommandError, E, unknownCommand, errorArg } from '../commands/errors.js';
@@ -27,6 +27,7 @@ import { setMaxStringLength } from '../commands/string-util.js';
 import { clientInfoLine } from '../commands/client.js';
 import { obufLimits, type ObufLimit, type ObufLimits } from '../output-buffer-limits.js';
 import { Backups } from './backup.js';
+import { misconfError } from '../shard/write-error.js';
 
 const WORKER_FILE = new URL(findWorkerFile('shard'), import.meta.url);
 const BACKGROUND_FILE = new URL(findWorkerFile('background'), import.meta.url);
@@ -89,6 +90,7 @@ export class CairnServer implements ServerState, ClientHost {
   caches: CacheSizes = { rowCacheSize: 0, cacheSize: 0, writeBufferSize: 0 };
   readonly executable = process.argv[1] ?? '';
   readonly configFile: string;
+  readonly writeErrors = { byShard: new Map<number, string>(), entered: 0, last: '' } satisfies WriteErrors;
   port = 0;
   private nshards = 1;
   private listeners: net.Server[] = [];
@@ -118,6 +120,7 @@ export class CairnServer implements ServerState, ClientHost {
         this.log.fatal(msg);
         void this.shutdown('fatal shard error', 1);
       },
+      writeState: (shard, error) => this.writeStateChanged(shard, error),
     });
   }
 
@@ -313,6 +316,10 @@ export class CairnServer implements ServerState, ClientHost {
     if ((spec.arity > 0 && args.length !== spec.arity) || args.length < -spec.arity) {
       return this.reject(client, E.WRONG_ARGS(spec.name), spec);
     }
+    // As Redis' processCommand under MISCONF: writes (and PING) are refused while a shard cannot write.
+    if (this.writeErrors.byShard.size > 0 && (spec.flags.includes('write') || spec.name === 'ping')) {
+      return this.reject(client, misconfError(this.writeErrors.byShard.values().next().value!), spec);
+    }
     const keys = keyIndexes(spec, args);
     if (keys.length > 0 && spec.shard) {
       const shard = this.shardOf(args[keys[0]!]!);
@@ -330,6 +337,18 @@ export class CairnServer implements ServerState, ClientHost {
     if (involved.length > 0 && !this.coord.canSend(involved)) return this.waitFor(client, involved, args);
     this.count(spec, client);
     this.runFront(client, spec, args);
+  }
+
+  private writeStateChanged(shard: number, error: string | null): void {
+    const we = this.writeErrors;
+    if (error !== null) {
+      we.byShard.set(shard, error);
+      we.entered++;
+      we.last = error;
+      this.log.warn({ shard, err: error }, 'LevelDB write failed: write commands are refused (MISCONF) until writes work again');
+    } else if (we.byShard.delete(shard)) {
+      this.log.info({ shard }, 'LevelDB writes work again: write commands are accepted');
+    }
   }
 
   private count(spec: CommandSpec, client: Client): void {

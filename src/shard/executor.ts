@@ -9,6 +9,11 @@
  *
  * An async handler (iterators) calls sync(), which closes the current segment and waits until
  * it is written, so its iterator sees every earlier write; the commands after it wait for it.
+ *
+ * A failed batch puts the shard in the write-error state (src/shard/write-error.ts): the batch,
+ * and every write and reply computed since on top of it, is discarded (its commands get the
+ * MISCONF error), and until a probe restores writes, write commands are refused and nothing is
+ * written to LevelDB.
  */
 import type { CommandSpec, ShardCall } from '../commands/types.js';
 import { CommandError } from '../commands/errors.js';
@@ -16,6 +21,7 @@ import { ReplyWriter } from '../server/resp/writer.js';
 import { decodeFrame, encodeReplies, type DecodedCommand } from '../server/frame.js';
 import type { Store, BatchOp } from '../storage/store.js';
 import { shardStats } from './stats.js';
+import { misconfError } from './write-error.js';
 
 interface Segment {
   payload: Buffer;
@@ -30,7 +36,12 @@ export interface ExecutorHooks {
   post(frame: ArrayBuffer): void;
   /** A bug (not a command outcome) inside a handler. */
   onError(err: unknown, what: string): void;
+  /** The write-error state was entered (with its reason) or left (null). */
+  onWriteState(error: string | null): void;
 }
+
+/** Reads while LevelDB is closed (a reopen after a write error failed; the next probe retries). */
+const REOPENING = 'LOADING Cairn is reopening its LevelDB store after a write error';
 
 export class ShardExecutor {
   private queue: QueueItem[] = [];
@@ -45,8 +56,10 @@ export class ShardExecutor {
   private writing = false;
   private drainWaiters: (() => void)[] = [];
   private turnScheduled = false;
-  /** Set when a LevelDB write fails: the error text writes get until it succeeds again. */
-  writeError: string | null = null;
+  /** The write-error state: why LevelDB writes failed, until a probe restores them (null: writes work). */
+  private error: string | null = null;
+  /** Discarded batches so far (sync() tells its caller when its writes were among them). */
+  private failures = 0;
 
   constructor(
     private readonly store: Store,
@@ -136,6 +149,14 @@ export class ShardExecutor {
   private exec(cmd: DecodedCommand): Promise<void> | void {
     const spec = this.specs[cmd.id]!;
     this.w.resp = cmd.resp;
+    if (this.error !== null) {
+      const refused = this.refusal(spec);
+      if (refused !== null) {
+        this.w.error(refused);
+        shardStats.addError(cmd.id, refused);
+        return;
+      }
+    }
     const call: ShardCall = { args: cmd.args, db: cmd.db, w: this.w, store: this.store, sync: this.sync };
     this.inHandler = true;
     try {
@@ -147,6 +168,42 @@ export class ShardExecutor {
     } finally {
       this.inHandler = false;
     }
+  }
+
+  /** In the write-error state: the error a command gets instead of running, or null if it may run. */
+  private refusal(spec: CommandSpec): string | null {
+    const data = spec.flags.includes('write') || spec.flags.includes('readonly');
+    if (data && this.store.db.status !== 'open') return REOPENING;
+    return spec.flags.includes('write') ? misconfError(this.error!) : null;
+  }
+
+  get writeError(): string | null {
+    return this.error;
+  }
+
+  /**
+   * A write outside a group commit failed (the everysec fsync): enters the write-error state.
+   * Only between commands (a job), when no batch is pending.
+   */
+  failWrites(err: Error): void {
+    this.hooks.onError(err, 'LevelDB write');
+    this.enterWriteError(err.message);
+  }
+
+  /** A probe wrote to LevelDB again: writes are served again. */
+  writesRestored(): void {
+    if (this.error === null) return;
+    this.error = null;
+    this.store.readOnly = false;
+    this.hooks.onWriteState(null);
+  }
+
+  private enterWriteError(reason: string): void {
+    this.store.discardUnwritten();
+    if (this.error !== null) return;
+    this.error = reason;
+    this.store.readOnly = true;
+    this.hooks.onWriteState(reason);
   }
 
   private readonly endTurn = (): void => {
@@ -171,12 +228,23 @@ export class ShardExecutor {
     this.writeSegments();
   }
 
-  /** For async handlers: everything before them is written to LevelDB (and replied) when this resolves. */
+  /**
+   * For async handlers: everything before them is written to LevelDB (and replied) when this
+   * resolves. It rejects with the MISCONF error if those writes failed: what the handler read
+   * before it may have come from them.
+   */
   readonly sync = (): Promise<void> => {
+    const failures = this.failures;
+    return this.flushed().then(() => {
+      if (this.failures !== failures) throw new CommandError(misconfError(this.error ?? 'unknown error'));
+    });
+  };
+
+  private flushed(): Promise<void> {
     this.cutSegment();
     if (!this.writing && this.segments.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
-  };
+  }
 
   private writeSegments(): void {
     if (this.writing) return;
@@ -191,11 +259,13 @@ export class ShardExecutor {
     const ops: BatchOp[] = [];
     for (const s of segs) if (s.batch) for (const op of s.batch.ops) ops.push(op);
     if (ops.length === 0) {
-      this.postSegments(segs, null);
+      this.postSegments(segs, false);
       this.writeSegments();
       return;
     }
     this.writing = true;
+    // In the write-error state nothing reaches LevelDB until a probe has reopened it.
+    if (this.error !== null) return this.discard(segs);
     let pending: Promise<void> | undefined;
     try {
       pending = this.store.writeBatch(ops);
@@ -204,43 +274,52 @@ export class ShardExecutor {
       return;
     }
     if (pending === undefined) {
-      this.writeError = null;
-      this.finish(segs, null);
+      this.finish(segs, false);
       return;
     }
     pending.then(
-      () => {
-        this.writeError = null;
-        this.finish(segs, null);
-      },
+      () => this.finish(segs, false),
       (err: Error) => this.writeFailed(segs, err),
     );
   }
 
   private writeFailed(segs: Segment[], err: Error): void {
     this.hooks.onError(err, 'LevelDB batch write');
-    // The row cache already holds this batch's values: it must not run ahead of LevelDB.
-    this.store.discardUnwritten();
-    this.writeError = err.message;
-    this.finish(segs, err);
+    this.enterWriteError(err.message);
+    this.discard(segs);
   }
 
-  private finish(segs: Segment[], err: Error | null): void {
+  /**
+   * Drops segments whose writes are not in LevelDB: none of their commands is acknowledged, each
+   * gets the MISCONF error. Commands that ran since (segments cut meanwhile, this turn's finished
+   * ones) may have read those writes through the overlay: they are failed too. Called while
+   * `writing`, so cutting here only queues.
+   */
+  private discard(segs: Segment[]): void {
+    this.cutSegment();
+    const all = this.segments.length > 0 ? segs.concat(this.segments) : segs;
+    this.segments = [];
+    this.store.discardUnwritten();
+    this.failures++;
+    this.finish(all, true);
+  }
+
+  private finish(segs: Segment[], failed: boolean): void {
     for (const s of segs) s.batch?.done();
-    this.postSegments(segs, err);
+    this.postSegments(segs, failed);
     this.writing = false;
     this.writeSegments();
   }
 
-  private postSegments(segs: Segment[], err: Error | null): void {
-    if (err) {
-      // Nothing of this batch is acknowledged: every reply of it becomes the write error.
+  private postSegments(segs: Segment[], failed: boolean): void {
+    if (failed) {
       const w = new ReplyWriter(256);
       const lens: number[] = [];
+      const msg = misconfError(this.error ?? 'unknown error');
       for (const s of segs) {
         for (let i = 0; i < s.lens.length; i++) {
           const before = w.len;
-          w.error('MISCONF Cairn could not write to its LevelDB store: ' + err.message);
+          w.error(msg);
           lens.push(w.len - before);
         }
       }
@@ -259,6 +338,6 @@ export class ShardExecutor {
   /** Resolves when every queued command has run and every write is in LevelDB. */
   async drain(): Promise<void> {
     while (!this.idle) await new Promise((r) => setImmediate(r));
-    await this.sync();
+    await this.flushed();
   }
 }

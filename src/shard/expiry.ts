@@ -7,27 +7,27 @@
  */
 import { Prefix, decodeExpiryKey } from '../storage/encoding.js';
 import type { Store } from '../storage/store.js';
+import { scan } from '../storage/scan.js';
 
 export const KEYS_PER_CYCLE = 200;
 
 /** Runs one cycle; returns true when more expired keys may remain. */
 export async function expireCycle(store: Store, effort: number, sync: () => Promise<void>): Promise<boolean> {
-  await sync();
+  if (store.hasPending) await sync();
   const now = Date.now();
   const limit = KEYS_PER_CYCLE * effort;
   const lt = Buffer.allocUnsafe(9);
   lt[0] = Prefix.EXPIRY;
   lt.writeBigUInt64BE(BigInt(now + 1), 1);
-  const entries = await store.db.keys({ gte: Buffer.from([Prefix.EXPIRY]), lt, limit }).all();
-  for (const k of entries) {
+  // The deletes go to the overlay as the index is read; the rest of it is read from LevelDB.
+  const seen = await scan(store, { gte: Buffer.from([Prefix.EXPIRY]), lt, limit, values: false }, (k) => {
     const { expireMs, db, key } = decodeExpiryKey(k);
     if (db >= store.databases) {
       store.del(k);
-      continue;
+      return;
     }
     const m = store.lookup(db, key, now); // deletes the key (and this entry) if it is expired
     if (m !== null && m.expire !== expireMs) store.del(k); // a stale entry: the key's expiry moved
-    if (m === null) continue;
-  }
-  return entries.length >= limit;
+  });
+  return seen >= limit;
 }

@@ -8,6 +8,7 @@ import { Store, type StoreOptions } from '../storage/store.js';
 import { ShardExecutor } from './executor.js';
 import { expireCycle } from './expiry.js';
 import { openSweepState } from './sweep.js';
+import { probeWrites } from './write-error.js';
 import { COMMAND_LIST } from '../commands/table.js';
 import { setMaxStringLength } from '../commands/string-util.js';
 
@@ -51,6 +52,7 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
   const exec = new ShardExecutor(store, COMMAND_LIST, {
     post: (ab) => port.postMessage(ab, [ab]),
     onError: (err, what) => port.postMessage({ type: 'log', level: 'error', msg: `shard ${data.index}: ${what} failed`, ...describe(err) }),
+    onWriteState: (error) => port.postMessage({ type: 'write-state', error }),
   });
 
   let hz = data.hz;
@@ -59,7 +61,7 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
   let expiring = false;
   let timer: NodeJS.Timeout;
   const runExpiry = (): void => {
-    if (expiring || closing) return;
+    if (expiring || closing || exec.writeError !== null) return;
     expiring = true;
     exec.enqueueJob(async () => {
       try {
@@ -81,10 +83,32 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
   // appendfsync everysec: once a second, fsync LevelDB's log if this shard wrote since the last one.
   // It runs as a job between commands, after the pending group commit is written.
   const fsyncTimer = setInterval(() => {
-    if (store.fsync !== 'everysec' || closing || (!store.needsFsync && !store.hasPending)) return;
+    if (store.fsync !== 'everysec' || closing || exec.writeError !== null || (!store.needsFsync && !store.hasPending)) return;
     exec.enqueueJob(async () => {
       await exec.sync();
-      await store.flushToDisk();
+      if (exec.writeError !== null) return;
+      try {
+        await store.flushToDisk();
+      } catch (e) {
+        exec.failWrites(e as Error);
+      }
+    });
+  }, 1000);
+
+  // In the write-error state: once a second, between commands, try to restore writes.
+  let probing = false;
+  const probeTimer = setInterval(() => {
+    if (exec.writeError === null || probing || closing) return;
+    probing = true;
+    exec.enqueueJob(async () => {
+      try {
+        const why = await probeWrites(store, { path: data.path, writeBufferSize: data.store.writeBufferSize });
+        if (why === null) exec.writesRestored();
+      } catch (e) {
+        port.postMessage({ type: 'log', level: 'warn', msg: `shard ${data.index}: reopening LevelDB after a write error failed`, ...describe(e) });
+      } finally {
+        probing = false;
+      }
     });
   }, 1000);
 
@@ -102,9 +126,14 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
       closing = true;
       clearInterval(timer);
       clearInterval(fsyncTimer);
+      clearInterval(probeTimer);
       void exec.drain().then(async () => {
-        if (store.fsync !== 'no') await store.flushToDisk();
-        await store.close();
+        try {
+          if (store.fsync !== 'no' && exec.writeError === null) await store.flushToDisk();
+          await store.close();
+        } catch (e) {
+          port.postMessage({ type: 'log', level: 'error', msg: `shard ${data.index}: closing LevelDB failed`, ...describe(e) });
+        }
         port.postMessage({ type: 'closed' });
         port.close();
       });

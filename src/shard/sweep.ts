@@ -301,6 +301,12 @@ export async function openSweepState(store: Store): Promise<void> {
   sweepState(store).atOpen = await countGarbage(store.db);
 }
 
+/** After writes were discarded (a failed batch): makes the backlog match the 'G' records LevelDB holds. */
+export async function resyncSweepState(store: Store): Promise<void> {
+  const s = sweepState(store);
+  s.atOpen = (await countGarbage(store.db)) - store.garbageWritten + s.swept;
+}
+
 /** Dead versions still to sweep on this shard. */
 export function pendingVersions(store: Store): number {
   const s = sweepState(store);
@@ -444,7 +450,10 @@ export class Sweeper {
       } catch (e) {
         lane.active = false;
         if (this.stopping) return;
-        this.o.log('error', `background sweep of shard ${lane.shard} failed`, { err: (e as Error).message });
+        // A shard that cannot write (MISCONF, logged by the server) pauses its lane until it can.
+        if (!(e as Error).message.includes('MISCONF')) {
+          this.o.log('error', `background sweep of shard ${lane.shard} failed`, { err: (e as Error).message });
+        }
         lane.resume = null;
         await this.idle(lane, RETRY_MS);
       }

@@ -18,21 +18,20 @@
  *    (key counts, expiry index and the previous version's 'G' record stay exact),
  *    store.deleteKey when the collection became empty (Redis never keeps an empty collection),
  *    and an in-place rewrite when only the size (or list head/tail) changed.
- *  - LevelDB iterators do not see the overlay: every iteration first awaits the shard's sync(),
- *    which writes all pending writes, and refuses to run if writes are still pending.
+ *  - LevelDB range reads (scan.ts) do not see the overlay: an iteration with writes pending first
+ *    awaits the shard's sync(), which writes them, and refuses to run if writes are still pending.
+ *    With nothing pending (and the native addon) an iteration is synchronous: it returns a plain
+ *    value instead of a promise, so callers `await` it or use andThen().
  */
 import { CommandError, E } from '../commands/errors.js';
 import { intArg, lower } from '../commands/args.js';
 import type { ShardCall } from '../commands/types.js';
 import { stringMatchLen as stringMatch } from '../util/glob.js';
 import { type Meta, type TypeCode, Prefix, metaKey, subKey, versionPrefix, prefixEnd, encodeMeta } from './encoding.js';
+import { scan, andThen, type MaybePromise, type ScanOptions as RangeScan } from './scan.js';
 
 /** What a collection needs from its caller: a shard handler's store, database and sync(). */
 export type CollectionContext = Pick<ShardCall, 'store' | 'db' | 'sync'>;
-
-/** Entries read per LevelDB round trip while iterating. */
-const CHUNK = 512;
-const MAX_ITERATOR_LIMIT = 0x7fffffff;
 
 export interface RangeOptions {
   /** Start at this sub-key (inclusive) ... */
@@ -41,16 +40,18 @@ export interface RangeOptions {
   after?: Buffer;
   /** Stop before this sub-key (exclusive); the end of the version when absent. */
   before?: Buffer;
+  /** Pass over this many entries first. */
+  skip?: number;
   /** Read at most this many entries. */
   limit?: number;
+  /** From the end of the range backwards. */
+  reverse?: boolean;
   /** Read values too (default true); without them `value` is an empty buffer. */
   values?: boolean;
 }
 
 /** Called for each entry in sub-key order; return false to stop early. */
 export type EntryVisitor = (sub: Buffer, value: Buffer) => boolean | void;
-
-const NO_VALUE = Buffer.alloc(0);
 
 export class Collection {
   /** The stored meta this collection updates or replaces (null when the key is absent). */
@@ -192,7 +193,7 @@ export class Collection {
     }
   }
 
-  // ------------------------------------------------------------ iteration (async: LevelDB iterators)
+  // ------------------------------------------------------------ iteration (scan.ts: sync with the addon)
 
   /** 'S' | db | key-len | key | version: every sub-key of this version starts with it. */
   get prefix(): Buffer {
@@ -200,68 +201,60 @@ export class Collection {
   }
 
   /**
-   * Visits the entries of this version in sub-key order, bounded by `o`, reading `CHUNK` entries
-   * per round trip so nothing beyond what the visitor keeps is held in memory. Returns how many
-   * entries were visited. Writes pending before the call are synced first.
+   * Runs `read` (a LevelDB range read) once no writes are pending: at once when none are (no
+   * sync(), which would end the shard's group commit early), else after the shard's sync().
    */
-  async forEach(o: RangeOptions, visit: EntryVisitor): Promise<number> {
-    const limit = o.limit ?? Infinity;
-    if (limit <= 0) return 0;
-    await this.ctx.sync();
-    const { store } = this.ctx;
-    if (store.hasPending) throw new Error('collection iterated with writes pending after sync()');
+  synced<T>(read: () => MaybePromise<T>): MaybePromise<T> {
+    if (!this.ctx.store.hasPending) return read();
+    return this.ctx.sync().then(read);
+  }
+
+  /**
+   * Visits the entries of this version in sub-key order (or backwards), bounded by `o`, one chunk
+   * at a time, so nothing beyond what the visitor keeps is held in memory. Returns how many
+   * entries were visited: synchronously with the native addon and no writes pending.
+   */
+  forEach(o: RangeOptions, visit: EntryVisitor): MaybePromise<number> {
+    if ((o.limit ?? Infinity) <= 0) return 0;
     const prefix = this.prefix;
     const at = (sub: Buffer): Buffer => Buffer.concat([prefix, sub]);
-    const range: { gte?: Buffer; gt?: Buffer; lt?: Buffer; limit?: number; values: boolean } = { values: o.values !== false };
+    const range: RangeScan = { values: o.values !== false, reverse: o.reverse === true, skip: o.skip ?? 0, limit: o.limit ?? Infinity };
     if (o.after !== undefined) range.gt = at(o.after);
     else range.gte = o.from !== undefined ? at(o.from) : prefix;
     const end = o.before !== undefined ? at(o.before) : prefixEnd(prefix);
     if (end !== null) range.lt = end;
-    // LevelDB takes a 32-bit limit; larger ones are enforced by the count below.
-    if (limit <= MAX_ITERATOR_LIMIT) range.limit = limit;
-    const it = store.db.iterator(range);
-    let n = 0;
-    try {
-      while (n < limit) {
-        const entries = await it.nextv(Math.min(CHUNK, limit - n));
-        if (entries.length === 0) break;
-        for (const [k, v] of entries) {
-          n++;
-          if (visit(k.subarray(prefix.length), v ?? NO_VALUE) === false) return n;
-        }
-      }
-    } finally {
-      await it.close();
-    }
-    return n;
+    const skip = prefix.length;
+    return this.synced(() => scan(this.ctx.store, range, (k, v) => visit(k.subarray(skip), v)));
   }
 
   /** Reads up to `limit` entries (bounded by `o`) into arrays. */
-  async read(o: RangeOptions): Promise<{ subs: Buffer[]; values: Buffer[] }> {
+  read(o: RangeOptions): MaybePromise<{ subs: Buffer[]; values: Buffer[] }> {
     const subs: Buffer[] = [];
     const values: Buffer[] = [];
-    await this.forEach(o, (s, v) => {
+    return andThen(this.forEach(o, (s, v) => {
       subs.push(s);
       values.push(v);
-    });
-    return { subs, values };
+    }), () => ({ subs, values }));
   }
 
   /**
    * Visits the entries at the given positions (0-based ranks in sub-key order), in one pass that
    * stops after the last one. `positions` must be sorted ascending; repeats are visited repeatedly.
    */
-  async atPositions(positions: ArrayLike<number>, visit: (i: number, sub: Buffer, value: Buffer) => void, values = true): Promise<void> {
+  atPositions(positions: ArrayLike<number>, visit: (i: number, sub: Buffer, value: Buffer) => void, values = true): MaybePromise<void> {
     if (positions.length === 0) return;
     let next = 0;
-    let rank = 0;
+    const first = positions[0]!;
+    let rank = first;
     const last = positions[positions.length - 1]!;
-    await this.forEach({ limit: last + 1, values }, (sub, value) => {
+    // Entries before the first position are stepped over inside LevelDB, not read out.
+    return andThen(this.forEach({ skip: first, limit: last - first + 1, values }, (sub, value) => {
       while (next < positions.length && positions[next] === rank) visit(next++, sub, value);
       rank++;
       return next < positions.length;
+    }), () => {
+      if (next < positions.length) throw new Error(`collection size ${this.size} disagrees with its entries (${rank} read)`);
     });
-    if (next < positions.length) throw new Error(`collection size ${this.size} disagrees with its entries (${rank} read)`);
   }
 }
 
@@ -437,7 +430,7 @@ export const SCAN_WHOLE_MAX = 128;
  * a small collection), keeps those whose sub-key matches the pattern, and returns them with the
  * next cursor (0 when the collection is exhausted).
  */
-export async function scanPage(coll: Collection, cursor: bigint, o: ScanOptions): Promise<{ cursor: bigint; subs: Buffer[]; values: Buffer[] }> {
+export function scanPage(coll: Collection, cursor: bigint, o: ScanOptions): MaybePromise<{ cursor: bigint; subs: Buffer[]; values: Buffer[] }> {
   const after = scanCursors.take(cursor);
   const subs: Buffer[] = [];
   const values: Buffer[] = [];
@@ -446,18 +439,15 @@ export async function scanPage(coll: Collection, cursor: bigint, o: ScanOptions)
     subs.push(sub);
     values.push(value);
   };
-  if (coll.size <= SCAN_WHOLE_MAX) {
-    await coll.forEach({}, keep);
-    return { cursor: 0n, subs, values };
-  }
+  if (coll.size <= SCAN_WHOLE_MAX) return andThen(coll.forEach({}, keep), () => ({ cursor: 0n, subs, values }));
   // One entry past the page tells whether anything follows it.
   let examined = 0;
   let last = after;
-  const read = await coll.forEach({ ...(after === null ? {} : { after }), limit: o.count + 1 }, (sub, value) => {
+  const read = coll.forEach({ ...(after === null ? {} : { after }), limit: o.count + 1 }, (sub, value) => {
     if (examined === o.count) return false;
     examined++;
     last = sub;
     keep(sub, value);
   });
-  return { cursor: read > o.count ? scanCursors.issue(last!) : 0n, subs, values };
+  return andThen(read, (n) => ({ cursor: n > o.count ? scanCursors.issue(last!) : 0n, subs, values }));
 }

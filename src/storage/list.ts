@@ -17,21 +17,20 @@
  *    costs O(min(P, N-P)) writes for an insertion at position P, plus the scan that found it.
  * A new list starts at head = tail = 0; pushes to the left go to negative indexes.
  *
- * Reads of a few elements are point reads through the pending-write overlay; longer ranges go
- * through LevelDB iterators (async: collection.forEach syncs the shard's pending writes first).
+ * A range is one range read of its indexes (collection.forEach: synchronous with the native
+ * addon); a short range while writes are pending (or without the addon) is point reads through
+ * the pending-write overlay instead, which needs no sync() of the shard's group commit.
  * Every change that rewrites entries does all its reads before its first write, so its writes
  * go out in one batch with nothing awaited in between.
  */
 import { Type, writeSortableI64 } from './encoding.js';
 import { Collection, type CollectionContext } from './collection.js';
+import { andThen, nativeScans, type MaybePromise } from './scan.js';
 
 export type End = 'left' | 'right';
 
-/** Ranges up to this many positions are read by point reads rather than an iterator. */
+/** Ranges up to this many positions may be read by point reads rather than a range read. */
 export const POINT_READS_MAX = 128;
-/** Positions read per window when a list is scanned from the right (LevelDB iterates forward). */
-const FIRST_WINDOW = 16;
-const MAX_WINDOW = 1024;
 
 /** The sub-key of list index `i`: 8 bytes, big-endian with the sign bit flipped. */
 export function indexSub(i: bigint): Buffer {
@@ -147,20 +146,35 @@ export class List {
     this.moveBounds(head + BigInt(from), head + BigInt(to));
   }
 
-  // ------------------------------------------------------------ scans (async: LevelDB iterators)
+  // ------------------------------------------------------------ scans
 
   /**
    * Visits positions [from, to) with their elements, left to right, or right to left with
    * `reverse`, until `visit` returns false; returns how many positions were visited.
-   * Up to POINT_READS_MAX positions are point reads, synchronously: no iterator, and no sync()
-   * that would end the shard's group commit early. Longer ranges are read through LevelDB
-   * iterators bounded to the range: forward as one iterator, backward in windows that grow from
-   * FIRST_WINDOW to MAX_WINDOW positions (a search from the right usually ends near it).
+   * One range read bounded to the indexes of [from, to): synchronous with the native addon and no
+   * writes pending. A range of up to POINT_READS_MAX positions is point reads instead when writes
+   * are pending (they see the overlay, so no sync() ends the shard's group commit early) or when
+   * range reads would go through the libuv pool.
    */
-  scan(from: number, to: number, reverse: boolean, visit: PositionVisitor): number | Promise<number> {
+  scan(from: number, to: number, reverse: boolean, visit: PositionVisitor): MaybePromise<number> {
     if (from >= to) return 0;
-    if (to - from <= POINT_READS_MAX) return this.scanPoints(from, to, reverse, visit);
-    return reverse ? this.scanBackward(from, to, visit) : this.scanForward(from, to, visit);
+    const { store } = this.coll.ctx;
+    if (to - from <= POINT_READS_MAX && (store.hasPending || !nativeScans(store))) return this.scanPoints(from, to, reverse, visit);
+    let pos = reverse ? to - 1 : from;
+    const step = reverse ? -1 : 1;
+    let stopped = false;
+    const read = this.coll.forEach({ from: this.sub(from), before: this.sub(to), reverse }, (_sub, value) => {
+      const p = pos;
+      pos += step;
+      if (visit(p, value) === false) {
+        stopped = true;
+        return false;
+      }
+    });
+    return andThen(read, (n) => {
+      if (!stopped && n !== to - from) throw new Error(`list range [${from}, ${to}) has ${n} entries`);
+      return n;
+    });
   }
 
   private scanPoints(from: number, to: number, reverse: boolean, visit: PositionVisitor): number {
@@ -171,42 +185,15 @@ export class List {
     return to - from;
   }
 
-  private async scanForward(from: number, to: number, visit: PositionVisitor): Promise<number> {
-    let pos = from;
-    let stopped = false;
-    await this.coll.forEach({ from: this.sub(from), before: this.sub(to) }, (_sub, value) => {
-      if (visit(pos++, value) === false) {
-        stopped = true;
-        return false;
-      }
-    });
-    if (!stopped && pos !== to) throw new Error(`list range [${from}, ${to}) has ${pos - from} entries`);
-    return pos - from;
-  }
-
-  private async scanBackward(from: number, to: number, visit: PositionVisitor): Promise<number> {
-    let hi = to;
-    let window = FIRST_WINDOW;
-    while (hi > from) {
-      const lo = Math.max(from, hi - window);
-      const { values } = await this.coll.read({ from: this.sub(lo), before: this.sub(hi) });
-      if (values.length !== hi - lo) throw new Error(`list range [${lo}, ${hi}) has ${values.length} entries`);
-      for (let i = values.length - 1; i >= 0; i--) {
-        if (visit(lo + i, values[i]!) === false) return to - (lo + i);
-      }
-      hi = lo;
-      window = Math.min(window * 2, MAX_WINDOW);
-    }
-    return to - from;
-  }
-
-  /** Elements at positions [from, to) in list order, through one iterator. */
-  async readRange(from: number, to: number): Promise<Buffer[]> {
+  /**
+   * Elements at positions [from, to) in list order, as copies: they are written back (renumbered),
+   * and a range read's values are views of its whole chunk, which the row cache must not pin.
+   */
+  readRange(from: number, to: number): MaybePromise<Buffer[]> {
     const out: Buffer[] = [];
-    await this.scan(from, to, false, (_p, v) => {
-      out.push(v);
-    });
-    return out;
+    return andThen(this.scan(from, to, false, (_p, v) => {
+      out.push(Buffer.from(v));
+    }), () => out);
   }
 
   // ------------------------------------------------------------ middle changes (read, then write)

@@ -6,9 +6,8 @@
  * false.
  */
 import { createRequire } from 'node:module';
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from './native-addon.js';
 
 const require = createRequire(import.meta.url);
 
@@ -16,18 +15,8 @@ interface MemoryAddon {
   setMmapLimit(binaryPath: string, limit: number): boolean;
 }
 
-/** The package root: the nearest folder above this module with native/binding.gyp. */
-export function packageRoot(): string | null {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (fs.existsSync(path.join(dir, 'native', 'binding.gyp'))) return dir;
-    dir = path.dirname(dir);
-  }
-  return null;
-}
-
 /** Loads native/build/Release/<name>.node, or null when it was not built. */
-export function loadAddon<T>(name: string): T | null {
+function loadAddon<T>(name: string): T | null {
   const root = packageRoot();
   if (!root) return null;
   try {

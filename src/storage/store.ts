@@ -86,6 +86,13 @@ export class Store {
   }
   /** fsyncs of LevelDB's log (INFO). */
   fsyncs = 0;
+  /**
+   * Set while writes are refused (the shard's write-error state, src/shard/write-error.ts): a read
+   * that meets an expired key reports it missing without deleting it, as a Redis replica does.
+   */
+  readOnly = false;
+  /** DEBUG SET-DISK-ERROR: every LevelDB write of this shard fails with this message. */
+  injectedFault: string | null = null;
 
   private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number, nativeWrites: boolean) {
     this.rows = new RowCache(rowCacheSize);
@@ -119,14 +126,17 @@ export class Store {
         throw new StoreError('CAIRN_SHARDS', `${path}: created as shard ${meta.shard} of ${meta.shards}, opened as shard ${shard} of ${shards}`);
       }
     }
-    for (let i = 0; i < databases; i++) {
-      const c = db.getSync(countKey(i));
-      if (c !== undefined) {
-        store.counts[i] = readU64(c, 0);
-        store.expires[i] = readU64(c, 8);
-      }
-    }
+    store.loadCounts();
     return store;
+  }
+
+  /** Reads the key counts LevelDB holds ('C' records). */
+  private loadCounts(): void {
+    for (let i = 0; i < this.databases; i++) {
+      const c = this.db.getSync(countKey(i));
+      this.counts[i] = c === undefined ? 0 : readU64(c, 0);
+      this.expires[i] = c === undefined ? 0 : readU64(c, 8);
+    }
   }
 
   // ------------------------------------------------------------ raw access with overlay
@@ -177,23 +187,15 @@ export class Store {
   }
 
   /**
-   * A batch failed: nothing of it is in LevelDB, so the cache forgets every record it holds except
-   * the writes made since (they wait for the next batch).
-   */
-  discardUnwritten(): void {
-    this.rows.clear(this.pendingGen);
-  }
-
-  /**
    * Writes one group commit. Synchronous (returns undefined, throws on failure) with the native
    * addon; otherwise a promise from classic-level's pool-threaded batch().
    */
-  writeBatch(ops: BatchOp[]): Promise<void> | undefined {
-    const sync = this.fsync === 'always';
+  writeBatch(ops: BatchOp[], sync = this.fsync === 'always'): Promise<void> | undefined {
     this.unsynced = !sync;
     // The native writer calls classic-level's binding directly, past abstract-level's status
     // check: a closed database must fail here in JS, never reach a freed LevelDB handle.
     if (this.db.status !== 'open') throw new StoreError('LEVEL_DATABASE_NOT_OPEN', 'Database is not open');
+    if (this.injectedFault !== null) throw new StoreError('CAIRN_INJECTED_FAULT', this.injectedFault);
     if (this.syncWrites) {
       nativeWriter!.write(this.db, ops, sync);
       if (sync) this.fsyncs++;
@@ -216,11 +218,34 @@ export class Store {
     this.unsynced = false;
     this.fsyncs++;
     if (this.db.status !== 'open') return undefined;
+    if (this.injectedFault !== null) throw new StoreError('CAIRN_INJECTED_FAULT', this.injectedFault);
     if (this.syncWrites) {
       nativeWriter!.write(this.db, ops, true);
       return undefined;
     }
     return this.db.batch(ops as never, { sync: true });
+  }
+
+  /**
+   * After a failed batch: forgets every write that is not in LevelDB (this turn's, the overlay's,
+   * the row cache's pinned entries, with every cached record) and reloads the key counts LevelDB
+   * holds, so reads see only what was written. The writes made since the failed batch go too: they
+   * were computed on top of it (the executor fails their commands).
+   */
+  discardUnwritten(): void {
+    this.ops = [];
+    this.current = new Map();
+    this.inflight = [];
+    this.dirtyCounts.clear();
+    this.rows.clear();
+    if (this.db.status === 'open') this.loadCounts();
+  }
+
+  /** A one-record batch written with sync: proves that LevelDB takes writes again (after a write error). */
+  writeProbe(): Promise<void> | undefined {
+    const v = Buffer.allocUnsafe(8);
+    writeU64(v, Date.now(), 0);
+    return this.writeBatch([{ type: 'put', key: FSYNC_KEY, value: v }], true);
   }
 
   /** True when the overlay holds writes that LevelDB iterators cannot see yet. */
@@ -266,6 +291,7 @@ export class Store {
     if (raw === undefined) return null;
     const m = decodeMeta(raw);
     if (m.expire !== 0 && m.expire <= now) {
+      if (this.readOnly) return null;
       this.deleteKey(db, key, m);
       this.expiredKeys++;
       return null;

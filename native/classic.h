@@ -1,0 +1,43 @@
+// What the addon knows of classic-level 3.x's native structs, and LevelDB 1.20 helpers shared by
+// sync_write.cc and sync_scan.cc. See sync_write.cc's header for why this is ABI-safe: only
+// pointers are read, and LevelDB is reached through virtual methods of its own objects.
+#pragma once
+#include <node_api.h>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include "leveldb/db.h"
+#include "leveldb/status.h"
+
+namespace cairn {
+
+// classic-level binding.cc `struct Database`: no virtual methods, `leveldb::DB* db_` first.
+// db_ is null once the database is closed.
+struct ClassicDatabase {
+  leveldb::DB* db_;
+};
+
+// leveldb 1.20 Status: one `const char* state_`; null when OK, else length(4) code(1) message.
+inline std::string StatusMessage(const leveldb::Status& s) {
+  const char* state = *reinterpret_cast<const char* const*>(&s);
+  if (state == nullptr) return "OK";
+  uint32_t len;
+  std::memcpy(&len, state, sizeof(len));
+  return std::string(state + 5, len);
+}
+
+// The pointer inside a napi external (a classic-level context), or null (a type error is thrown).
+inline void* ExternalArg(napi_env env, napi_value v, const char* what) {
+  void* ptr = nullptr;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, v, &ptr) != napi_ok || ptr == nullptr) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", what);
+    return nullptr;
+  }
+  return ptr;
+}
+
+void RegisterScan(napi_env env, napi_value exports);
+
+}  // namespace cairn

@@ -1,0 +1,227 @@
+// Synchronous range reads of a classic-level database, on the calling thread.
+//
+// Why: classic-level iterates only through the libuv thread pool (a round trip per nextv(), about
+// 0.5 ms under load), and a shard waits for it. A shard reads its collections in ranges (LRANGE,
+// ZRANGE, HGETALL, SMEMBERS, SCAN, ranks), so each such command paid at least one round trip.
+//
+// How, without an ABI hazard (as sync_write.cc): the classic-level context is a `Database*` whose
+// first member is `leveldb::DB* db_`; DB::NewIterator and every Iterator method are virtual, and
+// ReadOptions and Slice are plain structs of LevelDB 1.20. Nothing is held across calls: each call
+// opens an iterator, seeks, reads, and deletes it before returning, so a database closed between
+// two calls is met as db_ == null (JS also checks the database's status first).
+//
+// scanSync(ctx, lower, lowerExclusive, upper, upperInclusive, flags, skip, limit, maxBytes)
+//   lower/upper: Buffer or null (no bound). flags: 1 reverse, 2 keys, 4 values.
+//   Passes over `skip` entries (counting them), then collects up to `limit` entries, stopping
+//   early once their bytes reach maxBytes (after at least one). Returns one Buffer, native endian:
+//     u32 count | u32 ended (1: the range has no more entries) | f64 skipped |
+//     count x (u32 keyLength, u32 valueLength) | key0 value0 key1 value1 ...
+//   (lengths are 0 for what the flags leave out).
+// countSync(ctx, lower, lowerExclusive, upper, upperInclusive, limit) -> entries in the range,
+//   at most `limit` (negative: no limit). Keys are compared in LevelDB, nothing is copied.
+#include "classic.h"
+#include <vector>
+#include "leveldb/iterator.h"
+#include "leveldb/options.h"
+#include "leveldb/slice.h"
+
+namespace cairn {
+namespace {
+
+enum : uint32_t { kReverse = 1, kKeys = 2, kValues = 4 };
+
+struct Range {
+  bool hasLower = false, lowerExclusive = false, hasUpper = false, upperInclusive = false;
+  leveldb::Slice lower, upper;
+  bool reverse = false;
+
+  // Positions `it` on the first entry of the range in iteration order (or leaves it invalid).
+  void Start(leveldb::Iterator* it) const {
+    if (!reverse) {
+      if (!hasLower) return it->SeekToFirst();
+      it->Seek(lower);
+      if (lowerExclusive && it->Valid() && it->key().compare(lower) == 0) it->Next();
+      return;
+    }
+    if (!hasUpper) return it->SeekToLast();
+    it->Seek(upper);
+    if (!it->Valid()) return it->SeekToLast();
+    int c = it->key().compare(upper);
+    if (c > 0 || (c == 0 && !upperInclusive)) it->Prev();
+  }
+
+  // True while the (valid) iterator's key has not passed the far end of the range.
+  bool Within(const leveldb::Slice& key) const {
+    if (!reverse) {
+      if (!hasUpper) return true;
+      int c = key.compare(upper);
+      return c < 0 || (c == 0 && upperInclusive);
+    }
+    if (!hasLower) return true;
+    int c = key.compare(lower);
+    return c > 0 || (c == 0 && !lowerExclusive);
+  }
+
+  void Step(leveldb::Iterator* it) const {
+    if (reverse) it->Prev();
+    else it->Next();
+  }
+};
+
+// Reads argv[at .. at+3] (lower, lowerExclusive, upper, upperInclusive) into `r`; false after throwing.
+bool ReadBounds(napi_env env, napi_value* argv, Range& r) {
+  for (int side = 0; side < 2; side++) {
+    napi_value v = argv[side * 2];
+    napi_valuetype t;
+    if (napi_typeof(env, v, &t) != napi_ok) return false;
+    bool flag = false;
+    napi_get_value_bool(env, argv[side * 2 + 1], &flag);
+    if (t == napi_null || t == napi_undefined) continue;
+    void* data = nullptr;
+    size_t len = 0;
+    bool isBuffer = false;
+    if (napi_is_buffer(env, v, &isBuffer) != napi_ok || !isBuffer ||
+        napi_get_buffer_info(env, v, &data, &len) != napi_ok) {
+      napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "a range bound must be a Buffer or null");
+      return false;
+    }
+    leveldb::Slice s(static_cast<const char*>(data), len);
+    if (side == 0) {
+      r.hasLower = true;
+      r.lower = s;
+      r.lowerExclusive = flag;
+    } else {
+      r.hasUpper = true;
+      r.upper = s;
+      r.upperInclusive = flag;
+    }
+  }
+  return true;
+}
+
+double NumberArg(napi_env env, napi_value v, double fallback) {
+  double d;
+  return napi_get_value_double(env, v, &d) == napi_ok ? d : fallback;
+}
+
+// The open LevelDB of a classic-level context argument, or null after throwing.
+leveldb::DB* DbArg(napi_env env, napi_value v) {
+  void* ptr = ExternalArg(env, v, "expected a classic-level database context");
+  if (ptr == nullptr) return nullptr;
+  leveldb::DB* db = static_cast<ClassicDatabase*>(ptr)->db_;
+  if (db == nullptr) napi_throw_error(env, "LEVEL_DATABASE_NOT_OPEN", "Database is not open");
+  return db;
+}
+
+// Throws the iterator's error, if any; deletes it either way. False when it threw.
+bool Finish(napi_env env, leveldb::Iterator* it) {
+  leveldb::Status s = it->status();
+  delete it;
+  if (s.ok()) return true;
+  napi_throw_error(env, "CAIRN_LEVELDB_READ", StatusMessage(s).c_str());
+  return false;
+}
+
+// Reused per thread (one shard per thread): a scan allocates nothing once they have grown.
+thread_local std::vector<uint32_t> tLengths;
+thread_local std::vector<char> tBytes;
+constexpr size_t kKeepCapacity = 8u << 20;
+
+napi_value ScanSync(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 9) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "scanSync takes 9 arguments");
+    return nullptr;
+  }
+  leveldb::DB* db = DbArg(env, argv[0]);
+  if (db == nullptr) return nullptr;
+  Range r;
+  if (!ReadBounds(env, argv + 1, r)) return nullptr;
+  uint32_t flags = static_cast<uint32_t>(NumberArg(env, argv[5], 0));
+  double skip = NumberArg(env, argv[6], 0);
+  double limitArg = NumberArg(env, argv[7], 0);
+  double maxBytesArg = NumberArg(env, argv[8], 0);
+  uint32_t limit = limitArg <= 0 ? 0 : limitArg >= 4294967295.0 ? 0xffffffffu : static_cast<uint32_t>(limitArg);
+  size_t maxBytes = maxBytesArg <= 0 ? SIZE_MAX : static_cast<size_t>(maxBytesArg);
+  r.reverse = (flags & kReverse) != 0;
+  bool wantKeys = (flags & kKeys) != 0, wantValues = (flags & kValues) != 0;
+
+  std::vector<uint32_t>& lengths = tLengths;
+  std::vector<char>& bytes = tBytes;
+  lengths.clear();
+  bytes.clear();
+  leveldb::Iterator* it = db->NewIterator(leveldb::ReadOptions());
+  r.Start(it);
+  double skipped = 0;
+  while (skipped < skip && it->Valid() && r.Within(it->key())) {
+    skipped++;
+    r.Step(it);
+  }
+  uint32_t count = 0;
+  while (count < limit && bytes.size() < maxBytes && it->Valid()) {
+    leveldb::Slice k = it->key();
+    if (!r.Within(k)) break;
+    leveldb::Slice v = wantValues ? it->value() : leveldb::Slice();
+    if (!wantKeys) k = leveldb::Slice();
+    lengths.push_back(static_cast<uint32_t>(k.size()));
+    lengths.push_back(static_cast<uint32_t>(v.size()));
+    bytes.insert(bytes.end(), k.data(), k.data() + k.size());
+    bytes.insert(bytes.end(), v.data(), v.data() + v.size());
+    count++;
+    r.Step(it);
+  }
+  uint32_t ended = (!it->Valid() || !r.Within(it->key())) ? 1 : 0;
+  if (!Finish(env, it)) return nullptr;
+
+  size_t head = 16 + lengths.size() * sizeof(uint32_t);
+  void* out = nullptr;
+  napi_value result;
+  if (napi_create_buffer(env, head + bytes.size(), &out, &result) != napi_ok) return nullptr;
+  char* p = static_cast<char*>(out);
+  std::memcpy(p, &count, 4);
+  std::memcpy(p + 4, &ended, 4);
+  std::memcpy(p + 8, &skipped, 8);
+  if (!lengths.empty()) std::memcpy(p + 16, lengths.data(), lengths.size() * sizeof(uint32_t));
+  if (!bytes.empty()) std::memcpy(p + head, bytes.data(), bytes.size());
+  if (bytes.capacity() > kKeepCapacity) std::vector<char>().swap(bytes);
+  if (lengths.capacity() > kKeepCapacity) std::vector<uint32_t>().swap(lengths);
+  return result;
+}
+
+napi_value CountSync(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 5) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "countSync takes 5 or 6 arguments");
+    return nullptr;
+  }
+  leveldb::DB* db = DbArg(env, argv[0]);
+  if (db == nullptr) return nullptr;
+  Range r;
+  if (!ReadBounds(env, argv + 1, r)) return nullptr;
+  double limit = argc > 5 ? NumberArg(env, argv[5], -1) : -1;
+  leveldb::Iterator* it = db->NewIterator(leveldb::ReadOptions());
+  double n = 0;
+  for (r.Start(it); (limit < 0 || n < limit) && it->Valid() && r.Within(it->key()); r.Step(it)) n++;
+  if (!Finish(env, it)) return nullptr;
+  napi_value result;
+  napi_create_double(env, n, &result);
+  return result;
+}
+
+}  // namespace
+
+void RegisterScan(napi_env env, napi_value exports) {
+  napi_value fn;
+  if (napi_create_function(env, "scanSync", NAPI_AUTO_LENGTH, ScanSync, nullptr, &fn) == napi_ok) {
+    napi_set_named_property(env, exports, "scanSync", fn);
+  }
+  if (napi_create_function(env, "countSync", NAPI_AUTO_LENGTH, CountSync, nullptr, &fn) == napi_ok) {
+    napi_set_named_property(env, exports, "countSync", fn);
+  }
+}
+
+}  // namespace cairn

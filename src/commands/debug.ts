@@ -1,0 +1,81 @@
+/**
+ * DEBUG: Redis' debugging command, refused unless `enable-debug-command` allows it (as in Redis
+ * 7.0: no, yes, or local = only from a loopback connection). Cairn serves one subcommand, for
+ * fault injection in tests:
+ *
+ *   DEBUG SET-DISK-ERROR <0|1> [shard]
+ *     1: every LevelDB write of every shard (or of one) fails as a full disk would, so the shard
+ *        enters the write-error state (MISCONF, src/shard/write-error.ts); 0: writes work again,
+ *        and the shard's next probe (once a second) restores them.
+ */
+import { command, type CommandSpec, type FrontCall, type ShardCall } from './types.js';
+import { CommandError, E } from './errors.js';
+import { helpReply } from './help.js';
+import { parseReply, ReplyErr } from '../server/resp/reply-parser.js';
+import { lower } from './args.js';
+
+/** The message an injected fault fails writes with (LevelDB's wording for ENOSPC). */
+export const INJECTED_FAULT = 'IO error: No space left on device (injected by DEBUG SET-DISK-ERROR)';
+
+const NOT_ALLOWED = 'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run ' +
+  'it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.';
+
+const HELP = [
+  'DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'SET-DISK-ERROR <0|1> [<shard>]',
+  '    1: every LevelDB write of every shard (or of <shard>) fails as on a full disk,',
+  '    so writes get MISCONF errors; 0: writes are restored within about a second.',
+];
+
+const badSubcommand = (sub: Buffer): CommandError =>
+  new CommandError(`ERR unknown subcommand or wrong number of arguments for '${sub.toString('latin1')}'. Try DEBUG HELP.`);
+
+/** The remote address of "host:port" is loopback. */
+function isLocal(addr: string): boolean {
+  const host = addr.slice(0, addr.lastIndexOf(':'));
+  return host === '::1' || host.startsWith('127.') || host.startsWith('::ffff:127.');
+}
+
+async function setDiskError(c: FrontCall): Promise<void> {
+  const { server, client } = c.ctx;
+  const on = c.args[2]!.toString('latin1');
+  if (on !== '0' && on !== '1') throw new CommandError(E.NOT_INTEGER);
+  let shards = Array.from({ length: server.shards.count }, (_, i) => i);
+  if (c.args.length === 4) {
+    const s = Number(c.args[3]!.toString('latin1'));
+    if (!Number.isInteger(s) || s < 0 || s >= server.shards.count) throw new CommandError('ERR shard index out of range');
+    shards = [s];
+  }
+  const replies = await Promise.all(shards.map((s) => server.callShard(s, client.db, ['__debug', 'set-disk-error', on])));
+  for (const r of replies) {
+    const v = parseReply(r);
+    if (v instanceof ReplyErr) throw new CommandError(v.message);
+  }
+  c.w.ok();
+}
+
+export const debugCommands: readonly CommandSpec[] = [
+  command({
+    name: 'debug', arity: -2, flags: ['admin', 'noscript', 'loading', 'stale'], acl: ['admin', 'slow', 'dangerous'], keys: null,
+    group: 'server', since: '1.0.0', complexity: 'Depends on subcommand.', allShards: true,
+    summary: 'A container for debugging commands (Cairn: fault injection; needs enable-debug-command).',
+    docArgs: [{ name: 'subcommand', type: 'string' }, { name: 'arg', type: 'string', optional: true, multiple: true }],
+    front: (c) => {
+      const mode = c.ctx.server.config['enable-debug-command'] as string;
+      if (mode !== 'yes' && !(mode === 'local' && isLocal(c.ctx.client.addr))) throw new CommandError(NOT_ALLOWED);
+      const sub = lower(c.args[1]!);
+      if (sub === 'help' && c.args.length === 2) return helpReply(c, HELP);
+      if (sub === 'set-disk-error' && (c.args.length === 3 || c.args.length === 4)) return setDiskError(c);
+      throw badSubcommand(c.args[1]!);
+    },
+  }),
+  command({
+    // Not flagged `write`: it must reach a shard that refuses writes, to end the fault.
+    name: '__debug', arity: 3, flags: [], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'DEBUG on one shard: SET-DISK-ERROR <0|1>.',
+    shard: (c: ShardCall) => {
+      c.store.injectedFault = c.args[2]!.toString('latin1') === '1' ? INJECTED_FAULT : null;
+      c.w.ok();
+    },
+  }),
+];

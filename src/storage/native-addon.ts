@@ -1,0 +1,60 @@
+/**
+ * The bundled native addon (native/*.cc, built by `npm install`), loaded once: synchronous batch
+ * writes (native-write.ts) and range reads (scan.ts) on the calling thread. `addon` is null when
+ * it is not built or cannot load; Cairn then uses classic-level's pool-threaded calls.
+ */
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Db } from './store.js';
+
+const require = createRequire(import.meta.url);
+
+export interface Addon {
+  writeSync(batch: unknown, sync: boolean): void;
+  /** See native/sync_scan.cc for the arguments and the layout of the returned buffer. */
+  scanSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
+    flags: number, skip: number, limit: number, maxBytes: number): Buffer;
+  countSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
+    limit: number): number;
+}
+
+/** The package root: the nearest folder above this module with native/binding.gyp. */
+export function packageRoot(): string | null {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (fs.existsSync(path.join(dir, 'native', 'binding.gyp'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return null;
+}
+
+function load(): Addon | null {
+  const root = packageRoot();
+  if (!root) return null;
+  try {
+    const a = require(path.join(root, 'native', 'build', 'Release', 'cairn_native.node')) as Partial<Addon>;
+    // A build from older sources lacks the scan functions: use none of it rather than half.
+    if (typeof a.writeSync !== 'function' || typeof a.scanSync !== 'function' || typeof a.countSync !== 'function') return null;
+    return a as Addon;
+  } catch {
+    return null;
+  }
+}
+
+export const addon: Addon | null = load();
+
+const contexts = new WeakMap<Db, unknown>();
+
+/** classic-level's native database context (the external its own binding calls take). */
+export function contextOf(db: Db): unknown {
+  let ctx = contexts.get(db);
+  if (ctx === undefined) {
+    const sym = Object.getOwnPropertySymbols(db).find((s) => s.description === 'context');
+    ctx = sym ? (db as unknown as Record<symbol, unknown>)[sym] : undefined;
+    if (ctx === undefined) throw new Error('classic-level database context not found');
+    contexts.set(db, ctx);
+  }
+  return ctx;
+}
