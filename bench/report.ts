@@ -149,7 +149,8 @@ export function lineChart(o: ChartOptions): string {
     const x = f(X(mk.value));
     parts.push(`<line x1="${x}" y1="${MARGIN.top}" x2="${x}" y2="${MARGIN.top + plotH}" stroke="#888" stroke-dasharray="4 3"/>`);
     // Labels alternate between two lines, so close markers do not write over each other.
-    parts.push(`<text x="${f(X(mk.value) + 3)}" y="${MARGIN.top + 10 + (i % 2) * 12}" fill="#555">${escapeHtml(mk.label)}</text>`);
+    const nearRight = X(mk.value) > MARGIN.left + plotW - 80; // write the label left of the line there
+    parts.push(`<text x="${f(X(mk.value) + (nearRight ? -3 : 3))}" y="${MARGIN.top + 10 + (i % 2) * 12}"${nearRight ? ' text-anchor="end"' : ''} fill="#555">${escapeHtml(mk.label)}</text>`);
   });
   // Series.
   series.forEach((s, i) => {
