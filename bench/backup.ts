@@ -23,7 +23,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { fmtInt, printTable, machine, writeResults, startCairn, dirBytes, summarize, probe, type Latency, intOption } from './common.js';
+import { fmtInt, printTable, machine, writeResults, dirBytes, summarize, probe, type Latency, intOption } from './common.js';
+import { startCairn } from './servers.js';
 import { keyShard } from '../src/server/slot.js';
 
 interface Options {
@@ -87,7 +88,7 @@ async function probes(reader: Redis, writer: Redis, keys: string[], gapMs: numbe
 async function main(): Promise<void> {
   const o = options();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-backup-'));
-  const server = await startCairn(['--dir', dir, '--shards', String(o.shards)]);
+  const server = await startCairn({ dir, shards: o.shards });
   const conn = (): Redis => new Redis(server.port, '127.0.0.1', { enableReadyCheck: false, protocol: 2 });
   const [r, reader, writer, watcher] = [conn(), conn(), conn(), conn()];
   try {

@@ -1,7 +1,7 @@
 /**
- * Helpers shared by the benches: medians, number formatting, results files, machine description.
+ * Helpers shared by the benches: medians, number formatting, options, results files, machine description.
+ * Servers, their memory and disk: servers.ts; a pipelined client: conn.ts; load drivers: load.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,59 +57,60 @@ export function machine(): Record<string, unknown> {
   };
 }
 
+/** <dir>/<name>-<timestamp> (dir: bench/results, created), for a run's result files. */
+export function resultsStem(name: string, dir = path.join(ROOT, 'bench', 'results')): string {
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+}
+
 /** Writes `data` as bench/results/<name>-<timestamp>.json and returns the path. */
 export function writeResults(name: string, data: unknown): string {
-  const dir = path.join(ROOT, 'bench', 'results');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  const file = `${resultsStem(name)}.json`;
   fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
 }
 
-// ---------------------------------------------------------------- a Cairn server for a bench
+/** A comma-separated list of positive integers ("1000,5000"). */
+export function intListOption(name: string, text: string): number[] {
+  const out = text.split(',').map((t) => t.trim()).filter(Boolean).map((t) => intOption(name, t, 1));
+  if (out.length === 0) throw new Error(`--${name} is empty`);
+  return out;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1e3, kb: 1024, m: 1e6, mb: 2 ** 20, g: 1e9, gb: 2 ** 30, t: 1e12, tb: 2 ** 40 };
+
+/** A size as redis.conf writes it ("256mb", "20GB", "1g"; kb/mb/gb are powers of 1024, k/m/g of 1000). */
+export function sizeOption(name: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined || !(Number(m[1]) > 0)) throw new Error(`--${name} must be a size like 200MB or 2GB, got '${text}'`);
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** Words of a free-form option ("--server-args='--a 1 --b 2'"). */
+export function words(text: string): string[] {
+  return text.split(/\s+/).filter(Boolean);
+}
+
+export const MiB = 2 ** 20;
+/** bytes -> "123.4" (MiB) */
+export const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
+/** microseconds -> "1.234" (ms) */
+export const ms = (us: number): string => (Number.isFinite(us) ? (us / 1000).toFixed(3) : '-');
+
+/** A 32-bit integer hash (lowbias32): consecutive inputs give unrelated outputs. */
+export function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+/** "load average (1 min) 3.2 at the start, 5.1 at the end, 2 CPUs": how busy the machine was around a run. */
+export function loadNote(atStart: number[]): string {
+  return `load average (1 min) ${atStart[0]!.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end, ${os.cpus().length} CPUs`;
+}
 
 export { dirBytes } from '../src/util/files.js';
-
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
-const children = new Set<ChildProcess>();
-let hooked = false;
-
-/** A started server must not outlive the bench (hooked on the first start only). */
-function killChildrenOnExit(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on('exit', () => {
-    for (const c of children) c.kill('SIGKILL');
-  });
-  process.on('SIGINT', () => process.exit(130));
-}
-
-/** Starts the compiled server on a free port with these options (killed if the bench exits). */
-export async function startCairn(args: readonly string[]): Promise<{ port: number; stop(): Promise<void> }> {
-  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  const proc = spawn(process.execPath, [MAIN, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  killChildrenOnExit();
-  children.add(proc);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"port":(\d+),"msg":"Ready to accept connections"/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    void exited.then(() => reject(new Error(`Cairn exited before it was ready:\n${out}`)));
-  });
-  return {
-    port,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await exited;
-      children.delete(proc);
-    },
-  };
-}
 
 // ---------------------------------------------------------------- latency as a light client sees it
 

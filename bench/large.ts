@@ -38,20 +38,15 @@
  * server inherits the environment, so LD_PRELOAD=.../libjemalloc.so.2 tries another allocator
  * (glibc's arenas keep much of what LevelDB and the build free); the printed command names it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import RedisParser from 'redis-parser';
-import { ROOT, fmtInt, printTable, machine, writeResults, intOption } from './common.js';
+import { fmtInt, printTable, machine, writeResults, intOption, mix32, words, mib, ms } from './common.js';
+import { Conn, parseInfo, resp, type Reply } from './conn.js';
+import { benchCommand, diskBytes, memoryEnv, memoryOf, MemorySampler, startCairn, watch, type MemorySample, type Server } from './servers.js';
 import { keyShard } from '../src/server/slot.js';
 
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const ZKEY = 'large:zset';
 const HKEY = 'large:hash';
-const MiB = 2 ** 20;
 const RSS_TARGET = 300 * 1e6;
 /** A build or a request without a reply for this long fails the run (with the server's log). */
 const STALL_MS = 60_000;
@@ -104,19 +99,6 @@ function options(): Options {
   };
 }
 
-function words(text: string): string[] {
-  return text.split(/\s+/).filter(Boolean);
-}
-
-// ---------------------------------------------------------------- the data (derived from the member's number, so replies can be checked)
-
-/** A 32-bit integer hash (lowbias32): consecutive inputs give unrelated outputs. */
-function mix32(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
-  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
 /** Member i's score: a uniform random double in [0, 1) with 53 random bits. */
 function scoreOf(i: number): number {
   return ((mix32(2 * i) >>> 5) * 2 ** 26 + (mix32(2 * i + 1) >>> 6)) / 2 ** 53;
@@ -125,13 +107,6 @@ function scoreOf(i: number): number {
 const memberOf = (i: number): string => `m:${i}`;
 const fieldOf = (i: number): string => `f:${i}`;
 const valueOf = (i: number, bytes: number): string => `v:${i}`.padEnd(bytes, '.').slice(0, bytes);
-
-/** One command in RESP (every argument here is ASCII, so string length = byte length). */
-function resp(args: readonly string[]): string {
-  let s = `*${args.length}\r\n`;
-  for (const a of args) s += `$${a.length}\r\n${a}\r\n`;
-  return s;
-}
 
 /** ZADD (HSET) of members [from, to): its pairs appended without an intermediate array. */
 function pairsCommand(name: string, key: string, from: number, to: number, pair: (i: number) => [string, string]): string {
@@ -142,216 +117,6 @@ function pairsCommand(name: string, key: string, from: number, to: number, pair:
   }
   return s;
 }
-
-// ---------------------------------------------------------------- a minimal pipelined client
-
-type Reply = unknown;
-
-/** One connection: commands go out as written, replies come back in order to their callbacks. */
-class Conn {
-  private readonly pending: (((r: Reply) => void) | undefined)[] = [];
-  private head = 0;
-
-  private constructor(private readonly sock: net.Socket) {
-    const parser = new RedisParser({
-      returnReply: (r: Reply) => this.settle(r),
-      returnError: (e: Error) => this.settle(e),
-      returnFatalError: (e: Error) => sock.destroy(e),
-    });
-    sock.on('data', (d: Buffer) => parser.execute(d));
-    sock.on('close', () => {
-      // Whatever is still waiting gets an error reply: callers treat it like any other error.
-      while (this.head < this.pending.length) this.settle(new Error('connection closed'));
-    });
-    sock.on('error', () => {});
-  }
-
-  static open(port: number): Promise<Conn> {
-    return new Promise((resolve, reject) => {
-      const sock = net.connect(port, '127.0.0.1', () => {
-        sock.off('error', reject);
-        sock.setNoDelay(true);
-        resolve(new Conn(sock));
-      });
-      sock.once('error', reject);
-    });
-  }
-
-  send(payload: string, onReply: (r: Reply) => void): void {
-    this.pending.push(onReply);
-    this.sock.write(payload);
-  }
-
-  call(payload: string): Promise<Reply> {
-    return new Promise((resolve) => this.send(payload, resolve));
-  }
-
-  /** call() that throws on an error reply. */
-  async ok(args: string[]): Promise<Reply> {
-    const r = await this.call(resp(args));
-    if (r instanceof Error) throw new Error(`${args.join(' ')}: ${r.message}`);
-    return r;
-  }
-
-  close(): void {
-    this.sock.destroy();
-  }
-
-  private settle(r: Reply): void {
-    const cb = this.pending[this.head];
-    this.pending[this.head++] = undefined;
-    if (this.head > 4096 && this.head * 2 > this.pending.length) {
-      this.pending.splice(0, this.head);
-      this.head = 0;
-    }
-    cb?.(r);
-  }
-}
-
-// ---------------------------------------------------------------- the server and its memory
-
-let child: ChildProcess | null = null;
-process.on('exit', () => child?.kill('SIGKILL'));
-process.on('SIGINT', () => process.exit(130));
-
-interface Server {
-  pid: number;
-  port: number;
-  shards: number;
-  command: string;
-  /** The last lines of its output (for an error report). */
-  tail(): string;
-  /** Rejects if the server exits before stop(). */
-  died: Promise<never>;
-  stop(): Promise<void>;
-}
-
-async function startCairn(o: Options, dir: string): Promise<Server> {
-  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  const args = [...o.nodeArgs, MAIN, '--port', '0', '--dir', dir, ...(o.shards === undefined ? [] : ['--shards', String(o.shards)]), ...o.serverArgs];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  child = proc;
-  let out = '';
-  const keep = (d: Buffer): void => {
-    out += d.toString();
-    if (out.length > 64 * 1024) out = out.slice(-32 * 1024);
-  };
-  let stopping = false;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const died = exited.then(() => {
-    throw new Error(stopping ? 'stopped' : 'Cairn exited during the run');
-  });
-  died.catch(() => {});
-  proc.stderr!.on('data', keep);
-  let shards = 0;
-  const port = await new Promise<number>((resolve, reject) => {
-    let pending = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      keep(d);
-      pending += d.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) {
-        let rec: { msg?: string; port?: number; shards?: number };
-        try {
-          rec = JSON.parse(line) as typeof rec;
-        } catch {
-          continue;
-        }
-        if (rec.msg === 'Cairn starting') shards = rec.shards ?? 0;
-        if (rec.msg === 'Ready to accept connections') resolve(rec.port!);
-      }
-    });
-    void exited.then(() => reject(new Error(`Cairn exited before it was ready:\n${out}`)));
-    setTimeout(() => reject(new Error(`Cairn did not start in 60 s:\n${out}`)), 60_000).unref();
-  });
-  return {
-    pid: proc.pid!, port, shards,
-    command: shellLine(['node', ...args.map((a) => (a === MAIN ? path.relative(process.cwd(), MAIN) : a))]),
-    tail: () => out.slice(-4000),
-    died,
-    stop: async () => {
-      stopping = true;
-      proc.kill('SIGTERM');
-      await exited;
-      child = null;
-    },
-  };
-}
-
-/** A command line as a shell would need it typed. */
-function shellLine(argv: string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
-
-interface MemorySample {
-  /** VmRSS: resident memory, RssAnon + RssFile + RssShmem. */
-  rss: number;
-  /** Anonymous memory: JS heaps, malloc (LevelDB's caches and memtables), thread stacks. */
-  anon: number;
-  /**
-   * File-backed pages: the node binary and, mostly, LevelDB's table files, which it reads
-   * through mmap (up to 1000 files per process): every table page read counts here. They are
-   * page cache, shared and clean, dropped by the kernel under memory pressure.
-   */
-  file: number;
-}
-
-/** A process's resident memory and VmHWM (its peak RSS as the kernel counts it), in bytes. */
-function memoryOf(pid: number): MemorySample & { hwm: number } {
-  const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
-}
-
-/** Samples the server's memory every 200 ms; keeps the peaks, overall and per phase. */
-class MemorySampler {
-  phase = 'start';
-  latest: MemorySample = { rss: 0, anon: 0, file: 0 };
-  readonly peak: MemorySample = { rss: 0, anon: 0, file: 0 };
-  readonly peaks: Record<string, MemorySample> = {};
-  /** [elapsed ms, rss, anon, file] */
-  readonly samples: [number, number, number, number][] = [];
-  private readonly timer: NodeJS.Timeout;
-  private readonly t0 = performance.now();
-
-  constructor(private readonly pid: number) {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), 200);
-  }
-
-  sample(): void {
-    let m: MemorySample;
-    try {
-      m = memoryOf(this.pid);
-    } catch {
-      return; // the process is gone: the run reports why
-    }
-    this.latest = { rss: m.rss, anon: m.anon, file: m.file };
-    const phase = (this.peaks[this.phase] ??= { rss: 0, anon: 0, file: 0 });
-    for (const p of [this.peak, phase]) {
-      p.rss = Math.max(p.rss, m.rss);
-      p.anon = Math.max(p.anon, m.anon);
-      p.file = Math.max(p.file, m.file);
-    }
-    this.samples.push([Math.round(performance.now() - this.t0), m.rss, m.anon, m.file]);
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-}
-
-function dirBytes(dir: string): number {
-  let n = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    n += e.isDirectory() ? dirBytes(p) : fs.statSync(p).size;
-  }
-  return n;
-}
-
-const mib = (bytes: number): string => (bytes / MiB).toFixed(1);
 
 // ---------------------------------------------------------------- the build
 
@@ -533,11 +298,6 @@ function zrank(n: number): Request {
 
 // ---------------------------------------------------------------- main
 
-/** Resolves with `p`, or rejects as soon as the server dies. */
-function watch<T>(server: Server, p: Promise<T>): Promise<T> {
-  return Promise.race([p, server.died]);
-}
-
 /** Builds both collections, one after the other, and checks their sizes. */
 async function buildPhase(server: Server, conn: Conn, o: Options, rss: MemorySampler): Promise<BuildResult[]> {
   for (const k of [ZKEY, HKEY]) {
@@ -622,9 +382,8 @@ function printSummary(o: Options, server: Server, builds: BuildResult[], latency
 async function main(): Promise<void> {
   const o = options();
   const started = Date.now();
-  const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-large-'));
-  fs.mkdirSync(dir, { recursive: true });
-  const server = await startCairn(o, dir);
+  const server = await startCairn({ shards: o.shards, dir: o.dir, serverArgs: o.serverArgs, nodeArgs: o.nodeArgs });
+  const dir = server.dir;
   const rss = new MemorySampler(server.pid);
   const conns: Conn[] = [];
   try {
@@ -638,12 +397,12 @@ async function main(): Promise<void> {
     rss.sample();
     rss.stop();
     const mem: Memory = { peak: rss.peak, peaksByPhase: rss.peaks, peakRssHwm: memoryOf(server.pid).hwm, info, samples: rss.samples };
-    const disk = dirBytes(dir);
+    const disk = diskBytes(dir);
     printSummary(o, server, builds, latency, mem, disk);
 
     // The server inherits the bench's environment: name what changes its memory (allocator, node flags).
-    const env = ['LD_PRELOAD', 'MALLOC_ARENA_MAX', 'NODE_OPTIONS'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
-    const bench = shellLine([...env, 'node', ...process.argv.slice(1).map((a) => (path.isAbsolute(a) ? path.relative(process.cwd(), a) : a))]);
+    const env = memoryEnv();
+    const bench = benchCommand();
     console.log('');
     console.log(`bench: ${bench}`);
     console.log(`server: ${server.command}`);
@@ -660,14 +419,7 @@ async function main(): Promise<void> {
     rss.stop();
     for (const c of conns) c.close();
     await server.stop();
-    if (o.dir === undefined) fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-const ms = (us: number): string => (us / 1000).toFixed(3);
-
-function parseInfo(text: string): Record<string, string> {
-  return Object.fromEntries(text.split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]));
 }
 
 main().catch((e: unknown) => {

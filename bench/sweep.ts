@@ -22,7 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { fmtInt, printTable, machine, writeResults, startCairn, dirBytes, summarize, probe, intOption } from './common.js';
+import { fmtInt, printTable, machine, writeResults, dirBytes, summarize, probe, intOption } from './common.js';
+import { startCairn } from './servers.js';
 import { keyShard } from '../src/server/slot.js';
 
 interface Options {
@@ -65,7 +66,7 @@ function neighbour(of: string, shards: number): string {
 async function main(): Promise<void> {
   const o = options();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-sweep-'));
-  const server = await startCairn(['--dir', dir, '--shards', String(o.shards)]);
+  const server = await startCairn({ dir, shards: o.shards });
   const r = new Redis(server.port, '127.0.0.1', { enableReadyCheck: false, protocol: 2 });
   const watcher = new Redis(server.port, '127.0.0.1', { enableReadyCheck: false, protocol: 2 });
   try {

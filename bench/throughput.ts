@@ -19,17 +19,15 @@
  * mode, the median ops/s of each server and the median of the per-round ratios Cairn/Redis
  * (with their range); JSON with every round goes to bench/results/.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import { execFile } from 'node:child_process';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { ROOT, median, fmtInt, fmtRatio, printTable, machine, writeResults } from './common.js';
-import { startOracle, REDIS_SERVER } from '../test/helpers/oracle.js';
+import { median, fmtInt, fmtRatio, printTable, machine, writeResults } from './common.js';
+import { shellLine, startCairn, startRedis, type Server } from './servers.js';
+import { REDIS_SERVER } from '../test/helpers/oracle.js';
 
 const run = promisify(execFile);
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const BENCHMARK = 'redis-benchmark';
 
 interface Options {
@@ -77,90 +75,7 @@ function options(): Options {
   };
 }
 
-// ---------------------------------------------------------------- servers
-
-interface Target {
-  name: 'Cairn' | 'Redis';
-  port: number;
-  command: string;
-  info: Record<string, unknown>;
-  stop(): Promise<void>;
-}
-
-/** Children to kill if the bench dies or is interrupted before stopping them. */
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-process.on('SIGINT', () => process.exit(130));
-
-/** Starts `node dist/src/main.js` on port 0 in a temp dir; reads its port and shard count from its log. */
-async function startCairn(shards: number | undefined): Promise<Target> {
-  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'));
-  const args = [MAIN, '--port', '0', '--dir', dir, ...(shards === undefined ? [] : ['--shards', String(shards)])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(proc);
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  let out = '';
-  let actualShards = 0;
-  const port = await new Promise<number>((resolve, reject) => {
-    const onLine = (line: string): void => {
-      let rec: { msg?: string; port?: number; shards?: number };
-      try {
-        rec = JSON.parse(line) as typeof rec;
-      } catch {
-        return;
-      }
-      if (rec.msg === 'Cairn starting') actualShards = rec.shards ?? 0;
-      if (rec.msg === 'Ready to accept connections') resolve(rec.port!);
-    };
-    let pending = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.length > 64 * 1024) out = out.slice(-32 * 1024);
-      pending += d.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop()!;
-      lines.forEach(onLine);
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    void exited.then(() => reject(new Error(`Cairn exited before it was ready:\n${out}`)));
-    setTimeout(() => reject(new Error(`Cairn did not start in 30 s:\n${out}`)), 30_000).unref();
-  });
-  return {
-    name: 'Cairn', port,
-    command: `${shellLine(['node', path.relative(process.cwd(), MAIN), ...args.slice(1)])}   (listening on ${port})`,
-    info: { shards: actualShards, dir },
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await exited;
-      children.delete(proc);
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function startRedis(): Promise<Target | null> {
-  const oracle = await startOracle();
-  if (!oracle) return null;
-  children.add(oracle.proc);
-  const { stdout } = await run(REDIS_SERVER, ['--version']);
-  return {
-    name: 'Redis', port: oracle.port,
-    command: shellLine([REDIS_SERVER, ...oracle.args]),
-    info: { version: /v=(\S+)/.exec(stdout)?.[1] ?? stdout.trim() },
-    stop: async () => {
-      await oracle.stop();
-      children.delete(oracle.proc);
-    },
-  };
-}
-
-/** A command line as a shell would need it typed (empty and odd arguments quoted). */
-function shellLine(argv: string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
+// ---------------------------------------------------------------- commands
 
 /** The command a redis-benchmark test sends (lrange_100 -> LRANGE, ping_inline -> PING). */
 function commandOf(test: string): string {
@@ -236,9 +151,9 @@ async function main(): Promise<void> {
     throw new Error(`${BENCHMARK} is not installed (it drives the load)`);
   });
   const started = Date.now();
-  const targets: Target[] = [];
+  const targets: Server[] = [];
   try {
-    const cairn = await startCairn(o.shards);
+    const cairn = await startCairn({ shards: o.shards });
     targets.push(cairn);
     const redis = o.redis ? await startRedis() : null;
     if (redis) targets.push(redis);

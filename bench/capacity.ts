@@ -1,0 +1,541 @@
+/**
+ * Capacity: a dataset many times the server's memory budget. Loads random keys up to a size, then
+ * measures random reads and writes over it, watching the server's memory and disk throughout.
+ * Issue 4's targets at 20x the memory budget: peak RSS within the budget, GET p99 <= 2 ms,
+ * throughput >= 0.5x the same bench on a 1 GB dataset (--baseline).
+ *
+ *   npm run build && npm run bench:capacity -- --size 20GB [options]
+ *
+ *   --size S             logical bytes to load (keys + values + fields + members): 100MB, 20GB (1GB)
+ *   --memory M           the server's memory budget, passed as --maxmemory (256mb): the server sizes
+ *                        its caches and write buffers to fit it; the sizes in effect are read back
+ *                        from INFO memory and printed. --server-args come after it (and win).
+ *   --shards N           Cairn's --shards (default: the server's own)
+ *   --value-size V       bytes per string value (256); collection elements get V/8 (at least 8)
+ *   --elements E         elements per hash, set, sorted set and list (16)
+ *   --mix LIST           share of keys by type, in percent (string:85,hash:5,set:4,zset:3,list:3)
+ *   --clients C          connections (8)
+ *   --pipeline P         load commands in flight per connection (32)
+ *   --depth D            requests in flight per connection in the throughput phase (4)
+ *   --seconds T          length of each measuring phase (20)
+ *   --rate R             open-loop rate of the latency phase (default: half the throughput measured)
+ *   --baseline FILE      a capacity JSON (e.g. of a 1GB run) to compare throughput with
+ *   --dir D              data directory (kept; default: a temp dir, removed at the end)
+ *   --server-args="..."  more Cairn options;  --node-args="..."  node options for the server
+ *
+ * Phases: (1) load, pipelined over all connections, a progress bar on stderr and the load rate
+ * each second; (2) throughput: a closed loop of random operations (GET 60%, SET 20% overwriting a
+ * string, HGET 8%, HSET 4%, ZSCORE 4%, SISMEMBER 2%, LRANGE 0 9 2%; on keys that exist, replies
+ * checked) for T seconds; (3) latency: the same mix open loop at a fixed rate for T seconds,
+ * latency from each request's intended send time (bench/load.ts). Server RSS (/proc VmRSS, split
+ * anonymous / file-backed) is sampled every 500 ms and disk use (du of the data dir) every 2 s.
+ * Prints a summary; the HTML report and JSON go to bench/results/.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fmtInt, fmtRatio, intOption, machine, mib, mix32, ms, printTable, sizeOption, words, MiB, loadNote } from './common.js';
+import { Conn, parseInfo, resp, type Reply } from './conn.js';
+import type { Histogram } from './histogram.js';
+import { closedLoop, openLoop, type LoadResult, type Request } from './load.js';
+import { Report, percentileChart, timeChart, type Series } from './report.js';
+import { benchCommand, diskBytes, memoryOf, MemorySampler, startCairn, watch, type Server } from './servers.js';
+
+const TYPES = ['string', 'hash', 'set', 'zset', 'list'] as const;
+type KeyType = (typeof TYPES)[number];
+const GET_P99_TARGET_US = 2000;
+
+interface Options {
+  size: number;
+  memory: number;
+  shards?: number;
+  valueSize: number;
+  elements: number;
+  mix: Record<KeyType, number>;
+  clients: number;
+  pipeline: number;
+  depth: number;
+  seconds: number;
+  rate?: number;
+  baseline?: string;
+  dir?: string;
+  serverArgs: string[];
+  nodeArgs: string[];
+}
+
+function options(): Options {
+  const { values: v } = parseArgs({
+    options: {
+      size: { type: 'string', default: '1GB' },
+      memory: { type: 'string', default: '256mb' },
+      shards: { type: 'string' },
+      'value-size': { type: 'string', default: '256' },
+      elements: { type: 'string', default: '16' },
+      mix: { type: 'string', default: 'string:85,hash:5,set:4,zset:3,list:3' },
+      clients: { type: 'string', default: '8' },
+      pipeline: { type: 'string', default: '32' },
+      depth: { type: 'string', default: '4' },
+      seconds: { type: 'string', default: '20' },
+      rate: { type: 'string' },
+      baseline: { type: 'string' },
+      dir: { type: 'string' },
+      'server-args': { type: 'string', default: '' },
+      'node-args': { type: 'string', default: '' },
+    },
+  });
+  const mix = Object.fromEntries(TYPES.map((t) => [t, 0])) as Record<KeyType, number>;
+  for (const part of v.mix!.split(',').filter(Boolean)) {
+    const [type, share] = part.split(':');
+    if (!TYPES.includes(type as KeyType)) throw new Error(`--mix: unknown type '${type}' (${TYPES.join(', ')})`);
+    mix[type as KeyType] = intOption('mix', share ?? '', 0);
+  }
+  if (mix.string + mix.hash + mix.set + mix.zset + mix.list !== 100) throw new Error('--mix: the shares must add up to 100');
+  return {
+    size: sizeOption('size', v.size!),
+    memory: sizeOption('memory', v.memory!),
+    shards: v.shards === undefined ? undefined : intOption('shards', v.shards, 1),
+    valueSize: intOption('value-size', v['value-size']!, 1),
+    elements: intOption('elements', v.elements!, 1),
+    mix,
+    clients: intOption('clients', v.clients!, 1),
+    pipeline: intOption('pipeline', v.pipeline!, 1),
+    depth: intOption('depth', v.depth!, 1),
+    seconds: intOption('seconds', v.seconds!, 1),
+    rate: v.rate === undefined ? undefined : intOption('rate', v.rate, 1),
+    baseline: v.baseline,
+    dir: v.dir,
+    serverArgs: words(v['server-args']!),
+    nodeArgs: words(v['node-args']!),
+  };
+}
+
+// ---------------------------------------------------------------- the dataset (derived from the key's number)
+
+class Dataset {
+  /** Random printable bytes that values are cut from (snappy finds little to compress in them). */
+  private readonly pool = crypto.randomBytes(3 * MiB).toString('base64');
+  private readonly cumulative: [KeyType, number][] = [];
+  readonly elementSize: number;
+
+  constructor(readonly o: Options) {
+    let sum = 0;
+    for (const t of TYPES) if (o.mix[t] > 0) this.cumulative.push([t, (sum += o.mix[t])]);
+    this.elementSize = Math.max(8, o.valueSize >> 3);
+  }
+
+  typeOf(i: number): KeyType {
+    const r = mix32(i ^ 0x9e3779b9) % 100;
+    return this.cumulative.find(([, upTo]) => r < upTo)![0];
+  }
+
+  /** Keys in random order: a hash of the number first, the number last (unique). */
+  keyOf(i: number): string {
+    return `${this.typeOf(i)}:${mix32(i).toString(16).padStart(8, '0')}:${i}`;
+  }
+
+  value(bytes: number): string {
+    const at = Math.floor(Math.random() * (this.pool.length - bytes));
+    return this.pool.slice(at, at + bytes);
+  }
+
+  static member = (j: number): string => `m:${j}`;
+  static field = (j: number): string => `f:${j}`;
+  static score = (i: number, j: number): number => mix32(i * 31 + j) / 2 ** 32;
+
+  /** The command that creates key i, and its logical bytes. */
+  create(i: number): [string, number] {
+    const key = this.keyOf(i);
+    const e = this.o.elements;
+    const args: string[] = [];
+    switch (this.typeOf(i)) {
+      case 'string':
+        args.push('SET', key, this.value(this.o.valueSize));
+        break;
+      case 'hash':
+        args.push('HSET', key);
+        for (let j = 0; j < e; j++) args.push(Dataset.field(j), this.value(this.elementSize));
+        break;
+      case 'set':
+        args.push('SADD', key);
+        for (let j = 0; j < e; j++) args.push(Dataset.member(j));
+        break;
+      case 'zset':
+        args.push('ZADD', key);
+        for (let j = 0; j < e; j++) args.push(String(Dataset.score(i, j)), Dataset.member(j));
+        break;
+      case 'list':
+        args.push('RPUSH', key);
+        for (let j = 0; j < e; j++) args.push(this.value(this.elementSize));
+        break;
+    }
+    // Logical bytes: the key and what it holds (a score counts 8 bytes, a command name nothing).
+    let bytes = key.length;
+    for (let a = 2; a < args.length; a++) bytes += args[0] === 'ZADD' && a % 2 === 0 ? 8 : args[a]!.length;
+    return [resp(args), bytes];
+  }
+}
+
+// ---------------------------------------------------------------- phase 1: load
+
+interface LoadPhase {
+  keys: number;
+  logicalBytes: number;
+  seconds: number;
+  /** Per second: [seconds, MB/s (logical), keys/s, RSS bytes, disk bytes]. */
+  timeline: [number, number, number, number, number][];
+}
+
+function progressLine(done: number, total: number, rate: number, rss: number, disk: number): string {
+  const width = 28;
+  const filled = Math.min(width, Math.round((done / total) * width));
+  const eta = rate > 0 ? Math.max(0, (total - done) / rate) : NaN;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${((100 * done) / total).toFixed(1).padStart(5)}%  ` +
+    `${mib(done)} / ${mib(total)} MiB  ${(rate / MiB).toFixed(2)} MiB/s  RSS ${mib(rss)} MiB  disk ${mib(disk)} MiB  ` +
+    `eta ${Number.isFinite(eta) ? `${Math.round(eta)} s` : '-'}`;
+}
+
+async function loadPhase(server: Server, conns: Conn[], data: Dataset, o: Options, mem: MemorySampler, disk: DiskSampler): Promise<LoadPhase> {
+  const tty = process.stderr.isTTY;
+  const t0 = performance.now();
+  const timeline: LoadPhase['timeline'] = [];
+  let next = 0;
+  let sentBytes = 0;
+  let ackedBytes = 0;
+  let ackedKeys = 0;
+  let last = { at: t0, bytes: 0, keys: 0 };
+  let lastPrint = 0;
+  let failure: Error | undefined;
+  const tick = (): void => {
+    const now = performance.now();
+    const dt = (now - last.at) / 1000;
+    const rate = (ackedBytes - last.bytes) / dt;
+    timeline.push([Math.round((now - t0) / 100) / 10, rate / 1e6, (ackedKeys - last.keys) / dt, mem.latest.rss, disk.latest]);
+    last = { at: now, bytes: ackedBytes, keys: ackedKeys };
+    const line = progressLine(ackedBytes, o.size, ackedBytes / ((now - t0) / 1000), mem.latest.rss, disk.latest);
+    if (tty) process.stderr.write(`\r${line}\x1b[K`);
+    else if (now - lastPrint >= 5000) {
+      process.stderr.write(`${line}\n`);
+      lastPrint = now;
+    }
+  };
+  const timer = setInterval(tick, 1000);
+  try {
+    await watch(server, new Promise<void>((resolve, reject) => {
+      let open = conns.length;
+      const fill = (c: Conn): void => {
+        while (!failure && c.inflight < o.pipeline && sentBytes < o.size) {
+          const i = next++;
+          const [payload, bytes] = data.create(i);
+          sentBytes += bytes;
+          c.send(payload, (r) => {
+            if (r instanceof Error) {
+              failure ??= new Error(`loading key ${data.keyOf(i)}: ${r.message}`);
+              return reject(failure);
+            }
+            ackedBytes += bytes;
+            ackedKeys++;
+            fill(c);
+            if (c.inflight === 0 && sentBytes >= o.size && --open === 0) resolve();
+          });
+        }
+      };
+      conns.forEach(fill);
+    }));
+  } finally {
+    clearInterval(timer);
+  }
+  tick();
+  if (tty) process.stderr.write('\n');
+  return { keys: next, logicalBytes: ackedBytes, seconds: (performance.now() - t0) / 1000, timeline };
+}
+
+/** du of the data dir every 2 s. */
+class DiskSampler {
+  latest = 0;
+  readonly samples: [number, number][] = [];
+  private readonly timer: NodeJS.Timeout;
+  private readonly t0 = performance.now();
+
+  constructor(private readonly dir: string) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), 2000);
+  }
+
+  sample(): number {
+    this.latest = diskBytes(this.dir);
+    this.samples.push([Math.round(performance.now() - this.t0), this.latest]);
+    return this.latest;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+// ---------------------------------------------------------------- phases 2 and 3: random reads and writes
+
+const OPERATIONS: [string, KeyType, number][] = [
+  ['GET', 'string', 60], ['SET', 'string', 20], ['HGET', 'hash', 8], ['HSET', 'hash', 4],
+  ['ZSCORE', 'zset', 4], ['SISMEMBER', 'set', 2], ['LRANGE', 'list', 2],
+];
+
+/** Random operations on keys that exist, each reply checked. */
+function operations(data: Dataset, keys: number): () => Request {
+  const ops = OPERATIONS.filter(([, type]) => data.o.mix[type] > 0);
+  const total = ops.reduce((a, [, , w]) => a + w, 0);
+  const randomBelow = (n: number): number => Math.floor(Math.random() * n);
+  /** A random key number of the type (rejection sampling: every type has at least 1% of keys). */
+  const pick = (type: KeyType): number => {
+    for (;;) {
+      const i = randomBelow(keys);
+      if (data.typeOf(i) === type) return i;
+    }
+  };
+  const bulk = (len: number) => (r: Reply): string | undefined => (typeof r === 'string' && r.length === len ? undefined : `expected ${len} bytes, got ${String(r).slice(0, 40)}`);
+  const e = data.o.elements;
+  return () => {
+    let r = randomBelow(total);
+    const [name, type] = ops.find(([, , w]) => (r -= w) < 0)!;
+    const i = pick(type);
+    const key = data.keyOf(i);
+    const j = randomBelow(e);
+    switch (name) {
+      case 'GET': return { label: name, payload: resp(['GET', key]), check: bulk(data.o.valueSize) };
+      case 'SET': return { label: name, payload: resp(['SET', key, data.value(data.o.valueSize)]), check: (x) => (x === 'OK' ? undefined : String(x)) };
+      case 'HGET': return { label: name, payload: resp(['HGET', key, Dataset.field(j)]), check: bulk(data.elementSize) };
+      case 'HSET': return { label: name, payload: resp(['HSET', key, Dataset.field(j), data.value(data.elementSize)]), check: (x) => (x === 0 ? undefined : `expected 0 (an existing field), got ${String(x)}`) };
+      case 'ZSCORE': return { label: name, payload: resp(['ZSCORE', key, Dataset.member(j)]), check: (x) => (Number(x) === Dataset.score(i, j) ? undefined : `expected ${Dataset.score(i, j)}, got ${String(x)}`) };
+      case 'SISMEMBER': return { label: name, payload: resp(['SISMEMBER', key, Dataset.member(j)]), check: (x) => (x === 1 ? undefined : `expected 1, got ${String(x)}`) };
+      default: return { label: 'LRANGE 0 9', payload: resp(['LRANGE', key, '0', '9']), check: (x) => (Array.isArray(x) && x.length === Math.min(10, e) ? undefined : `expected ${Math.min(10, e)} elements`) };
+    }
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+interface Budget {
+  /** maxmemory, as CONFIG GET reports it. */
+  bytes: number;
+  /** INFO memory's sizes in effect (caches and write buffers fitted to maxmemory), where reported. */
+  sizes: Record<string, string>;
+}
+
+/** The budget as the server reports it: CONFIG GET maxmemory and INFO memory's cache and buffer totals. */
+async function readBudget(conn: Conn): Promise<Budget> {
+  const r = await conn.ok(['CONFIG', 'GET', 'maxmemory']);
+  const info = parseInfo((await conn.ok(['INFO', 'memory'])) as string);
+  const sizes = Object.fromEntries(Object.entries(info).filter(([k]) => /^cairn_(row_cache|leveldb_block_cache|leveldb_write_buffers)_total$/.test(k)));
+  return { bytes: Number((r as string[])[1]), sizes };
+}
+
+interface Summary {
+  load: LoadPhase;
+  throughput: LoadResult;
+  latency: LoadResult;
+  budget: Budget;
+  peakRss: number;
+  peakAnon: number;
+  diskAfterLoad: number;
+  diskAtEnd: number;
+  info: Record<string, string>;
+  baseline?: { file: string; throughput: number; ratio: number };
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  const started = Date.now();
+  const loadStart = os.loadavg();
+  const server = await startCairn({ shards: o.shards, dir: o.dir, nodeArgs: o.nodeArgs, serverArgs: ['--maxmemory', String(o.memory), ...o.serverArgs] });
+  const mem = new MemorySampler(server.pid, 500);
+  const disk = new DiskSampler(server.dir);
+  const conns: Conn[] = [];
+  try {
+    for (let c = 0; c < o.clients; c++) conns.push(await Conn.open(server.port));
+    if ((await conns[0]!.ok(['DBSIZE'])) !== 0) throw new Error(`${server.dir} is not empty: use an empty --dir`);
+    const budget = await readBudget(conns[0]!);
+    const data = new Dataset(o);
+    console.log(`Cairn pid ${server.pid}, ${server.shards} shard(s), dir ${server.dir}; maxmemory ${mib(budget.bytes)} MiB; ${sizesLine(budget)}`);
+
+    mem.phase = 'load';
+    console.log(`loading ${mib(o.size)} MiB of random keys (${Object.entries(o.mix).filter(([, v]) => v).map(([k, v]) => `${k} ${v}%`).join(', ')})...`);
+    const load = await loadPhase(server, conns, data, o, mem, disk);
+    const diskAfterLoad = disk.sample();
+    console.log(`loaded ${fmtInt(load.keys)} keys, ${mib(load.logicalBytes)} MiB in ${load.seconds.toFixed(1)} s ` +
+      `(${(load.logicalBytes / MiB / load.seconds).toFixed(2)} MiB/s, ${fmtInt(load.keys / load.seconds)} keys/s); disk ${mib(diskAfterLoad)} MiB`);
+    if ((await conns[0]!.ok(['DBSIZE'])) !== load.keys) throw new Error('DBSIZE disagrees with the keys loaded');
+
+    const make = operations(data, load.keys);
+    mem.phase = 'throughput';
+    console.log(`throughput: random operations, closed loop, ${o.clients} connections x ${o.depth} in flight, ${o.seconds} s...`);
+    const throughput = await watch(server, closedLoop(conns, { seconds: o.seconds, make, depth: o.depth }));
+    check(throughput);
+    console.log(`  ${fmtInt(throughput.achieved)} ops/s; ${percentileLine(throughput.all)}`);
+
+    const rate = o.rate ?? Math.max(1, Math.round(throughput.achieved / 2));
+    mem.phase = 'latency';
+    console.log(`latency: the same mix, open loop at ${fmtInt(rate)}/s over ${o.clients} connections, ${o.seconds} s...`);
+    const latency = await watch(server, openLoop(conns, { rate, seconds: o.seconds, make }));
+    check(latency);
+    console.log(`  achieved ${fmtInt(latency.achieved)}/s; ${percentileLine(latency.all)}` +
+      (latency.saturated ? ' (SATURATED: the server fell 5 s behind, sending stopped early; try a lower --rate)' : ''));
+
+    const info = parseInfo((await conns[0]!.ok(['INFO', 'memory'])) as string);
+    mem.sample();
+    mem.stop();
+    disk.stop();
+    const s: Summary = {
+      load, throughput, latency, budget, peakRss: Math.max(mem.peak.rss, memoryOf(server.pid).hwm), peakAnon: mem.peak.anon,
+      diskAfterLoad, diskAtEnd: disk.sample(), info, baseline: o.baseline ? baselineOf(o.baseline, throughput.achieved) : undefined,
+    };
+    const bench = benchCommand();
+    printSummary(o, server, s);
+    console.log('');
+    console.log(`bench: ${bench}`);
+    console.log(`machine: ${loadNote(loadStart)}`);
+    console.log(`server: ${server.command}`);
+    const files = report(o, server, s, mem, disk, bench, started, loadStart).write('capacity', {
+      date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), options: o, machine: machine(), bench,
+      server: server.command, shards: server.shards, budget, info,
+      load: { keys: load.keys, logicalBytes: load.logicalBytes, seconds: load.seconds, timeline: load.timeline },
+      throughput: phaseJson(throughput), latency: phaseJson(latency),
+      memory: { peakRss: s.peakRss, peakAnon: s.peakAnon, peaksByPhase: mem.peaks, samples: mem.samples },
+      disk: { afterLoad: diskAfterLoad, atEnd: s.diskAtEnd, spaceAmplification: s.diskAtEnd / load.logicalBytes, samples: disk.samples },
+      baseline: s.baseline ?? null,
+    });
+    console.log(`report: ${path.relative(process.cwd(), files.html)}`);
+    console.log(`json:   ${path.relative(process.cwd(), files.json)} (${Math.round((Date.now() - started) / 1000)} s)`);
+  } catch (e) {
+    if (e instanceof Error) e.message += `\n(server log tail)\n${server.tail().slice(-1500)}`;
+    throw e;
+  } finally {
+    mem.stop();
+    disk.stop();
+    for (const c of conns) c.close();
+    await server.stop();
+  }
+}
+
+/** "cairn_row_cache_total 21.3 MiB, ..." (or why there is nothing). */
+function sizesLine(b: Budget): string {
+  const e = Object.entries(b.sizes);
+  return e.length ? e.map(([k, v]) => `${k} ${mib(Number(v))} MiB`).join(', ') : 'INFO memory reports no cache totals (an older server)';
+}
+
+function check(r: LoadResult): void {
+  if (r.errors > 0) throw new Error(`${r.errors} wrong replies, the first: ${r.firstError}`);
+  if (r.unanswered > 0) throw new Error(`${r.unanswered} requests never answered`);
+}
+
+const percentileLine = (h: Histogram): string =>
+  `p50 ${ms(h.valueAt(50))}  p99 ${ms(h.valueAt(99))}  p99.9 ${ms(h.valueAt(99.9))}  max ${ms(h.max)} ms`;
+
+function phaseJson(r: LoadResult): Record<string, unknown> {
+  return {
+    rate: r.rate, sent: r.sent, completed: r.completed, seconds: r.seconds, achieved: r.achieved, timeline: r.timeline,
+    sendLagUs: r.rate ? r.sendLag.percentiles() : undefined,
+    latencyUs: Object.fromEntries(Object.entries(r.latency).map(([k, h]) => [k, { count: h.count, ...h.percentiles() }])),
+    histograms: Object.fromEntries(Object.entries(r.latency).map(([k, h]) => [k, h.toJSON()])),
+  };
+}
+
+function baselineOf(file: string, throughput: number): Summary['baseline'] {
+  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { throughput?: { achieved?: number } };
+  const base = j.throughput?.achieved;
+  if (typeof base !== 'number') throw new Error(`${file}: no throughput.achieved (not a capacity result?)`);
+  return { file, throughput: base, ratio: throughput / base };
+}
+
+/** [what, figure, target, verdict] rows: the issue's targets. */
+function targetRows(s: Summary): string[][] {
+  const getP99 = s.latency.latency.GET?.valueAt(99) ?? NaN;
+  const rows = [
+    ['peak RSS', `${mib(s.peakRss)} MiB`, `<= budget ${mib(s.budget.bytes)} MiB`, s.peakRss <= s.budget.bytes ? 'met' : 'NOT met'],
+    ['GET p99 (open loop)', `${ms(getP99)} ms${s.latency.saturated ? ' (saturated)' : ''}`, '<= 2 ms', getP99 <= GET_P99_TARGET_US && !s.latency.saturated ? 'met' : 'NOT met'],
+  ];
+  if (s.baseline) {
+    rows.push(['throughput vs baseline', `${fmtRatio(s.baseline.ratio)}x (${fmtInt(s.baseline.throughput)} ops/s)`, '>= 0.5x', s.baseline.ratio >= 0.5 ? 'met' : 'NOT met']);
+  }
+  return rows;
+}
+
+function latencyRows(r: LoadResult): string[][] {
+  return Object.entries(r.latency).sort((a, b) => b[1].count - a[1].count).map(([name, h]) =>
+    [name, fmtInt(h.count), ms(h.valueAt(50)), ms(h.valueAt(90)), ms(h.valueAt(99)), ms(h.valueAt(99.9)), ms(h.max)]);
+}
+
+const LATENCY_HEADER = ['operation', 'requests', 'p50', 'p90', 'p99', 'p99.9', 'max (ms)'];
+
+function printSummary(o: Options, server: Server, s: Summary): void {
+  console.log('');
+  console.log(`Cairn (${server.shards} shard(s)), ${fmtInt(s.load.keys)} keys, ${mib(s.load.logicalBytes)} MiB logical, budget ${mib(s.budget.bytes)} MiB`);
+  printTable([
+    ['figure', 'value'],
+    ['load rate (logical)', `${(s.load.logicalBytes / MiB / s.load.seconds).toFixed(2)} MiB/s, ${fmtInt(s.load.keys / s.load.seconds)} keys/s`],
+    ['throughput (closed loop)', `${fmtInt(s.throughput.achieved)} ops/s`],
+    ['latency phase rate', `${fmtInt(s.latency.rate)}/s target, ${fmtInt(s.latency.achieved)}/s achieved`],
+    ['peak RSS (anon)', `${mib(s.peakRss)} MiB (${mib(s.peakAnon)})`],
+    ['used_memory at the end', `${mib(Number(s.info.used_memory))} MiB`],
+    ['disk after load / at end', `${mib(s.diskAfterLoad)} / ${mib(s.diskAtEnd)} MiB`],
+    ['space amplification', `${(s.diskAtEnd / s.load.logicalBytes).toFixed(2)} (disk / logical bytes written)`],
+  ]);
+  console.log('');
+  console.log(`latency, open loop at ${fmtInt(s.latency.rate)}/s (ms):`);
+  printTable([LATENCY_HEADER, ...latencyRows(s.latency)]);
+  console.log('');
+  printTable([['target', 'figure', 'wanted', ''], ...targetRows(s)]);
+  if (o.size < 20 * o.memory) console.log(`(the dataset is ${(o.size / o.memory).toFixed(1)}x the budget; the targets are set for 20x)`);
+}
+
+function report(o: Options, server: Server, s: Summary, mem: MemorySampler, disk: DiskSampler, bench: string, started: number, loadStart: number[]): Report {
+  const r = new Report(`Cairn capacity: ${mib(s.load.logicalBytes)} MiB over a ${mib(s.budget.bytes)} MiB budget`);
+  const m = machine();
+  r.paragraph(`${new Date(started).toISOString()}, ${m.cpus as number} CPUs (${String(m.cpuModel)}), ${m.memoryGiB as number} GiB, node ${String(m.node)}. ` +
+    `${server.shards} shard(s). ${fmtInt(s.load.keys)} random keys (${TYPES.filter((t) => o.mix[t]).map((t) => `${t} ${o.mix[t]}%`).join(', ')}; ` +
+    `string values of ${o.valueSize} bytes, collections of ${o.elements} elements), ${(s.load.logicalBytes / s.budget.bytes).toFixed(1)}x the budget. ` +
+    `The machine may be shared with other work, so figures are noisy: ${loadNote(loadStart)}.`);
+  r.code([`bench: ${bench}`, `server: ${server.command}`].join('\n'));
+  r.heading('Targets');
+  r.table(['target', 'figure', 'wanted', ''], targetRows(s));
+  r.heading('Summary');
+  r.table(['figure', 'value'], [
+    ['keys loaded', s.load.keys], ['logical bytes written (MiB)', mib(s.load.logicalBytes)],
+    ['load time (s)', s.load.seconds.toFixed(1)], ['load rate (MiB/s, logical)', (s.load.logicalBytes / MiB / s.load.seconds).toFixed(2)],
+    ['throughput, closed loop (ops/s)', Math.round(s.throughput.achieved)],
+    ['latency phase: target / achieved (ops/s)', `${fmtInt(s.latency.rate)} / ${fmtInt(s.latency.achieved)}`],
+    ['peak RSS / anonymous (MiB)', `${mib(s.peakRss)} / ${mib(s.peakAnon)}`],
+    ['budget: maxmemory (MiB)', mib(s.budget.bytes)],
+    ['used_memory at the end (MiB)', mib(Number(s.info.used_memory))],
+    ['disk after load / at end (MiB)', `${mib(s.diskAfterLoad)} / ${mib(s.diskAtEnd)}`],
+    ['space amplification (disk / logical)', (s.diskAtEnd / s.load.logicalBytes).toFixed(2)],
+  ]);
+  r.paragraph(`Sizes in effect, from INFO memory: ${sizesLine(s.budget)}.`);
+  r.heading('Load');
+  r.chart(timeChart('Load rate (logical bytes)', 'MB/s', [{ name: 'load rate', points: s.load.timeline.map(([t, rate]) => [t, rate]) }]));
+  r.heading('Memory and disk over the whole run');
+  const toMiB = (i: number): [number, number][] => mem.samples.map((x) => [x[0] / 1000, x[i]! / MiB]);
+  const runEnd = (mem.samples.at(-1)?.[0] ?? 0) / 1000;
+  const rss: Series[] = [{ name: 'RSS', points: toMiB(1) }, { name: 'anonymous', points: toMiB(2) }, { name: 'file-backed', points: toMiB(3) },
+    { name: 'budget', points: [[0, s.budget.bytes / MiB], [runEnd, s.budget.bytes / MiB]] }];
+  const phases = mem.phases.filter(([, name]) => name !== 'start').map(([at, label]) => ({ value: at / 1000, label }));
+  r.chart(timeChart('Server memory', 'MiB', rss, phases));
+  r.paragraph('Anonymous: JS heaps, malloc, LevelDB caches and memtables. File-backed: mostly LevelDB table files read through mmap (page cache the kernel can drop).');
+  r.chart(timeChart('Disk used by the data directory', 'MiB', [{ name: 'disk', points: disk.samples.map(([t, b]) => [t / 1000, b / MiB]) }], phases));
+  r.heading('Random reads and writes');
+  r.chart(timeChart('Replies per second', 'ops/s', [
+    { name: 'throughput phase (closed loop)', points: s.throughput.timeline.map(([t, n]) => [t, n]) },
+    { name: `latency phase (open loop, ${fmtInt(s.latency.rate)}/s)`, points: s.latency.timeline.map(([t, n]) => [t, n]) },
+  ]));
+  r.paragraph(`Latency at ${fmtInt(s.latency.rate)}/s, open loop, from each request's intended send time (ms):`);
+  r.table(LATENCY_HEADER, latencyRows(s.latency));
+  r.chart(percentileChart('Open loop: latency by percentile', Object.entries(s.latency.latency).map(([name, histogram]) => ({ name, histogram }))));
+  r.paragraph(`Closed loop (${o.clients} connections x ${o.depth} in flight): latency from the actual send, at the most the server does (ms):`);
+  r.table(LATENCY_HEADER, latencyRows(s.throughput));
+  return r;
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
