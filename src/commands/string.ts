@@ -17,7 +17,7 @@ import {
   SE, Opt, parseStringOptions, optionsExpire, expireAtMs, getRangeBounds, checkStringLength, lcsReply,
   type ExpireUnit,
 } from './string-util.js';
-import { parseI64 } from '../util/number.js';
+import { parseI64, smallInt } from '../util/number.js';
 import { parseLongDouble, addLongDouble, formatLongDoubleHuman, LD_ZERO } from '../util/long-double.js';
 import { EMPTY } from '../storage/store.js';
 import { Type, type Meta } from '../storage/encoding.js';
@@ -69,9 +69,20 @@ function setWithExpire(unit: ExpireUnit, cmd: string) {
 // ---------------------------------------------------------------- counters
 
 /** INCR/DECR/INCRBY/DECRBY: 64-bit signed arithmetic on the value, keeping the TTL. */
+/** Deltas this small keep a sum of two 15-digit integers exact as a JS number. */
+const SMALL_DELTA = 1e15;
+
 function incrBy(c: ShardCall, delta: bigint): void {
   const key = c.args[1]!;
   const m = stringKey(c, key, false);
+  // Fast path: a stored value of at most 15 digits and a small delta add exactly as numbers.
+  const small = m === null ? 0 : smallInt(m.value!);
+  if (small !== undefined && delta > -SMALL_DELTA && delta < SMALL_DELTA) {
+    const next = small + Number(delta);
+    c.store.setString(c.db, key, Buffer.from(String(next), 'latin1'), m?.expire ?? 0, m);
+    c.w.int(next);
+    return;
+  }
   const current = m === null ? 0n : parseI64(m.value!);
   if (current === null) throw new CommandError(E.NOT_INTEGER);
   const next = current + delta;

@@ -44,8 +44,38 @@ export function parseI64(b: Buffer | string): bigint | null {
   return v;
 }
 
+/**
+ * Fast path of parseI64 for the common case: the canonical decimal text of an integer of at most
+ * 15 digits (always exact as a JS number), read from the bytes without a string, a regex or a
+ * BigInt. undefined for anything else (longer, "-0", leading zeros, not a number): the caller
+ * then decides with parseI64.
+ */
+export function smallInt(b: Buffer): number | undefined {
+  const n = b.length;
+  let i = 0;
+  let neg = false;
+  if (n > 0 && b[0] === 45) {
+    neg = true;
+    i = 1;
+  }
+  const digits = n - i;
+  if (digits === 0 || digits > 15) return undefined;
+  if (b[i] === 48) return digits === 1 && !neg ? 0 : undefined;
+  let v = 0;
+  for (; i < n; i++) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) return undefined;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
 /** Like parseI64 but as a JS number when it is safe, for counts and indexes. */
 export function parseInteger(b: Buffer | string): number | null {
+  if (typeof b !== 'string') {
+    const small = smallInt(b);
+    if (small !== undefined) return small;
+  }
   const v = parseI64(b);
   if (v === null) return null;
   // Values outside the safe range are clamped; callers use them as counts/indexes only.
