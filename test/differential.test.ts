@@ -118,49 +118,59 @@ async function call(r: Redis, args: (string | number)[]): Promise<unknown> {
   }
 }
 
-describe.skipIf(!hasRedis())('differential: Cairn vs redis-server on random command streams', () => {
-  let cairn: TestServer;
-  let oracle: OracleServer;
-  let a: Redis;
-  let b: Redis;
+/**
+ * Native addon paths (group commits and range reads on the shard thread) with seeds 1-3; one
+ * seed with `leveldb-native-writes no`, the fallback through classic-level's pool writes and
+ * iterators used where the addon does not build.
+ */
+differential('native', [], [1, 2, 3]);
+differential('without the native addon', ['--leveldb-native-writes', 'no'], [4]);
 
-  beforeAll(async () => {
-    cairn = await startServer({ shards: 4 });
-    oracle = (await startOracle())!;
-    a = connect(cairn.port, { protocol: 2 } as never);
-    b = connect(oracle.port, { protocol: 2 } as never);
-  });
-  afterAll(async () => {
-    a?.disconnect();
-    b?.disconnect();
-    await cairn?.stop();
-    await oracle?.stop();
-  });
+function differential(label: string, args: string[], seeds: number[]): void {
+  describe.skipIf(!hasRedis())(`differential (${label}): Cairn vs redis-server on random command streams`, () => {
+    let cairn: TestServer;
+    let oracle: OracleServer;
+    let a: Redis;
+    let b: Redis;
 
-  for (const seed of [1, 2, 3]) {
-    it(`seed ${seed}: 2500 commands give identical replies`, async () => {
-      await call(a, ['flushall']);
-      await call(b, ['flushall']);
-      const rnd = seededRandom(seed);
-      const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-      const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
-      for (let n = 0; n < 2500; n++) {
-        const args = pick(GRAMMAR)(pick, int);
-        const cmd = String(args[0]);
-        const [ours, theirs] = await Promise.all([call(a, args), call(b, args)]);
-        expect(normalise(cmd, ours), `#${n} ${JSON.stringify(args)}`).toEqual(normalise(cmd, theirs));
-      }
-      // The whole keyspace matches at the end, values included.
-      const keys = ((await call(b, ['keys', '*'])) as string[]).sort();
-      expect(((await call(a, ['keys', '*'])) as string[]).sort()).toEqual(keys);
-      for (const key of keys) {
-        const type = await call(b, ['type', key]);
-        expect(await call(a, ['type', key])).toEqual(type);
-        const dump = { hash: ['hgetall', key], set: ['smembers', key], list: ['lrange', key, '0', '-1'], zset: ['zrange', key, '0', '-1', 'withscores'] }[type as string] ?? ['get', key];
-        expect(normalise(dump[0]!, await call(a, dump))).toEqual(normalise(dump[0]!, await call(b, dump)));
-        const [ta, tb] = [await call(a, ['ttl', key]), await call(b, ['ttl', key])] as number[];
-        expect(Math.sign(ta!)).toBe(Math.sign(tb!));
-      }
+    beforeAll(async () => {
+      cairn = await startServer({ shards: 4, args });
+      oracle = (await startOracle())!;
+      a = connect(cairn.port, { protocol: 2 } as never);
+      b = connect(oracle.port, { protocol: 2 } as never);
     });
-  }
-});
+    afterAll(async () => {
+      a?.disconnect();
+      b?.disconnect();
+      await cairn?.stop();
+      await oracle?.stop();
+    });
+
+    for (const seed of seeds) {
+      it(`seed ${seed}: 2500 commands give identical replies`, async () => {
+        await call(a, ['flushall']);
+        await call(b, ['flushall']);
+        const rnd = seededRandom(seed);
+        const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+        const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
+        for (let n = 0; n < 2500; n++) {
+          const args = pick(GRAMMAR)(pick, int);
+          const cmd = String(args[0]);
+          const [ours, theirs] = await Promise.all([call(a, args), call(b, args)]);
+          expect(normalise(cmd, ours), `#${n} ${JSON.stringify(args)}`).toEqual(normalise(cmd, theirs));
+        }
+        // The whole keyspace matches at the end, values included.
+        const keys = ((await call(b, ['keys', '*'])) as string[]).sort();
+        expect(((await call(a, ['keys', '*'])) as string[]).sort()).toEqual(keys);
+        for (const key of keys) {
+          const type = await call(b, ['type', key]);
+          expect(await call(a, ['type', key])).toEqual(type);
+          const dump = { hash: ['hgetall', key], set: ['smembers', key], list: ['lrange', key, '0', '-1'], zset: ['zrange', key, '0', '-1', 'withscores'] }[type as string] ?? ['get', key];
+          expect(normalise(dump[0]!, await call(a, dump))).toEqual(normalise(dump[0]!, await call(b, dump)));
+          const [ta, tb] = [await call(a, ['ttl', key]), await call(b, ['ttl', key])] as number[];
+          expect(Math.sign(ta!)).toBe(Math.sign(tb!));
+        }
+      });
+    }
+  });
+}
