@@ -73,7 +73,7 @@ export function encodeBatchContents(ops: readonly BatchOp[], into: Buffer): { bu
 }
 
 /** Encoded batches up to this size reuse one buffer per thread; larger ones get their own. */
-const CONTENTS_BUFFER = 256 * 1024;
+const CONTENTS_BUFFER = 1024 * 1024;
 
 function load(): NativeWriter | null {
   if (addon === null) return null;
