@@ -27,6 +27,20 @@ struct ClassicBatch {
   bool hasData_;
 };
 
+// Writes the batch through its database's DB::Write; a JS exception on a closed database or a failure.
+void WriteBatchNow(napi_env env, ClassicBatch* batch, bool sync) {
+  if (batch->database_ == nullptr || batch->database_->db_ == nullptr) {
+    napi_throw_error(env, "LEVEL_DATABASE_NOT_OPEN", "Database is not open");
+    return;
+  }
+  leveldb::WriteOptions options;
+  options.sync = sync;
+  leveldb::Status status = batch->database_->db_->Write(options, batch->batch_);
+  if (!status.ok()) {
+    napi_throw_error(env, "CAIRN_LEVELDB_WRITE", StatusMessage(status).c_str());
+  }
+}
+
 napi_value WriteSync(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -36,17 +50,7 @@ napi_value WriteSync(napi_env env, napi_callback_info info) {
   bool sync = false;
   if (argc > 1) napi_get_value_bool(env, argv[1], &sync);
   ClassicBatch* batch = static_cast<ClassicBatch*>(ptr);
-  if (!batch->hasData_) return nullptr;
-  if (batch->database_ == nullptr || batch->database_->db_ == nullptr) {
-    napi_throw_error(env, "LEVEL_DATABASE_NOT_OPEN", "Database is not open");
-    return nullptr;
-  }
-  leveldb::WriteOptions options;
-  options.sync = sync;
-  leveldb::Status status = batch->database_->db_->Write(options, batch->batch_);
-  if (!status.ok()) {
-    napi_throw_error(env, "CAIRN_LEVELDB_WRITE", StatusMessage(status).c_str());
-  }
+  if (batch->hasData_) WriteBatchNow(env, batch, sync);
   return nullptr;
 }
 
@@ -109,12 +113,7 @@ napi_value WriteContentsSync(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   g_setContents(batch->batch_, leveldb::Slice(static_cast<const char*>(data), length));
-  leveldb::WriteOptions options;
-  options.sync = sync;
-  leveldb::Status status = batch->database_->db_->Write(options, batch->batch_);
-  if (!status.ok()) {
-    napi_throw_error(env, "CAIRN_LEVELDB_WRITE", StatusMessage(status).c_str());
-  }
+  WriteBatchNow(env, batch, sync);
   return nullptr;
 }
 
