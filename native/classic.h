@@ -3,6 +3,7 @@
 // pointers are read, and LevelDB is reached through virtual methods of its own objects.
 #pragma once
 #include <node_api.h>
+#include <dlfcn.h>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -38,6 +39,21 @@ inline void* ExternalArg(napi_env env, napi_value v, const char* what) {
   return ptr;
 }
 
+// A function of classic-level's already-loaded binary, by its mangled name; null if absent.
+// `pathArg` is the binary's path (a JS string). RTLD_NOLOAD: only the copy classic-level loaded
+// (the one its databases use); dlclose drops the reference dlopen added, the binary stays loaded.
+inline void* ClassicSymbol(napi_env env, napi_value pathArg, const char* name) {
+  char path[4096];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, pathArg, path, sizeof(path), &len) != napi_ok) return nullptr;
+  void* handle = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return nullptr;
+  void* sym = dlsym(handle, name);
+  dlclose(handle);
+  return sym;
+}
+
 void RegisterScan(napi_env env, napi_value exports);
+void RegisterMemory(napi_env env, napi_value exports);
 
 }  // namespace cairn

@@ -12,7 +12,6 @@
 // library-ABI type crosses between the two binaries. The layout is pinned to classic-level 3.x
 // (checked by test/native.test.ts); if this addon cannot load, Cairn writes asynchronously.
 #include "classic.h"
-#include <dlfcn.h>
 #include "leveldb/options.h"
 #include "leveldb/write_batch.h"
 
@@ -67,20 +66,13 @@ SetContentsFn g_setContents = nullptr;
 napi_value BindBatchContents(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
-  char path[4096];
-  size_t len = 0;
   napi_value result;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 ||
-      napi_get_value_string_utf8(env, argv[0], path, sizeof(path), &len) != napi_ok) {
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1) {
     napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "bindBatchContents(path)");
     return nullptr;
   }
-  void* handle = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
-  if (handle != nullptr) {
-    g_setContents = reinterpret_cast<SetContentsFn>(
-        dlsym(handle, "_ZN7leveldb18WriteBatchInternal11SetContentsEPNS_10WriteBatchERKNS_5SliceE"));
-    dlclose(handle);  // classic-level stays loaded: RTLD_NOLOAD only added a reference
-  }
+  g_setContents = reinterpret_cast<SetContentsFn>(cairn::ClassicSymbol(
+      env, argv[0], "_ZN7leveldb18WriteBatchInternal11SetContentsEPNS_10WriteBatchERKNS_5SliceE"));
   napi_get_boolean(env, g_setContents != nullptr, &result);
   return result;
 }
@@ -107,11 +99,9 @@ napi_value WriteContentsSync(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "CAIRN_NATIVE_ARG", "bindBatchContents was not called");
     return nullptr;
   }
+  // The batch belongs to classic-level's Batch object, alive even if its database closed:
+  // WriteBatchNow refuses a closed database.
   ClassicBatch* batch = static_cast<ClassicBatch*>(ptr);
-  if (batch->database_ == nullptr || batch->database_->db_ == nullptr) {
-    napi_throw_error(env, "LEVEL_DATABASE_NOT_OPEN", "Database is not open");
-    return nullptr;
-  }
   g_setContents(batch->batch_, leveldb::Slice(static_cast<const char*>(data), length));
   WriteBatchNow(env, batch, sync);
   return nullptr;
@@ -129,6 +119,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_set_named_property(env, exports, "writeContentsSync", fn);
   }
   cairn::RegisterScan(env, exports);
+  cairn::RegisterMemory(env, exports);
   return exports;
 }
 

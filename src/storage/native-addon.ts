@@ -17,6 +17,8 @@ export interface Addon {
   bindBatchContents?(classicLevelBinary: string): boolean;
   /** Writes `length` bytes of encoded batch contents through a (reused) classic-level batch. */
   writeContentsSync?(batch: unknown, contents: Buffer, length: number, sync: boolean): void;
+  /** LevelDB's process-wide table mmap limit (native/memory.cc); false if the setter is absent. */
+  setMmapLimit?(classicLevelBinary: string, limit: number): boolean;
   /** See native/sync_scan.cc for the arguments and the layout of the returned buffer. */
   scanSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
     flags: number, skip: number, limit: number, maxBytes: number): Buffer;
@@ -25,7 +27,7 @@ export interface Addon {
 }
 
 /** The package root: the nearest folder above this module with native/binding.gyp. */
-export function packageRoot(): string | null {
+function packageRoot(): string | null {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     if (fs.existsSync(path.join(dir, 'native', 'binding.gyp'))) return dir;

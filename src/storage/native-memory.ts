@@ -5,36 +5,15 @@
  * LevelDB database opens in the process; later calls have no effect. Without the addon it reports
  * false.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { packageRoot, classicLevelBinary } from './native-addon.js';
-
-const require = createRequire(import.meta.url);
-
-interface MemoryAddon {
-  setMmapLimit(binaryPath: string, limit: number): boolean;
-}
-
-/** Loads native/build/Release/<name>.node, or null when it was not built. */
-function loadAddon<T>(name: string): T | null {
-  const root = packageRoot();
-  if (!root) return null;
-  try {
-    return require(path.join(root, 'native', 'build', 'Release', `${name}.node`)) as T;
-  } catch {
-    return null;
-  }
-}
-
-const addon = loadAddon<MemoryAddon>('cairn_memory');
+import { addon, classicLevelBinary } from './native-addon.js';
 
 let mmapLimitSet: number | null = null;
 
 /** Sets LevelDB's process-wide table mmap limit; true when applied. Call before any database opens. */
 export function limitTableMmaps(limit: number): boolean {
   if (mmapLimitSet !== null) return mmapLimitSet === limit;
-  const binary = addon && classicLevelBinary();
-  if (!addon || !binary) return false;
+  const binary = addon?.setMmapLimit ? classicLevelBinary() : null;
+  if (!addon?.setMmapLimit || !binary) return false;
   const ok = addon.setMmapLimit(binary, limit);
   if (ok) mmapLimitSet = limit;
   return ok;
