@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Db, BatchOp } from './store.js';
 import { addon, contextOf, classicLevelBinary } from './native-addon.js';
+import { copyBytes } from '../util/bytes.js';
 
 const require = createRequire(import.meta.url);
 
@@ -36,13 +37,6 @@ function putVarint(out: Buffer, at: number, n: number): number {
   return at;
 }
 
-function putBytes(out: Buffer, at: number, b: Buffer): number {
-  const n = b.length;
-  if (n > 64) b.copy(out, at);
-  else for (let i = 0; i < n; i++) out[at + i] = b[i]!;
-  return at + n;
-}
-
 /**
  * Encodes ops as a LevelDB WriteBatch's contents (leveldb/db/write_batch.cc): sequence(8) = 0
  * (DB::Write sets it), count(4, little endian), then per record kTypeValue(1) key value or
@@ -63,10 +57,12 @@ export function encodeBatchContents(ops: readonly BatchOp[], into: Buffer): { bu
   for (const op of ops) {
     buf[at++] = op.type === 'put' ? 1 : 0;
     at = putVarint(buf, at, op.key.length);
-    at = putBytes(buf, at, op.key);
+    copyBytes(op.key, 0, buf, at, op.key.length);
+    at += op.key.length;
     if (op.type === 'put') {
       at = putVarint(buf, at, op.value!.length);
-      at = putBytes(buf, at, op.value!);
+      copyBytes(op.value!, 0, buf, at, op.value!.length);
+      at += op.value!.length;
     }
   }
   return { buf, length: size };

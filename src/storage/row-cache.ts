@@ -23,6 +23,8 @@
  * eviction: the set() is refused and the store keeps that write in its overlay instead.
  */
 
+import { copyBytes } from '../util/bytes.js';
+
 /** Bytes of an entry header: hash, key length + flags, value length (-1 = known absent), pin. */
 const HEADER = 16;
 /** A header whose key-length field says "the rest of the ring is unused, continue at 0". */
@@ -282,15 +284,6 @@ export class RowCache {
       }
     }
   }
-}
-
-/** Short copies in JS: Buffer.copy is a native call that costs more than ~100 bytes of this loop. */
-function copyBytes(src: Buffer, from: number, dst: Buffer, to: number, n: number): void {
-  if (n > 128) {
-    src.copy(dst, to, from, from + n);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
 }
 
 function pad(n: number): number {
