@@ -81,17 +81,18 @@ describe('row cache', () => {
     expect(c.get(k('big'))).toBeUndefined();
   });
 
-  it('clear(keepFrom) keeps only the writes of later batches', () => {
+  it('clear() drops every entry, pinned ones too', () => {
     const c = new RowCache(1 << 16);
     c.set(k('read'), Buffer.from('r'));
     c.set(k('failed'), Buffer.from('f'), 3);
     c.set(k('later'), Buffer.from('l'), 4);
-    c.clear(4);
+    c.clear();
     expect(c.get(k('read'))).toBeUndefined();
     expect(c.get(k('failed'))).toBeUndefined();
-    expect(c.get(k('later'))!.toString()).toBe('l');
-    c.clear();
+    expect(c.get(k('later'))).toBeUndefined();
     expect(c.size).toBe(0);
+    expect(c.set(k('again'), Buffer.from('a'), 5)).toBe(true);
+    expect(c.get(k('again'))!.toString()).toBe('a');
   });
 
   it('gives an entry used while old a second chance', () => {

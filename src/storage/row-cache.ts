@@ -161,27 +161,16 @@ export class RowCache {
   }
 
   /**
-   * Drops every entry except those pinned by batch `keepFrom` or later (writes still waiting for
-   * their batch; 0 = drop all). Used when a batch failed: the cache must not run ahead of LevelDB.
+   * Drops every entry, pinned ones too. Used when a batch failed: the store discards its pending
+   * writes with it (they may have been computed on the failed ones), and the cache must not run
+   * ahead of LevelDB.
    */
-  clear(keepFrom = 0): void {
+  clear(): void {
     if (this.cap === 0) return;
-    for (let s = 0; s <= this.mask; s++) {
-      const e = this.index[s]!;
-      if (e === 0) continue;
-      const pin = this.i32[((e - 1) >> 2) + 3]!;
-      if (keepFrom === 0 || pin === 0 || ((pin - keepFrom) | 0) < 0) this.index[s] = 0;
-    }
-    // Rebuild the probe chains of the survivors (rare path: failures only).
-    const keep: number[] = [];
-    for (let s = 0; s <= this.mask; s++) if (this.index[s] !== 0) keep.push(this.index[s]! - 1);
     this.index.fill(0);
     this.entries = 0;
-    for (const off of keep) this.insertSlot(this.i32[off >> 2]!, off);
-    if (this.entries === 0) {
-      this.head = this.tail = 0;
-      this.wrapped = false;
-    }
+    this.head = this.tail = 0;
+    this.wrapped = false;
   }
 
   // ------------------------------------------------------------ ring
