@@ -346,13 +346,23 @@ function serverSection(server: ServerState): Field[] {
   ];
 }
 
-function clientsSection(server: ServerState): Field[] {
+/** Clients' unparsed queries and unsent replies: the largest of each, and all of them together. */
+function clientBuffers(server: ServerState): { maxIn: number; maxOut: number; total: number } {
   let maxIn = 0;
   let maxOut = 0;
+  let total = 0;
   for (const c of server.clients.values()) {
-    maxIn = Math.max(maxIn, c.queryBufferLength());
-    maxOut = Math.max(maxOut, c.outputBufferLength());
+    const q = c.queryBufferLength();
+    const o = c.outputBufferLength();
+    maxIn = Math.max(maxIn, q);
+    maxOut = Math.max(maxOut, o);
+    total += q + o;
   }
+  return { maxIn, maxOut, total };
+}
+
+function clientsSection(server: ServerState): Field[] {
+  const { maxIn, maxOut } = clientBuffers(server);
   return [
     ['connected_clients', server.clients.size],
     ['cluster_connections', 0],
@@ -363,13 +373,6 @@ function clientsSection(server: ServerState): Field[] {
     ['tracking_clients', 0],
     ['clients_in_timeout_table', 0],
   ];
-}
-
-/** Bytes held for clients: unparsed queries and unsent replies. */
-function clientBuffers(server: ServerState): number {
-  let n = 0;
-  for (const c of server.clients.values()) n += c.queryBufferLength() + c.outputBufferLength();
-  return n;
 }
 
 function memorySection(server: ServerState, t: ShardTotals): Field[] {
@@ -395,7 +398,7 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
     ['total_system_memory_human', bytesToHuman(total)],
     // Redis' client buffer totals: every Cairn client is a normal client (no replicas yet).
     ['mem_clients_slaves', 0],
-    ['mem_clients_normal', clientBuffers(server)],
+    ['mem_clients_normal', clientBuffers(server).total],
     ['maxmemory', maxmemory],
     ['maxmemory_human', bytesToHuman(maxmemory)],
     ['maxmemory_policy', server.config['maxmemory-policy'] as string],
