@@ -26,6 +26,7 @@ import { Redis } from 'ioredis';
 import { fmtInt, printTable, machine, writeResults, dirBytes, summarize, probe, type Latency, intOption } from './common.js';
 import { startCairn } from './servers.js';
 import { keyShard } from '../src/server/slot.js';
+import { parseInfo } from './conn.js';
 
 interface Options {
   records: number;
@@ -54,9 +55,8 @@ function options(): Options {
   };
 }
 
-async function info(r: Redis): Promise<Map<string, string>> {
-  const text = (await r.call('INFO', 'persistence')) as string;
-  return new Map(text.split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]));
+async function info(r: Redis): Promise<Record<string, string>> {
+  return parseInfo((await r.call('INFO', 'persistence')) as string);
 }
 
 /** One key name per shard. */
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       await bgsave;
       for (;;) {
         const i = await info(watcher);
-        if (i.get('rdb_bgsave_in_progress') === '0') {
+        if (i.rdb_bgsave_in_progress === '0') {
           totalMs = performance.now() - started;
           saving = false;
           return i;
@@ -130,9 +130,9 @@ async function main(): Promise<void> {
     })();
     const during = await probes(reader, writer, keys, o.gapMs, () => !saving);
     const end = await poller;
-    if (end.get('rdb_last_bgsave_status') !== 'ok') throw new Error('the BGSAVE failed');
-    const bytes = Number(end.get('backup_last_bytes'));
-    const pauseUsec = Number(end.get('backup_last_pause_usec'));
+    if (end.rdb_last_bgsave_status !== 'ok') throw new Error('the BGSAVE failed');
+    const bytes = Number(end.backup_last_bytes);
+    const pauseUsec = Number(end.backup_last_pause_usec);
 
     const ms = (us: number): string => (us / 1000).toFixed(3);
     console.log();

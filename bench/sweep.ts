@@ -25,6 +25,7 @@ import { Redis } from 'ioredis';
 import { fmtInt, printTable, machine, writeResults, dirBytes, summarize, probe, intOption } from './common.js';
 import { startCairn } from './servers.js';
 import { keyShard } from '../src/server/slot.js';
+import { parseInfo } from './conn.js';
 
 interface Options {
   fields: number;
@@ -53,9 +54,8 @@ function options(): Options {
   };
 }
 
-async function info(r: Redis): Promise<Map<string, string>> {
-  const text = (await r.call('INFO', 'stats')) as string;
-  return new Map(text.split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]));
+async function info(r: Redis): Promise<Record<string, string>> {
+  return parseInfo((await r.call('INFO', 'stats')) as string);
 }
 
 /** A key of the same shard as `of`. */
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         const s = await info(watcher);
-        if (s.get('sweep_pending_versions') === '0' && s.get('sweep_running') === '0') {
+        if (s.sweep_pending_versions === '0' && s.sweep_running === '0') {
           sweepMs = performance.now() - delStarted;
           sweeping = false;
           return s;
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     const end = await poller;
     const diskAfter = dirBytes(dir);
 
-    const deleted = Number(end.get('sweep_deleted_subkeys')) - Number(start.get('sweep_deleted_subkeys'));
+    const deleted = Number(end.sweep_deleted_subkeys) - Number(start.sweep_deleted_subkeys);
     const ms = (us: number): string => (us / 1000).toFixed(3);
     console.log();
     printTable([
