@@ -71,8 +71,9 @@ export interface ShardPoolHooks {
 /**
  * A shard isolate's young generation (V8's default lets it grow to 3 x 16 MB). A shard's own
  * data lives outside the V8 heap (row-cache ring, LevelDB), so its heap is mostly short-lived
- * garbage of each turn; with 8 MB a 2-shard server under 2M ZADD + HSET committed 62 MB less V8
- * heap (RSS -56 MB) at the same CPU per command (interleaved redis-benchmark SET/GET -P 16 runs).
+ * garbage of each turn; with 8 MB a 2-shard server under 1M redis-benchmark ZADD + HSET committed
+ * 62 MB less V8 heap (RSS -56 MB) and showed no CPU cost per command (one ad-hoc probe with INFO
+ * memory and /proc/<pid>/stat, not a bench/ script: re-measure with bench:large).
  */
 const SHARD_YOUNG_GENERATION_MB = 8;
 
