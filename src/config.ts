@@ -131,6 +131,10 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'LevelDB open file limit per shard. The range is the one LevelDB allows: it would silently clip any other value.' }),
   opt({ section: 'storage', name: 'leveldb-compression', type: 'bool', default: true, mutable: false, effect: 'restart',
     doc: 'Snappy compression of LevelDB blocks.' }),
+  opt({ section: 'storage', name: 'leveldb-compaction-nice', type: 'int', default: 19, min: 0, max: 19, mutable: false, effect: 'restart',
+    doc: 'Nice value (0-19, as nice(1)) of LevelDB\'s compaction thread, which compacts every shard of the process. 19: compactions use the CPU that serving leaves, and a serving thread that wakes up preempts them; 0: they compete with the serving threads for the CPU (on 2 cores that cost every command milliseconds of p99, bench:capacity). LevelDB still throttles writes when compactions fall behind. Needs the bundled native addon. (The background pool\'s threads run at nice +10.)' }),
+  opt({ section: 'storage', name: 'leveldb-deferred-deletes', type: 'bool', default: true, mutable: false, effect: 'restart',
+    doc: 'Keep a second hard link to each LevelDB file in <shard>/reaper/ and free the files LevelDB deletes from there, within a second, off LevelDB\'s lock. LevelDB deletes obsolete files while holding the lock every read and write of the shard needs; on a filesystem mounted with discard, each delete is a synchronous TRIM that stalled the shard for 10-30 ms (bench:capacity). "no": LevelDB deletes them itself.' }),
   opt({ section: 'storage', name: 'leveldb-mmap-files', type: 'int', default: 0, min: 0, max: 1000, mutable: false, effect: 'restart',
     doc: 'How many LevelDB table files this process may read through mmap (LevelDB\'s own default is 1000). Every page of a mapped file that a read touches counts in the server\'s RSS, outside any cache budget; with 0, tables are read with pread and those pages stay in the kernel\'s page cache (reclaimable). Needs the bundled native addon.' }),
 

@@ -32,7 +32,7 @@ const ALL_SECTIONS = [
   'server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'commandstats', 'errorstats',
   'latencystats', 'cluster', 'keyspace',
 ];
-const SHARD_SECTIONS = new Set(['memory', 'stats', 'commandstats', 'errorstats', 'keyspace']);
+const SHARD_SECTIONS = new Set(['memory', 'persistence', 'stats', 'commandstats', 'errorstats', 'keyspace']);
 const TITLES: Record<string, string> = {
   server: 'Server', clients: 'Clients', memory: 'Memory', persistence: 'Persistence', stats: 'Stats',
   replication: 'Replication', cpu: 'CPU', modules: 'Modules', commandstats: 'Commandstats', errorstats: 'Errorstats',
@@ -82,16 +82,18 @@ export interface ShardTotals {
   sweepPending: number;
   sweepSwept: number;
   sweepDeleted: number;
+  /** fsyncs of LevelDB's logs (appendfsync). */
+  logFsyncs: number;
 }
 
 /*
  * __stats reply (RESP2 array): [keys-per-db[], expires-per-db[], expired, hits, misses, heap-used,
  * leveldb-memory, [id, usec, failed, ...], [id, code, count, ...], sweep-pending, sweep-swept,
- * sweep-deleted, heap-committed, external]. `__stats RESET` zeroes the counters.
+ * sweep-deleted, heap-committed, external, log-fsyncs]. `__stats RESET` zeroes the counters.
  */
 function statsReply(c: ShardCall): void {
   const { store, w } = c;
-  w.array(14);
+  w.array(15);
   w.array(store.databases);
   for (const n of store.counts) w.int(n);
   w.array(store.databases);
@@ -129,6 +131,7 @@ function statsReply(c: ShardCall): void {
   const mu = process.memoryUsage();
   w.int(mu.heapTotal);
   w.int(mu.external);
+  w.int(store.fsyncs);
 }
 
 export const statsCommand: CommandSpec = command({
@@ -154,7 +157,7 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
   for (let s = 0; s < server.shards.count; s++) calls.push(server.callShard(s, 0, ['__stats']));
   const t: ShardTotals = {
     keys: [], expires: [], expiredKeys: 0, hits: 0, misses: 0, heapUsed: 0, heapCommitted: 0, external: 0, leveldbMemory: 0,
-    commands: new Map(), errors: new Map(), errorReplies: 0, sweepPending: 0, sweepSwept: 0, sweepDeleted: 0,
+    commands: new Map(), errors: new Map(), errorReplies: 0, sweepPending: 0, sweepSwept: 0, sweepDeleted: 0, logFsyncs: 0,
   };
   for (const raw of await Promise.all(calls)) {
     const r = parseReply(raw) as RespValue[];
@@ -187,6 +190,7 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
     t.sweepPending += r[9] as number;
     t.sweepSwept += r[10] as number;
     t.sweepDeleted += r[11] as number;
+    t.logFsyncs += r[14] as number;
   }
   return t;
 }
@@ -419,7 +423,7 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
   ];
 }
 
-function persistenceSection(server: ServerState): Field[] {
+function persistenceSection(server: ServerState, t: ShardTotals): Field[] {
   // Every acknowledged write is already in LevelDB's log; the rdb_* fields describe backups
   // (BGSAVE / SAVE copies into <dir>/backups/, src/server/backup.ts).
   const b = Backups.of(server);
@@ -445,6 +449,8 @@ function persistenceSection(server: ServerState): Field[] {
     ['aof_rewrites', 0],
     ['aof_last_write_status', server.writeErrors.byShard.size > 0 ? 'err' : 'ok'],
     ['module_fork_in_progress', 0],
+    ['cairn_appendfsync', server.config.appendfsync as string],
+    ['cairn_log_fsyncs', t.logFsyncs],
     ['backup_dir', b?.dir ?? ''],
     ['backup_last_path', b?.lastPath ?? ''],
     ['backup_last_keys', b?.lastKeys ?? 0],
@@ -581,7 +587,7 @@ export async function infoText(server: ServerState, sections: Set<string>): Prom
       case 'server': fields = serverSection(server); break;
       case 'clients': fields = clientsSection(server); break;
       case 'memory': fields = memorySection(server, t!); break;
-      case 'persistence': fields = persistenceSection(server); break;
+      case 'persistence': fields = persistenceSection(server, t!); break;
       case 'stats': fields = statsSection(server, t!); break;
       case 'replication': fields = replicationSection(server); break;
       case 'cpu': fields = cpuSection(); break;

@@ -9,6 +9,7 @@ import { ShardExecutor } from './executor.js';
 import { expireCycle } from './expiry.js';
 import { openSweepState } from './sweep.js';
 import { probeWrites } from './write-error.js';
+import { FileReaper } from './file-reaper.js';
 import { COMMAND_LIST } from '../commands/table.js';
 import { setMaxStringLength } from '../commands/string-util.js';
 
@@ -21,6 +22,8 @@ export interface ShardWorkerData {
   activeExpireEffort: number;
   appendfsync: 'always' | 'everysec' | 'no';
   protoMaxBulkLen: number;
+  /** Free LevelDB's deleted files later, off its lock (src/shard/file-reaper.ts). */
+  deferredDeletes: boolean;
   store: StoreOptions;
 }
 
@@ -49,6 +52,11 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
     return;
   }
   setMaxStringLength(data.protoMaxBulkLen);
+  let reaper: FileReaper | null = null;
+  if (data.deferredDeletes) {
+    reaper = new FileReaper(data.path, (e) => port.postMessage({ type: 'log', level: 'warn', msg: `shard ${data.index}: deferred deletion of LevelDB files failed`, ...describe(e) }));
+    reaper.start();
+  }
   const exec = new ShardExecutor(store, COMMAND_LIST, {
     post: (ab) => port.postMessage(ab, [ab]),
     onError: (err, what) => port.postMessage({ type: 'log', level: 'error', msg: `shard ${data.index}: ${what} failed`, ...describe(err) }),
@@ -80,18 +88,18 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
   startTimer();
 
   store.fsync = data.appendfsync;
-  // appendfsync everysec: once a second, fsync LevelDB's log if this shard wrote since the last one.
-  // It runs as a job between commands, after the pending group commit is written.
+  // appendfsync everysec: once a second, fsync LevelDB's log if this shard wrote since the last
+  // one, off this thread (commands go on meanwhile). A failure enters the write-error state, as a
+  // job: between commands, once the pending group commit is written.
+  let syncing = false;
   const fsyncTimer = setInterval(() => {
-    if (store.fsync !== 'everysec' || closing || exec.writeError !== null || (!store.needsFsync && !store.hasPending)) return;
-    exec.enqueueJob(async () => {
+    if (store.fsync !== 'everysec' || closing || syncing || exec.writeError !== null || !store.needsFsync) return;
+    syncing = true;
+    store.syncLog().catch((e: unknown) => exec.enqueueJob(async () => {
       await exec.sync();
-      if (exec.writeError !== null) return;
-      try {
-        await store.flushToDisk();
-      } catch (e) {
-        exec.failWrites(e as Error);
-      }
+      if (exec.writeError === null) exec.failWrites(e as Error);
+    })).finally(() => {
+      syncing = false;
     });
   }, 1000);
 
@@ -128,6 +136,7 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
       clearInterval(fsyncTimer);
       clearInterval(probeTimer);
       void exec.drain().then(async () => {
+        await reaper?.stop();
         try {
           if (store.fsync !== 'no' && exec.writeError === null) await store.flushToDisk();
           await store.close();

@@ -1,9 +1,9 @@
 /**
- * Process-wide memory control from the bundled addon (native/memory.cc): limitTableMmaps(n) sets
+ * Process-wide LevelDB controls from the bundled addon (native/memory.cc). limitTableMmaps(n) sets
  * how many LevelDB table files may be read through mmap in this process (LevelDB's default is
  * 1000, and every touched page of a mapped file counts in RSS). It must run before the first
- * LevelDB database opens in the process; later calls have no effect. Without the addon it reports
- * false.
+ * LevelDB database opens in the process; later calls have no effect. setCompactionNice(n) sets the
+ * nice value of LevelDB's one compaction thread. Without the addon both report false.
  */
 import { addon, classicLevelBinary } from './native-addon.js';
 
@@ -19,3 +19,13 @@ export function limitTableMmaps(limit: number): boolean {
   return ok;
 }
 
+
+/**
+ * Sets the nice value (0-19) of LevelDB's background thread, which runs the compactions of every
+ * shard of this process; true when queued (the thread applies it before its next compaction).
+ */
+export function setCompactionNice(nice: number): boolean {
+  const binary = addon?.setCompactionNice ? classicLevelBinary() : null;
+  if (!addon?.setCompactionNice || !binary) return false;
+  return addon.setCompactionNice(binary, nice);
+}
