@@ -19,6 +19,9 @@
  *   --depth D            requests in flight per connection in the throughput phase (4)
  *   --seconds T          length of each measuring phase (20)
  *   --rate R             open-loop rate of the latency phase (default: half the throughput measured)
+ *   --settle T           after the load, wait up to T seconds for LevelDB's compactions to finish
+ *                        (the server's CPU below 5% of a core for 2 s) before measuring (300; 0 = none)
+ *   --pacing P           open-loop pacing: batch (default: ~1 ms timer, little CPU) or spin (bench/load.ts)
  *   --baseline FILE      a capacity JSON (e.g. of a 1GB run) to compare throughput with
  *   --dir D              data directory (kept; default: a temp dir, removed at the end)
  *   --server-args="..."  more Cairn options;  --node-args="..."  node options for the server
@@ -39,7 +42,7 @@ import { parseArgs } from 'node:util';
 import { fmtInt, fmtRatio, intOption, machine, mib, mix32, ms, printTable, sizeOption, words, MiB, loadNote } from './common.js';
 import { Conn, parseInfo, resp, type Reply } from './conn.js';
 import type { Histogram } from './histogram.js';
-import { closedLoop, openLoop, type LoadResult, type Request } from './load.js';
+import { closedLoop, openLoop, pacingOption, type Pacing, type LoadResult, type Request } from './load.js';
 import { Report, percentileChart, timeChart, type Series } from './report.js';
 import { benchCommand, diskBytes, memoryOf, MemorySampler, startCairn, watch, type Server } from './servers.js';
 
@@ -48,6 +51,7 @@ type KeyType = (typeof TYPES)[number];
 const GET_P99_TARGET_US = 2000;
 
 interface Options {
+  pacing: Pacing;
   size: number;
   memory: number;
   shards?: number;
@@ -58,6 +62,7 @@ interface Options {
   pipeline: number;
   depth: number;
   seconds: number;
+  settle: number;
   rate?: number;
   baseline?: string;
   dir?: string;
@@ -68,6 +73,7 @@ interface Options {
 function options(): Options {
   const { values: v } = parseArgs({
     options: {
+      pacing: { type: 'string' },
       size: { type: 'string', default: '1GB' },
       memory: { type: 'string', default: '256mb' },
       shards: { type: 'string' },
@@ -78,6 +84,7 @@ function options(): Options {
       pipeline: { type: 'string', default: '32' },
       depth: { type: 'string', default: '4' },
       seconds: { type: 'string', default: '20' },
+      settle: { type: 'string', default: '300' },
       rate: { type: 'string' },
       baseline: { type: 'string' },
       dir: { type: 'string' },
@@ -93,6 +100,7 @@ function options(): Options {
   }
   if (mix.string + mix.hash + mix.set + mix.zset + mix.list !== 100) throw new Error('--mix: the shares must add up to 100');
   return {
+    pacing: pacingOption(v.pacing),
     size: sizeOption('size', v.size!),
     memory: sizeOption('memory', v.memory!),
     shards: v.shards === undefined ? undefined : intOption('shards', v.shards, 1),
@@ -103,6 +111,7 @@ function options(): Options {
     pipeline: intOption('pipeline', v.pipeline!, 1),
     depth: intOption('depth', v.depth!, 1),
     seconds: intOption('seconds', v.seconds!, 1),
+    settle: intOption('settle', v.settle!, 0),
     rate: v.rate === undefined ? undefined : intOption('rate', v.rate, 1),
     baseline: v.baseline,
     dir: v.dir,
@@ -343,6 +352,28 @@ interface Summary {
   baseline?: { file: string; throughput: number; ratio: number };
 }
 
+/** CPU seconds the process has used (all its threads: LevelDB's compaction threads included). */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+}
+
+/**
+ * Waits (up to `limit` seconds) until the idle server uses under 5% of a core for 2 s in a row:
+ * LevelDB compacting what the load wrote. Measuring during that debt would measure the load.
+ */
+async function settle(pid: number, limit: number): Promise<{ quiet: boolean; seconds: number }> {
+  const start = Date.now();
+  let quietFor = 0;
+  while ((Date.now() - start) / 1000 < limit) {
+    const before = cpuSeconds(pid);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    quietFor = cpuSeconds(pid) - before < 0.05 ? quietFor + 1 : 0;
+    if (quietFor >= 2) return { quiet: true, seconds: (Date.now() - start) / 1000 };
+  }
+  return { quiet: limit === 0, seconds: (Date.now() - start) / 1000 };
+}
+
 async function main(): Promise<void> {
   const o = options();
   const started = Date.now();
@@ -366,6 +397,9 @@ async function main(): Promise<void> {
       `(${(load.logicalBytes / MiB / load.seconds).toFixed(2)} MiB/s, ${fmtInt(load.keys / load.seconds)} keys/s); disk ${mib(diskAfterLoad)} MiB`);
     if ((await conns[0]!.ok(['DBSIZE'])) !== load.keys) throw new Error('DBSIZE disagrees with the keys loaded');
 
+    const settled = await settle(server.pid, o.settle);
+    if (o.settle > 0) console.log(`compactions after the load: ${settled.quiet ? 'done' : 'still running'} after ${settled.seconds.toFixed(0)} s`);
+
     const make = operations(data, load.keys);
     mem.phase = 'throughput';
     console.log(`throughput: random operations, closed loop, ${o.clients} connections x ${o.depth} in flight, ${o.seconds} s...`);
@@ -375,8 +409,8 @@ async function main(): Promise<void> {
 
     const rate = o.rate ?? Math.max(1, Math.round(throughput.achieved / 2));
     mem.phase = 'latency';
-    console.log(`latency: the same mix, open loop at ${fmtInt(rate)}/s over ${o.clients} connections, ${o.seconds} s...`);
-    const latency = await watch(server, openLoop(conns, { rate, seconds: o.seconds, make }));
+    console.log(`latency: the same mix, open loop at ${fmtInt(rate)}/s over ${o.clients} connections (${o.pacing} pacing), ${o.seconds} s...`);
+    const latency = await watch(server, openLoop(conns, { rate, seconds: o.seconds, make, pacing: o.pacing }));
     check(latency);
     console.log(`  achieved ${fmtInt(latency.achieved)}/s; ${percentileLine(latency.all)}` +
       (latency.saturated ? ' (SATURATED: the server fell 5 s behind, sending stopped early; try a lower --rate)' : ''));
@@ -398,7 +432,7 @@ async function main(): Promise<void> {
     const files = report(o, server, s, mem, disk, bench, started, loadStart).write('capacity', {
       date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), options: o, machine: machine(), bench,
       server: server.command, shards: server.shards, budget, info,
-      load: { keys: load.keys, logicalBytes: load.logicalBytes, seconds: load.seconds, timeline: load.timeline },
+      load: { keys: load.keys, logicalBytes: load.logicalBytes, seconds: load.seconds, timeline: load.timeline }, settled,
       throughput: phaseJson(throughput), latency: phaseJson(latency),
       memory: { peakRss: s.peakRss, peakAnon: s.peakAnon, peaksByPhase: mem.peaks, samples: mem.samples },
       disk: { afterLoad: diskAfterLoad, atEnd: s.diskAtEnd, spaceAmplification: s.diskAtEnd / load.logicalBytes, samples: disk.samples },

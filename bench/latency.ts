@@ -13,6 +13,7 @@
  *   --value-size V       bytes per value (100)
  *   --shards S           Cairn's --shards (default: the server's own default)
  *   --server-args="..."  more Cairn options
+ *   --pacing P           open-loop pacing: batch (default: ~1 ms timer, little CPU) or spin (bench/load.ts)
  *   --no-redis           Cairn only
  *
  * Each server runs on a free port in a temp dir (redis-server with persistence off), started
@@ -31,11 +32,12 @@ import path from 'node:path';
 import { fmtInt, intListOption, intOption, machine, mib, ms, printTable, words, loadNote } from './common.js';
 import { Conn, resp, type Reply } from './conn.js';
 import { Histogram, STANDARD_PERCENTILES } from './histogram.js';
-import { openLoop, type LoadResult, type Request } from './load.js';
+import { openLoop, pacingOption, type Pacing, type LoadResult, type Request } from './load.js';
 import { Report, lineChart, percentileChart, timeChart } from './report.js';
 import { benchCommand, MemorySampler, startCairn, startRedis, watch, type Server } from './servers.js';
 
 interface Options {
+  pacing: Pacing;
   rates: number[];
   seconds: number;
   warmup: number;
@@ -51,6 +53,7 @@ interface Options {
 function options(): Options {
   const { values: v } = parseArgs({
     options: {
+      pacing: { type: 'string' },
       rates: { type: 'string', default: '1000,5000,20000' },
       seconds: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
@@ -66,6 +69,7 @@ function options(): Options {
   const commands = v.commands!.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean);
   for (const c of commands) if (!COMMANDS[c]) throw new Error(`--commands: unknown '${c}' (known: ${Object.keys(COMMANDS).join(', ')})`);
   return {
+    pacing: pacingOption(v.pacing),
     rates: intListOption('rates', v.rates!).sort((a, b) => a - b),
     seconds: intOption('seconds', v.seconds!, 1),
     warmup: intOption('warmup', v.warmup!, 0),
@@ -207,8 +211,8 @@ async function main(): Promise<void> {
         for (const t of order) {
           if (runs.some((r) => r.command === name && r.server === t.server.name && r.result.saturated)) continue; // a higher rate cannot do better
           t.memory.phase = `${name} ${rate}/s`;
-          if (o.warmup > 0) await watch(t.server, openLoop(t.conns, { rate, seconds: o.warmup, make: () => def.make(o, value) }));
-          const result = await watch(t.server, openLoop(t.conns, { rate, seconds: o.seconds, make: () => def.make(o, value), giveUpBehindMs: GIVE_UP_MS }));
+          if (o.warmup > 0) await watch(t.server, openLoop(t.conns, { rate, seconds: o.warmup, make: () => def.make(o, value), pacing: o.pacing }));
+          const result = await watch(t.server, openLoop(t.conns, { rate, seconds: o.seconds, make: () => def.make(o, value), giveUpBehindMs: GIVE_UP_MS, pacing: o.pacing }));
           if (result.errors > 0) throw new Error(`${t.server.name}: ${result.errors} wrong replies, the first: ${result.firstError}`);
           runs.push({ command: name, rate, server: t.server.name, result });
           const h = result.all;

@@ -74,6 +74,14 @@ export async function startCairn(o: CairnOptions = {}): Promise<Server> {
   });
   died.catch(() => {});
   proc.stderr!.on('data', keep);
+  // CAIRN_BENCH_SERVER_LOG=<file>: everything the server prints also goes there (e.g. with
+  // --node-args=--trace-gc, to line up pauses with a bench's latencies).
+  const logFile = process.env.CAIRN_BENCH_SERVER_LOG;
+  if (logFile) {
+    const log = fs.createWriteStream(logFile, { flags: 'a' });
+    proc.stdout!.pipe(log);
+    proc.stderr!.pipe(log);
+  }
   let shards = 0;
   const port = await new Promise<number>((resolve, reject) => {
     let pending = '';
