@@ -335,7 +335,7 @@ interface Budget {
 async function readBudget(conn: Conn): Promise<Budget> {
   const r = await conn.ok(['CONFIG', 'GET', 'maxmemory']);
   const info = parseInfo((await conn.ok(['INFO', 'memory'])) as string);
-  const sizes = Object.fromEntries(Object.entries(info).filter(([k]) => /^cairn_(row_cache|leveldb_block_cache|leveldb_write_buffers)_total$/.test(k)));
+  const sizes = Object.fromEntries(Object.entries(info).filter(([k]) => /^cairn_(row_cache|leveldb_block_cache|leveldb_write_buffers|leveldb_max_open_files)_total$/.test(k)));
   return { bytes: Number((r as string[])[1]), sizes };
 }
 
@@ -454,7 +454,7 @@ async function main(): Promise<void> {
 /** "cairn_row_cache_total 21.3 MiB, ..." (or why there is nothing). */
 function sizesLine(b: Budget): string {
   const e = Object.entries(b.sizes);
-  return e.length ? e.map(([k, v]) => `${k} ${mib(Number(v))} MiB`).join(', ') : 'INFO memory reports no cache totals (an older server)';
+  return e.length ? e.map(([k, v]) => (k.includes('open_files') ? `${k} ${v}` : `${k} ${mib(Number(v))} MiB`)).join(', ') : 'INFO memory reports no cache totals (an older server)';
 }
 
 function check(r: LoadResult): void {

@@ -239,7 +239,7 @@ export class MemorySampler {
 }
 
 /** Bytes a directory tree takes on disk (allocated blocks, as du counts them). */
-export function diskBytes(dir: string): number {
+export function diskBytes(dir: string, seen = new Set<string>()): number {
   let n = 0;
   let entries: fs.Dirent[];
   try {
@@ -250,7 +250,18 @@ export function diskBytes(dir: string): number {
   for (const e of entries) {
     const p = path.join(dir, e.name);
     try {
-      n += e.isDirectory() ? diskBytes(p) : fs.statSync(p).blocks * 512;
+      if (e.isDirectory()) {
+        n += diskBytes(p, seen);
+        continue;
+      }
+      // A file with several names (the file reaper's hard links) counts once, as du counts it.
+      const st = fs.statSync(p);
+      const id = `${st.dev}:${st.ino}`;
+      if (st.nlink > 1) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+      }
+      n += st.blocks * 512;
     } catch {
       // removed meanwhile (a compaction): not there any more
     }

@@ -129,6 +129,8 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'LevelDB write buffer (memtable) per shard. Smaller memtables insert faster: 4mb gave about 20% more pipelined SET/s than 16mb (bench/).' }),
   opt({ section: 'storage', name: 'leveldb-max-open-files', type: 'int', default: 1000, min: 74, max: 50000, mutable: false, effect: 'restart',
     doc: 'LevelDB open file limit per shard. The range is the one LevelDB allows: it would silently clip any other value.' }),
+  opt({ section: 'storage', name: 'leveldb-block-size', type: 'memory', default: 4 * 1024, min: 1024, max: 4 * MB, mutable: false, effect: 'restart',
+    doc: 'LevelDB block size: the unit of a table file that a point read decompresses and the block cache holds. Every open table keeps an index with one entry per block in memory, so larger blocks make that index, which grows with the dataset, smaller.' }),
   opt({ section: 'storage', name: 'leveldb-compression', type: 'bool', default: true, mutable: false, effect: 'restart',
     doc: 'Snappy compression of LevelDB blocks.' }),
   opt({ section: 'storage', name: 'leveldb-compaction-nice', type: 'int', default: 19, min: 0, max: 19, mutable: false, effect: 'restart',

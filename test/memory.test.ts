@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { startServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
-import { budgetCaches, RUNTIME_BASE, RUNTIME_PER_SHARD } from '../src/server/memory-budget.js';
+import { budgetCaches, RUNTIME_BASE, RUNTIME_PER_SHARD, OPEN_TABLE_BYTES } from '../src/server/memory-budget.js';
 
 const MB = 1024 * 1024;
-const DEFAULTS = { rowCacheSize: 32 * MB, cacheSize: 64 * MB, writeBufferSize: 4 * MB };
+const DEFAULTS = { rowCacheSize: 32 * MB, cacheSize: 64 * MB, writeBufferSize: 4 * MB, maxOpenFiles: 1000 };
 
 function infoField(info: string, name: string): number {
   const m = new RegExp(`^${name}:(\\d+)`, 'm').exec(info);
@@ -73,6 +73,10 @@ describe('maxmemory: the budget of the process, met by sizing the caches', () =>
         expect(b.rowCacheSize).toBeLessThanOrEqual(DEFAULTS.rowCacheSize);
         expect(b.cacheSize).toBeLessThanOrEqual(DEFAULTS.cacheSize);
         expect(b.writeBufferSize).toBeLessThanOrEqual(DEFAULTS.writeBufferSize);
+        // Open tables (what grows with the dataset): a quarter of the budget at most.
+        expect(b.maxOpenFiles).toBeLessThanOrEqual(DEFAULTS.maxOpenFiles);
+        expect(shards * b.maxOpenFiles * OPEN_TABLE_BYTES).toBeLessThanOrEqual(maxmemory / 4);
+        expect(b.maxOpenFiles).toBeGreaterThanOrEqual(74);
       }
     }
   });
@@ -93,6 +97,8 @@ describe('maxmemory: the budget of the process, met by sizing the caches', () =>
       expect(infoField(info, 'cairn_row_cache_total')).toBe(2 * want.rowCacheSize);
       expect(infoField(info, 'cairn_leveldb_block_cache_total')).toBe(2 * want.cacheSize);
       expect(infoField(info, 'cairn_leveldb_write_buffers_total')).toBe(4 * want.writeBufferSize);
+      expect(infoField(info, 'cairn_leveldb_max_open_files_total')).toBe(2 * want.maxOpenFiles);
+      expect(want.maxOpenFiles).toBeLessThan(DEFAULTS.maxOpenFiles);
       expect(want.rowCacheSize).toBeLessThan(DEFAULTS.rowCacheSize);
       expect(await c.config('SET', 'maxmemory', '1gb')).toBe('OK');
       expect(await c.config('GET', 'maxmemory')).toEqual(['maxmemory', String(1024 * MB)]);

@@ -417,7 +417,7 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
     ['cairn_row_cache_total', server.caches.rowCacheSize * server.shards.count],
     ['cairn_leveldb_block_cache_total', server.caches.cacheSize * server.shards.count],
     ['cairn_leveldb_write_buffers_total', 2 * server.caches.writeBufferSize * server.shards.count],
-    ['cairn_leveldb_max_open_files_total', (server.config['leveldb-max-open-files'] as number) * server.shards.count],
+    ['cairn_leveldb_max_open_files_total', server.caches.maxOpenFiles * server.shards.count],
     ['cairn_js_heap_committed', mu.heapTotal + t.heapCommitted],
     ['cairn_js_external', mu.external + t.external],
   ];

@@ -87,7 +87,7 @@ export class CairnServer implements ServerState, ClientHost {
     queryLimitDisconnections: 0, outputLimitDisconnections: 0,
   };
   readonly runId = randomBytes(20).toString('hex');
-  caches: CacheSizes = { rowCacheSize: 0, cacheSize: 0, writeBufferSize: 0 };
+  caches: CacheSizes = { rowCacheSize: 0, cacheSize: 0, writeBufferSize: 0, maxOpenFiles: 0 };
   readonly executable = process.argv[1] ?? '';
   readonly configFile: string;
   readonly writeErrors = { byShard: new Map<number, string>(), entered: 0, last: '' } satisfies WriteErrors;
@@ -147,8 +147,9 @@ export class CairnServer implements ServerState, ClientHost {
       rowCacheSize: c['row-cache-size'] as number,
       cacheSize: c['leveldb-cache-size'] as number,
       writeBufferSize: c['leveldb-write-buffer-size'] as number,
+      maxOpenFiles: c['leveldb-max-open-files'] as number,
     });
-    this.caches = { rowCacheSize: budget.rowCacheSize, cacheSize: budget.cacheSize, writeBufferSize: budget.writeBufferSize };
+    this.caches = { rowCacheSize: budget.rowCacheSize, cacheSize: budget.cacheSize, writeBufferSize: budget.writeBufferSize, maxOpenFiles: budget.maxOpenFiles };
     if ((c.maxmemory as number) > 0) {
       (budget.tooSmall ? this.log.warn : this.log.info).call(this.log, { maxmemory: c.maxmemory, perShard: this.caches },
         budget.tooSmall ? 'maxmemory is smaller than the runtime needs: smallest caches' : 'caches sized to fit maxmemory');
@@ -164,7 +165,7 @@ export class CairnServer implements ServerState, ClientHost {
       store: {
         ...this.caches,
         nativeWrites: c['leveldb-native-writes'] as boolean,
-        maxOpenFiles: c['leveldb-max-open-files'] as number,
+        blockSize: c['leveldb-block-size'] as number,
         compression: c['leveldb-compression'] as boolean,
       },
     }, shardPath, c['shard-threads'] as boolean);

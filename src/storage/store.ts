@@ -34,6 +34,8 @@ export interface StoreOptions {
   cacheSize: number;
   writeBufferSize: number;
   maxOpenFiles: number;
+  /** LevelDB's block size (uncompressed bytes per block of a table file). */
+  blockSize?: number;
   compression: boolean;
 }
 
@@ -109,7 +111,7 @@ export class Store {
       // The background sweep (workers/background.ts) opens this location from another thread;
       // classic-level shares one LevelDB handle only when every opener sets this.
       multithreading: true,
-      cacheSize: o.cacheSize, writeBufferSize: o.writeBufferSize, maxOpenFiles: o.maxOpenFiles,
+      cacheSize: o.cacheSize, writeBufferSize: o.writeBufferSize, maxOpenFiles: o.maxOpenFiles, blockSize: o.blockSize,
       compression: o.compression, createIfMissing: true,
     });
     await db.open();
