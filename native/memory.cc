@@ -20,24 +20,30 @@
 namespace cairn {
 namespace {
 
-using SetLimitFn = void (*)(int);
+// The shape of this file's functions, f(path, n): finds `symbol` in classic-level's binary at
+// `path` and, if it is there, calls use(symbol, n). Returns whether the symbol was found.
+template <typename Use>
+napi_value WithClassicSymbol(napi_env env, napi_callback_info info, const char* usage, const char* symbol, Use use) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t n = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[1], &n) != napi_ok) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", usage);
+    return nullptr;
+  }
+  void* sym = ClassicSymbol(env, argv[0], symbol);
+  if (sym != nullptr) use(sym, n);
+  napi_value result;
+  napi_get_boolean(env, sym != nullptr, &result);
+  return result;
+}
 
 // setMmapLimit(path, limit): true when LevelDB's setter was found and called.
 napi_value SetMmapLimit(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t limit = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
-      napi_get_value_int32(env, argv[1], &limit) != napi_ok) {
-    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "setMmapLimit(path, limit)");
-    return nullptr;
-  }
-  auto fn = reinterpret_cast<SetLimitFn>(
-      ClassicSymbol(env, argv[0], "_ZN7leveldb18EnvPosixTestHelper20SetReadOnlyMMapLimitEi"));
-  if (fn != nullptr) fn(limit);
-  napi_value result;
-  napi_get_boolean(env, fn != nullptr, &result);
-  return result;
+  return WithClassicSymbol(env, info, "setMmapLimit(path, limit)",
+      "_ZN7leveldb18EnvPosixTestHelper20SetReadOnlyMMapLimitEi",
+      [](void* setter, int32_t limit) { reinterpret_cast<void (*)(int)>(setter)(limit); });
 }
 
 // Runs on LevelDB's background thread (queued with Env::Schedule): sets that thread's nice value.
@@ -52,20 +58,11 @@ void ReniceThisThread(void* arg) {
 // them (on 2 cores a compaction at nice 0 held a core for whole time slices while the front thread,
 // the shards and the clients shared the other). True when Env::Default was found.
 napi_value SetCompactionNice(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t nice = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
-      napi_get_value_int32(env, argv[1], &nice) != napi_ok) {
-    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "setCompactionNice(path, nice)");
-    return nullptr;
-  }
-  using EnvDefaultFn = leveldb::Env* (*)();
-  auto envDefault = reinterpret_cast<EnvDefaultFn>(ClassicSymbol(env, argv[0], "_ZN7leveldb3Env7DefaultEv"));
-  if (envDefault != nullptr) envDefault()->Schedule(&ReniceThisThread, reinterpret_cast<void*>(static_cast<intptr_t>(nice)));
-  napi_value result;
-  napi_get_boolean(env, envDefault != nullptr, &result);
-  return result;
+  return WithClassicSymbol(env, info, "setCompactionNice(path, nice)", "_ZN7leveldb3Env7DefaultEv",
+      [](void* envDefault, int32_t nice) {
+        leveldb::Env* leveldbEnv = reinterpret_cast<leveldb::Env* (*)()>(envDefault)();
+        leveldbEnv->Schedule(&ReniceThisThread, reinterpret_cast<void*>(static_cast<intptr_t>(nice)));
+      });
 }
 
 }  // namespace
