@@ -44,7 +44,8 @@ import { Conn, parseInfo, resp, type Reply } from './conn.js';
 import type { Histogram } from './histogram.js';
 import { closedLoop, openLoop, pacingOption, type Pacing, type LoadResult, type Request } from './load.js';
 import { Report, percentileChart, timeChart, type Series } from './report.js';
-import { benchCommand, diskBytes, memoryOf, MemorySampler, startCairn, watch, type Server } from './servers.js';
+import { benchCommand, memoryOf, MemorySampler, startCairn, watch, type Server } from './servers.js';
+import { diskBytes } from '../src/util/files.js';
 
 const TYPES = ['string', 'hash', 'set', 'zset', 'list'] as const;
 type KeyType = (typeof TYPES)[number];

@@ -42,7 +42,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fmtInt, printTable, machine, writeResults, intOption, mix32, words, mib, ms } from './common.js';
 import { Conn, parseInfo, resp, type Reply } from './conn.js';
-import { benchCommand, diskBytes, memoryEnv, memoryOf, MemorySampler, startCairn, watch, type MemorySample, type Server } from './servers.js';
+import { benchCommand, memoryEnv, memoryOf, MemorySampler, startCairn, watch, type MemorySample, type Server } from './servers.js';
+import { diskBytes } from '../src/util/files.js';
 import { keyShard } from '../src/server/slot.js';
 
 const ZKEY = 'large:zset';
