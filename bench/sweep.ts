@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 100));
         const s = await info(watcher);
-        if (s.sweep_pending_versions === '0' && s.sweep_running === '0') {
+        if (s.sweep_pending_versions === '0' && s.sweep_pending_flushed_dbs === '0' && s.sweep_running === '0') {
           sweepMs = performance.now() - delStarted;
           sweeping = false;
           return s;

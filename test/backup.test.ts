@@ -17,7 +17,10 @@ import type { Redis } from 'ioredis';
 import { startServer, tempDir, type TestServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
 import { keyShard } from '../src/server/slot.js';
-import { Prefix, Type, encodeMeta, encodeStringMeta, metaKey, subKey, scoreKey, garbageKey, expiryKey, countKey, INFO_KEY } from '../src/storage/encoding.js';
+import {
+  Prefix, Type, encodeMeta, encodeStringMeta, metaKey, subKey, scoreKey, garbageKey, expiryKey, countKey, INFO_KEY,
+  FORMAT_VERSION, DB_IDS_KEY, encodeDbIds, decodeDbIds,
+} from '../src/storage/encoding.js';
 import { copyShards, type BackupProgress, type BackupResult, TEMP_PREFIX } from '../src/shard/backup.js';
 
 const SHARDS = 4;
@@ -129,7 +132,9 @@ describe('copyShards (the pool task)', () => {
     for (let s = 0; s < 2; s++) {
       const db = await openDb(paths[s]!, true);
       const live: [Buffer, Buffer][] = [
-        [INFO_KEY, k(JSON.stringify({ format: 1, shard: s, shards: 2 }))],
+        [INFO_KEY, k(JSON.stringify({ format: FORMAT_VERSION, shard: s, shards: 2 }))],
+        // Database 0 has id 0; id 5 was flushed (retired): its records are left out.
+        [DB_IDS_KEY, encodeDbIds({ ids: [0], retired: [5] })],
         [countKey(0), Buffer.alloc(16)],
         [metaKey(0, k('str')), encodeStringMeta(k('v'), 0)],
         [expiryKey(123, 0, k('str')), Buffer.alloc(0)],
@@ -149,6 +154,11 @@ describe('copyShards (the pool task)', () => {
         [scoreKey(0, k('gone'), 3n, 2, k('f')), Buffer.alloc(0)],
         [subKey(0, k('str'), 2n, k('f')), k('x')],
         [garbageKey(0, k('gone'), 3n), Buffer.alloc(0)],
+        [metaKey(5, k('flushed')), encodeMeta({ type: Type.HASH, flags: 0, expire: 99, version: 4n, size: 1 })],
+        [subKey(5, k('flushed'), 4n, k('f')), k('x')],
+        [garbageKey(5, k('h'), 2n), Buffer.alloc(0)],
+        [expiryKey(99, 5, k('flushed')), Buffer.alloc(0)],
+        [countKey(5), Buffer.alloc(16)],
       ];
       await db.batch([...live, ...dead].map(([key, value]) => ({ type: 'put' as const, key, value })));
       await db.close();
@@ -159,13 +169,15 @@ describe('copyShards (the pool task)', () => {
     const r = await runCopy(paths, temp, final);
     expect(r.aborted).toBe(false);
     expect(r.keys).toBe(2 * 3);
-    expect(r.records).toBe(2 * 10);
+    expect(r.records).toBe(2 * 11);
     expect(r.bytes).toBeGreaterThan(0);
     expect(fs.existsSync(temp)).toBe(false);
-    expect(JSON.parse(fs.readFileSync(path.join(final, 'CAIRN'), 'utf8'))).toMatchObject({ format: 1, shards: 2 });
+    expect(JSON.parse(fs.readFileSync(path.join(final, 'CAIRN'), 'utf8'))).toMatchObject({ format: FORMAT_VERSION, shards: 2 });
     for (let s = 0; s < 2; s++) {
       const db = await openDb(path.join(final, `shard-${s}`));
       const keys = await db.keys().all();
+      // The copy has no retired id left to sweep.
+      expect(decodeDbIds((await db.get(DB_IDS_KEY))!)).toEqual({ ids: [0], retired: [] });
       await db.close();
       expect(keys.map((x) => x.toString('hex'))).toEqual(expected[s]!.map((x) => x.toString('hex')).sort());
       expect(keys.some((x) => x[0] === Prefix.GARBAGE)).toBe(false);

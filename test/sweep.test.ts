@@ -50,7 +50,7 @@ async function stat(r: Redis, name: string): Promise<number> {
 async function swept(r: Redis): Promise<void> {
   for (;;) {
     const s = await infoStats(r);
-    if (s.get('sweep_pending_versions') === '0' && s.get('sweep_running') === '0') return;
+    if (s.get('sweep_pending_versions') === '0' && s.get('sweep_pending_flushed_dbs') === '0' && s.get('sweep_running') === '0') return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -6,7 +6,10 @@
  * closing only drops this thread's reference. See src/shard/sweep.ts and src/shard/backup.ts for
  * what the tasks do.
  */
-import { openShared, sweepGarbage, compactDatabases, type SweepTask, type SweepResult, type CompactTask } from '../src/shard/sweep.js';
+import {
+  openShared, sweepGarbage, compactDatabases, purgeDatabaseId,
+  type SweepTask, type SweepResult, type CompactTask, type PurgeTask, type PurgeResult,
+} from '../src/shard/sweep.js';
 import { copyShards, type BackupTask, type BackupResult } from '../src/shard/backup.js';
 import type { Db } from '../src/storage/store.js';
 
@@ -22,6 +25,11 @@ async function withShard<T>(path: string, fn: (db: Db) => Promise<T>): Promise<T
 /** Sweeps dead collection versions of one shard, within the task's budgets. */
 export function sweep(t: SweepTask): Promise<SweepResult> {
   return withShard(t.path, (db) => sweepGarbage(db, t));
+}
+
+/** Deletes the records of a flushed database's retired id, within the task's budgets. */
+export function purge(t: PurgeTask): Promise<PurgeResult> {
+  return withShard(t.path, (db) => purgeDatabaseId(db, t));
 }
 
 /** Compacts the record ranges of flushed databases; returns the ranges compacted. */

@@ -84,20 +84,22 @@ export interface ShardTotals {
   sweepDeleted: number;
   /** fsyncs of LevelDB's logs (appendfsync). */
   logFsyncs: number;
+  /** Flushed databases whose records the sweep has still to delete (retired ids, over the shards). */
+  sweepPendingDbs: number;
 }
 
 /*
  * __stats reply (RESP2 array): [keys-per-db[], expires-per-db[], expired, hits, misses, heap-used,
  * leveldb-memory, [id, usec, failed, ...], [id, code, count, ...], sweep-pending, sweep-swept,
- * sweep-deleted, heap-committed, external, log-fsyncs]. `__stats RESET` zeroes the counters.
+ * sweep-deleted, heap-committed, external, log-fsyncs, retired-db-ids]. `__stats RESET` zeroes the counters.
  */
 function statsReply(c: ShardCall): void {
   const { store, w } = c;
-  w.array(15);
+  w.array(16);
   w.array(store.databases);
-  for (const n of store.counts) w.int(n);
+  for (let n = 0; n < store.databases; n++) w.int(store.counts[store.dbId(n)]!);
   w.array(store.databases);
-  for (const n of store.expires) w.int(n);
+  for (let n = 0; n < store.databases; n++) w.int(store.expires[store.dbId(n)]!);
   w.int(store.expiredKeys);
   w.int(store.keyspaceHits);
   w.int(store.keyspaceMisses);
@@ -132,6 +134,7 @@ function statsReply(c: ShardCall): void {
   w.int(mu.heapTotal);
   w.int(mu.external);
   w.int(store.fsyncs);
+  w.int(store.retired.length);
 }
 
 export const statsCommand: CommandSpec = command({
@@ -157,7 +160,7 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
   for (let s = 0; s < server.shards.count; s++) calls.push(server.callShard(s, 0, ['__stats']));
   const t: ShardTotals = {
     keys: [], expires: [], expiredKeys: 0, hits: 0, misses: 0, heapUsed: 0, heapCommitted: 0, external: 0, leveldbMemory: 0,
-    commands: new Map(), errors: new Map(), errorReplies: 0, sweepPending: 0, sweepSwept: 0, sweepDeleted: 0, logFsyncs: 0,
+    commands: new Map(), errors: new Map(), errorReplies: 0, sweepPending: 0, sweepSwept: 0, sweepDeleted: 0, logFsyncs: 0, sweepPendingDbs: 0,
   };
   for (const raw of await Promise.all(calls)) {
     const r = parseReply(raw) as RespValue[];
@@ -191,6 +194,7 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
     t.sweepSwept += r[10] as number;
     t.sweepDeleted += r[11] as number;
     t.logFsyncs += r[14] as number;
+    t.sweepPendingDbs += r[15] as number;
   }
   return t;
 }
@@ -500,6 +504,7 @@ function statsSection(server: ServerState, t: ShardTotals): Field[] {
     // Cairn's background sweep of dead collection versions (src/shard/sweep.ts).
     ['sweep_pending_versions', t.sweepPending],
     ['sweep_swept_versions', t.sweepSwept],
+    ['sweep_pending_flushed_dbs', t.sweepPendingDbs],
     ['sweep_deleted_subkeys', t.sweepDeleted],
     ['sweep_running', Sweeper.of(server)?.running ?? 0],
     ['sweep_compactions', Sweeper.of(server)?.compactions ?? 0],

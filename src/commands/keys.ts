@@ -159,14 +159,17 @@ interface CopyOptions {
   replace: boolean;
 }
 
-/** COPY's options, with its checks in Redis' order (syntax and DB first, then the same-object rule). */
-function parseCopyOptions(args: Buffer[], srcDb: number, databases: number): CopyOptions {
+/**
+ * COPY's options, with its checks in Redis' order (syntax and DB first, then the same-object rule).
+ * `idOf` turns the DB argument into the db `srcDb` is given as (on a shard: its database id).
+ */
+function parseCopyOptions(args: Buffer[], srcDb: number, databases: number, idOf = (n: number) => n): CopyOptions {
   let dstDb = srcDb;
   let replace = false;
   for (let j = 3; j < args.length; j++) {
     const opt = lower(args[j]!);
     if (opt === 'replace') replace = true;
-    else if (opt === 'db' && j + 1 < args.length) dstDb = dbArg(args[++j]!, databases);
+    else if (opt === 'db' && j + 1 < args.length) dstDb = idOf(dbArg(args[++j]!, databases));
     else throw new CommandError(E.SYNTAX);
   }
   if (dstDb === srcDb && args[1]!.equals(args[2]!)) throw new CommandError(E.SAME_OBJECT);
@@ -174,7 +177,7 @@ function parseCopyOptions(args: Buffer[], srcDb: number, databases: number): Cop
 }
 
 const copyShard: ShardHandler = (c) => {
-  const o = parseCopyOptions(c.args, c.db, c.store.databases);
+  const o = parseCopyOptions(c.args, c.db, c.store.databases, (n) => c.store.dbId(n));
   const src = c.args[1]!;
   const dst = c.args[2]!;
   const now = Date.now();
@@ -346,7 +349,7 @@ const vstageShard: ShardHandler = (c) => {
 
 const moveShard: ShardHandler = (c) => {
   const key = c.args[1]!;
-  const dstDb = dbArg(c.args[2]!, c.store.databases);
+  const dstDb = c.store.dbId(dbArg(c.args[2]!, c.store.databases));
   if (dstDb === c.db) throw new CommandError(E.SAME_OBJECT);
   const now = Date.now();
   const m = c.store.lookup(c.db, key, now);
@@ -750,13 +753,16 @@ function parseFlushOptions(args: Buffer[]): void {
 }
 
 /**
- * Deletes every key of `db` on this shard: meta records (with their expiry index entries and
- * counts, through deleteKey) in bounded chunks, each written before the next is read, so one
- * batch never holds the whole db. Collections leave 'G' records, so each costs O(1) here: their
- * records go with the background sweep, after which the db's ranges are compacted.
- * The shard runs nothing else meanwhile (FLUSHDB is atomic), ASYNC included.
+ * Empties database number `n` on this shard. In O(1) when an id is free: the database takes a
+ * fresh id and the sweep deletes the old one's records by range (Store.retireDb, encoding.ts).
+ * Otherwise every key goes: meta records (with their expiry index entries and counts, through
+ * deleteKey) in bounded chunks, each written before the next is read, so one batch never holds
+ * the whole db; collections leave 'G' records, their records go with the background sweep, after
+ * which the db's ranges are compacted. The shard runs nothing else meanwhile (FLUSHDB is atomic).
  */
-async function flushDb(c: ShardCall, db: number): Promise<void> {
+async function flushDb(c: ShardCall, n: number): Promise<void> {
+  if (c.store.retireDb(n)) return;
+  const db = c.store.dbId(n);
   const { gte, lt } = metaRange(db, null);
   let deleted = 0;
   for (;;) {
@@ -974,8 +980,8 @@ export const keyCommands: readonly CommandSpec[] = [
     name: '__flush', arity: 2, flags: ['write'], acl: [], keys: null, internal: true,
     group: 'internal', since: '0.1.0', summary: 'FLUSHDB (db) or FLUSHALL (all) on this shard.',
     shard: async (c) => {
-      if (c.args[1]!.toString('latin1') === 'all') for (let db = 0; db < c.store.databases; db++) await flushDb(c, db);
-      else await flushDb(c, c.db);
+      if (c.args[1]!.toString('latin1') === 'all') for (let n = 0; n < c.store.databases; n++) await flushDb(c, n);
+      else await flushDb(c, c.store.dbNumber(c.db));
       c.w.ok();
     },
   }),

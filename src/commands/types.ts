@@ -20,6 +20,7 @@ export type CommandFlag =
 export interface ShardCall {
   /** args[0] is the command name as the client sent it. */
   readonly args: Buffer[];
+  /** The id of the client's database (the db byte of its records: Store.dbId). */
   readonly db: number;
   readonly w: ReplyWriter;
   readonly store: Store;

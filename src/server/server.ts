@@ -21,7 +21,7 @@ import type { ServerState, ServerStats, WriteErrors } from './context.js';
 import type { CommandSpec } from '../commands/types.js';
 import { COMMAND_LIST, lookupCommand, commandId, keyIndexes } from '../commands/table.js';
 import { CommandError, E, unknownCommand, errorArg } from '../commands/errors.js';
-import { FORMAT_VERSION } from '../storage/encoding.js';
+import { FORMAT_VERSION, READABLE_FORMATS } from '../storage/encoding.js';
 import { Sweeper } from '../shard/sweep.js';
 import { setMaxStringLength } from '../commands/string-util.js';
 import { clientInfoLine } from '../commands/client.js';
@@ -50,9 +50,11 @@ function prepareDataDir(dir: string, requested: number): number {
   const file = path.join(dir, 'CAIRN');
   if (fs.existsSync(file)) {
     const meta = JSON.parse(fs.readFileSync(file, 'utf8')) as { format: number; shards: number };
-    if (meta.format !== FORMAT_VERSION) {
-      throw new StartupError(`${dir}: data format ${meta.format} is not supported (this build reads format ${FORMAT_VERSION})`);
+    if (!READABLE_FORMATS.includes(meta.format)) {
+      throw new StartupError(`${dir}: data format ${meta.format} is not supported (this build reads formats ${READABLE_FORMATS.join(', ')})`);
     }
+    // An older format is upgraded in place (each shard upgrades its own record as it opens).
+    if (meta.format !== FORMAT_VERSION) fs.writeFileSync(file, JSON.stringify({ ...meta, format: FORMAT_VERSION }) + '\n');
     if (requested !== 0 && requested !== meta.shards) {
       throw new StartupError(`${dir} was created with ${meta.shards} shards; it cannot be opened with --shards ${requested} (use --shards ${meta.shards}, or 0 to use the recorded count)`);
     }

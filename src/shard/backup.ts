@@ -26,7 +26,9 @@ import { ClassicLevel } from 'classic-level';
 import type { AbstractSnapshot } from 'abstract-level';
 import { command, type CommandSpec, type ShardCall } from '../commands/types.js';
 import type { Db } from '../storage/store.js';
-import { Prefix, Type, FORMAT_VERSION, META_HEADER, metaKey, readU64 } from '../storage/encoding.js';
+import {
+  Prefix, Type, FORMAT_VERSION, META_HEADER, DB_IDS_KEY, EXPIRY_DB_OFFSET, metaKey, readU64, encodeDbIds, decodeDbIds,
+} from '../storage/encoding.js';
 import { openShared } from './sweep.js';
 import { dirBytes, fsyncPath } from '../util/files.js';
 
@@ -132,15 +134,23 @@ async function copyShard(db: Db, snapshot: AbstractSnapshot, target: string, t: 
   });
   await out.open();
   const live = new LiveVersions(db, snapshot);
+  // Flushed databases' ids: their records are dead (the sweep deletes them), the copy leaves them.
+  const dbIds = db.getSync(DB_IDS_KEY, { snapshot });
+  const retired = new Set(dbIds === undefined ? [] : decodeDbIds(dbIds).retired);
   const it = db.iterator({ snapshot, highWaterMarkBytes: 1 << 20, fillCache: false });
   try {
     let ops: { type: 'put'; key: Buffer; value: Buffer }[] = [];
     let bytes = 0;
     for (let entries = await it.nextv(COPY_BATCH); entries.length > 0; entries = await it.nextv(COPY_BATCH)) {
       checkAbort(t.abort);
-      for (const [key, value] of entries) {
+      for (const [key, rawValue] of entries) {
+        let value = rawValue;
         const kind = key[0];
         if (kind === Prefix.GARBAGE) continue;
+        if (retired.size > 0) {
+          if (retired.has(kind === Prefix.EXPIRY ? key[EXPIRY_DB_OFFSET]! : key[1]!) && kind !== Prefix.INFO) continue;
+          if (key.equals(DB_IDS_KEY)) value = encodeDbIds({ ...decodeDbIds(value), retired: [] });
+        }
         if ((kind === Prefix.SUB || kind === Prefix.SCORE) && !live.isLive(key)) continue;
         if (kind === Prefix.META) counts.keys++;
         ops.push({ type: 'put', key, value });

@@ -157,7 +157,7 @@ export class ShardExecutor {
         return;
       }
     }
-    const call: ShardCall = { args: cmd.args, db: cmd.db, w: this.w, store: this.store, sync: this.sync };
+    const call: ShardCall = { args: cmd.args, db: this.store.dbId(cmd.db), w: this.w, store: this.store, sync: this.sync };
     this.inHandler = true;
     try {
       const r = spec.shard!(call);

@@ -22,12 +22,13 @@ export async function expireCycle(store: Store, effort: number, sync: () => Prom
   // The deletes go to the overlay as the index is read; the rest of it is read from LevelDB.
   const seen = await scan(store, { gte: Buffer.from([Prefix.EXPIRY]), lt, limit, values: false }, (k) => {
     const { expireMs, db, key } = decodeExpiryKey(k);
-    if (db >= store.databases) {
-      store.del(k);
+    const n = store.dbNumber(db);
+    if (n < 0 || n >= store.databases) {
+      store.del(k); // a flushed database's id (the sweep deletes the rest) or one not configured
       return;
     }
     const m = store.lookup(db, key, now); // deletes the key (and this entry) if it is expired
-    if (m !== null && m.expire !== expireMs) store.del(k); // a stale entry: the key's expiry moved
+    if (m !== null ? m.expire !== expireMs : !store.readOnly) store.del(k); // stale: the key is gone or its expiry moved
   });
   return seen >= limit;
 }

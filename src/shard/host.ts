@@ -148,6 +148,6 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
       });
     }
   });
-  port.postMessage({ type: 'ready', keys: store.counts.reduce((a, b) => a + b, 0) });
+  port.postMessage({ type: 'ready', keys: store.totalKeys });
 }
 

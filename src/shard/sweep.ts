@@ -40,7 +40,7 @@ import { lower } from '../commands/args.js';
 import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
 import type { Db, Store } from '../storage/store.js';
 import {
-  Prefix, Type, VERSIONED_PREFIXES, decodeGarbageKey, decodeMeta, metaKey, prefixEnd, versionPrefix,
+  Prefix, Type, VERSIONED_PREFIXES, EXPIRY_DB_OFFSET, decodeGarbageKey, decodeMeta, metaKey, prefixEnd, versionPrefix,
 } from '../storage/encoding.js';
 
 /** Keys deleted per LevelDB batch: small enough that a shard's own batch never waits long behind one. */
@@ -149,16 +149,18 @@ function isLive(db: Db, d: number, key: Buffer, version: bigint): boolean {
 interface RangeSweep {
   finished: boolean;
   deleted: number;
-  /** The last key deleted (null when none). */
+  /** The last key passed (deleted, or left by the filter); null when none. */
   last: Buffer | null;
 }
 
 /**
- * Deletes the keys of one range in batches, at least one batch, more while the budget lasts.
- * The iterator reads a snapshot, so the deletes behind it cost it nothing, and a resumed sweep
- * starts after its last deleted key instead of stepping over their tombstones again.
+ * Deletes the keys of one range (those `only` accepts, if given) in batches, at least one batch,
+ * more while the budget lasts. The iterator reads a snapshot, so the deletes behind it cost it
+ * nothing, and a resumed sweep starts after the last key passed instead of stepping over their
+ * tombstones again.
  */
-async function sweepRange(db: Db, range: { gte?: Buffer; gt?: Buffer; lt: Buffer }, budget: Budget): Promise<RangeSweep> {
+async function sweepRange(db: Db, range: { gte?: Buffer; gt?: Buffer; lt: Buffer }, budget: Budget,
+  only?: (key: Buffer) => boolean): Promise<RangeSweep> {
   const it = db.keys({ ...range, highWaterMarkBytes: 1 << 20, fillCache: false });
   const out: RangeSweep = { finished: false, deleted: 0, last: null };
   try {
@@ -168,8 +170,9 @@ async function sweepRange(db: Db, range: { gte?: Buffer; gt?: Buffer; lt: Buffer
         out.finished = true;
         break;
       }
-      await db.batch(keys.map((key) => ({ type: 'del' as const, key })));
-      out.deleted += keys.length;
+      const doomed = only ? keys.filter(only) : keys;
+      if (doomed.length > 0) await db.batch(doomed.map((key) => ({ type: 'del' as const, key })));
+      out.deleted += doomed.length;
       out.last = keys[keys.length - 1]!;
       budget.spend(keys.length);
     } while (!budget.spent);
@@ -258,6 +261,71 @@ export async function sweepGarbage(db: Db, t: SweepTask): Promise<SweepResult> {
   return result;
 }
 
+/** Where the purge of a retired database id resumes: a kind (index into ID_PREFIXES, or past it: 'E') and the last key passed. */
+export interface PurgeCursor {
+  kind: number;
+  last: Uint8Array | null;
+}
+
+export interface PurgeTask {
+  path: string;
+  /** The retired database id. */
+  id: number;
+  resume: PurgeCursor | null;
+  maxKeys: number;
+  maxMs: number;
+}
+
+export interface PurgeResult {
+  /** Records deleted. */
+  deleted: number;
+  /** 'G' records among them (the shard's backlog shrinks by these). */
+  garbage: number;
+  /** Ranges compacted (when finished). */
+  compacted: number;
+  /** Where the next task continues; null: the id holds no record any more. */
+  resume: PurgeCursor | null;
+}
+
+/** Record kinds with the database id right after the prefix: a retired id's are deleted by range. */
+const ID_PREFIXES = [Prefix.META, Prefix.SUB, Prefix.SCORE, Prefix.GARBAGE, Prefix.COUNT] as const;
+const EXPIRY_START = Buffer.from([Prefix.EXPIRY]);
+const EXPIRY_END = Buffer.from([Prefix.EXPIRY + 1]);
+
+/**
+ * One pool task of a flushed database's purge (FLUSHDB gave the database a fresh id: the old id's
+ * records are dead, every one). Deletes the id's ranges kind by kind, then its 'E' entries (the
+ * index is ordered by time, so all of it is read), within the budgets; when nothing is left,
+ * compacts the id's ranges.
+ */
+export async function purgeDatabaseId(db: Db, t: PurgeTask): Promise<PurgeResult> {
+  const budget = new Budget(t.maxKeys, t.maxMs);
+  const out: PurgeResult = { deleted: 0, garbage: 0, compacted: 0, resume: null };
+  for (let kind = t.resume?.kind ?? 0; kind <= ID_PREFIXES.length; kind++) {
+    const last = t.resume !== null && kind === t.resume.kind && t.resume.last !== null ? Buffer.from(t.resume.last) : null;
+    let r: RangeSweep;
+    if (kind < ID_PREFIXES.length) {
+      const start = Buffer.from([ID_PREFIXES[kind]!, t.id]);
+      r = await sweepRange(db, { ...(last ? { gt: last } : { gte: start }), lt: prefixEnd(start)! }, budget);
+      if (ID_PREFIXES[kind] === Prefix.GARBAGE) out.garbage += r.deleted;
+    } else {
+      r = await sweepRange(db, { ...(last ? { gt: last } : { gte: EXPIRY_START }), lt: EXPIRY_END }, budget,
+        (k) => k[EXPIRY_DB_OFFSET] === t.id);
+    }
+    out.deleted += r.deleted;
+    if (!r.finished) {
+      out.resume = { kind, last: own(r.last!) };
+      return out;
+    }
+    if (budget.spent && kind < ID_PREFIXES.length) {
+      out.resume = { kind: kind + 1, last: null };
+      return out;
+    }
+  }
+  out.compacted = await compactDatabases(db, [t.id]);
+  return out;
+}
+
 /** Compacts the record ranges of flushed databases ('M', 'S', 'Z', 'G' of each), after their sweep. */
 export async function compactDatabases(db: Db, dbs: readonly number[]): Promise<number> {
   let n = 0;
@@ -319,19 +387,30 @@ export function markFlushed(store: Store, db: number): void {
 }
 
 /**
- * __sweep STAT: [pending versions, boot id, [flushed dbs]].
+ * __sweep STAT: [pending versions, boot id, [flushed dbs], [retired database ids]].
  * __sweep DONE <deleted> <gkey>...: the pool finished these versions and deleted <deleted> records.
  * __sweep COMPACTED <db>...: the flushed databases' ranges were compacted.
+ * __sweep PURGED <id> <garbage> <deleted> <0|1>: the pool deleted <deleted> records of a retired
+ *   database id, <garbage> of them 'G' records; 1: none is left, the id is free again.
  */
-function sweepShard(c: ShardCall): void {
+function sweepShard(c: ShardCall): void | Promise<void> {
   const sub = lower(c.args[1]!);
   const state = sweepState(c.store);
   if (sub === 'stat') {
-    c.w.array(3);
+    const retired = c.store.retired;
+    c.w.array(4);
     c.w.int(pendingVersions(c.store));
     c.w.bulk(state.bootId);
     c.w.array(state.flushed.size);
     for (const d of state.flushed) c.w.int(d);
+    c.w.array(retired.length);
+    for (const id of retired) c.w.int(id);
+  } else if (sub === 'purged' && c.args.length === 6) {
+    const [id, garbage, deleted] = c.args.slice(2, 5).map((a) => Number(a.toString('latin1')));
+    state.swept += garbage!;
+    state.deleted += deleted!;
+    if (c.args[5]!.toString('latin1') !== '1') return c.w.ok();
+    return freeRetired(c, id!);
   } else if (sub === 'done' && c.args.length >= 3) {
     for (let i = 3; i < c.args.length; i++) {
       const g = c.args[i]!;
@@ -349,10 +428,21 @@ function sweepShard(c: ShardCall): void {
   }
 }
 
+/**
+ * A purged id becomes free. The row cache may hold records of the id that the pool deleted behind
+ * it, so it is emptied first, once every pending write is in LevelDB (nothing else runs meanwhile).
+ */
+async function freeRetired(c: ShardCall, id: number): Promise<void> {
+  if (c.store.hasPending) await c.sync();
+  c.store.rows.clear();
+  c.store.freeDbId(id);
+  c.w.ok();
+}
+
 export const sweepCommands: readonly CommandSpec[] = [
   command({
     name: '__sweep', arity: -2, flags: ['write'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Background sweep bookkeeping of this shard (STAT, DONE, COMPACTED).',
+    group: 'internal', since: '0.1.0', summary: 'Background sweep bookkeeping of this shard (STAT, DONE, COMPACTED, PURGED).',
     shard: sweepShard,
   }),
 ];
@@ -372,6 +462,8 @@ interface Lane {
   shard: number;
   path: string;
   resume: SweepCursor | null;
+  /** The retired database id being purged, and where its purge resumes. */
+  purge: { id: number; resume: PurgeCursor | null } | null;
   /** The lane has work: from the round that finds some to the first round that finds none. */
   active: boolean;
   /** Ends an idle wait early (kick, stop). */
@@ -390,7 +482,7 @@ export class Sweeper {
   compactions = 0;
 
   constructor(private readonly o: SweeperOptions) {
-    this.lanes = o.paths.map((path, shard) => ({ shard, path, resume: null, active: false, wake: null, loop: Promise.resolve() }));
+    this.lanes = o.paths.map((path, shard) => ({ shard, path, resume: null, purge: null, active: false, wake: null, loop: Promise.resolve() }));
   }
 
   /** The sweeper registered for a server (INFO reads `running` through it). */
@@ -462,9 +554,20 @@ export class Sweeper {
 
   /** One round for a shard: a sweep task while it has garbage, then a flush compaction. True if it worked. */
   private async step(lane: Lane): Promise<boolean> {
-    const [pending, bootId, flushed] = (await this.call(lane.shard, ['__sweep', 'stat'])) as [number, Buffer, number[]];
+    const [pending, bootId, flushed, retired] = (await this.call(lane.shard, ['__sweep', 'stat'])) as [number, Buffer, number[], number[]];
     if (this.stopping) return false;
-    if (pending > 0 || flushed.length > 0) lane.active = true;
+    if (pending > 0 || flushed.length > 0 || retired.length > 0) lane.active = true;
+    if (retired.length > 0) {
+      // Flushed databases first: their records go by range, 'G' records included (cheaper than one by one).
+      const id = retired[0]!;
+      const from = lane.purge?.id === id ? lane.purge.resume : null;
+      const task: PurgeTask = { path: lane.path, id, resume: from, maxKeys: TASK_MAX_KEYS, maxMs: TASK_MAX_MS };
+      const r = (await this.pool!.run(task, { name: 'purge' })) as PurgeResult;
+      lane.purge = r.resume === null ? null : { id, resume: r.resume };
+      this.compactions += r.compacted;
+      await this.call(lane.shard, ['__sweep', 'purged', String(id), String(r.garbage), String(r.deleted), r.resume === null ? '1' : '0']);
+      return true;
+    }
     if (pending > 0) {
       const from = lane.resume;
       const task: SweepTask = { path: lane.path, bootId, resume: from, maxKeys: TASK_MAX_KEYS, maxMs: TASK_MAX_MS };

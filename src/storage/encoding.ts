@@ -14,6 +14,7 @@
  *   Garbage         'G' | db(1) | key-len(4) | user-key | version(8)        -> empty | boot-id(8)
  *   Key count       'C' | db(1)                                             -> keys(8) | keys-with-expiry(8)
  *   Shard info      '!' 'format'                                            -> JSON {format, shard, shards}
+ *   Database ids    '!' 'dbs'                                               -> JSON {ids, retired}
  *
  * Meta value (the expiry sits at a fixed offset for every type, so the one place that decides
  * type and expiry needs no type switch):
@@ -39,6 +40,14 @@
  * a collection only rewrite or drop its meta record and leave a 'G' record naming the old
  * version; the background sweep deletes that version's sub-keys and score entries.
  *
+ * The db byte of every record is a database *id*, not the number SELECT takes. The '!dbs' record
+ * maps each logical database to its id (ids[n] is database n's; absent record: id n for database
+ * n), and lists the retired ids: FLUSHDB and FLUSHALL give a database a fresh unused id in the
+ * same batch as the record, so they cost O(1) whatever the database holds, and the background
+ * sweep deletes the retired id's records by range ('M', 'S', 'Z', 'G', 'C' of it, and its 'E'
+ * entries) before the id is free for reuse. With no unused id left (256 ids for up to 256
+ * databases) FLUSHDB deletes key by key instead. Format 1 is format 2 without the '!dbs' record.
+ *
  * A 'G' record whose value is a shard's 8-byte boot id (random per process start) names a version
  * being staged by a cross-shard RENAME/COPY: its sub-keys are written before any meta record
  * points to it. The sweep leaves it alone while that process runs; the copy either commits (the
@@ -46,7 +55,9 @@
  * crash the boot id is stale, so a half-staged copy is swept like any other dead version.
  */
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Older formats this build opens (and upgrades in place: see FORMAT_VERSION's history above). */
+export const READABLE_FORMATS: readonly number[] = [1, 2];
 
 /** Record-kind prefixes (first byte of every LevelDB key). Never change these values. */
 export const Prefix = {
@@ -87,6 +98,24 @@ export const META_HEADER = 10; // type(1) flags(1) expire(8)
 export const COLLECTION_HEADER = META_HEADER + 16; // + version(8) size(8)
 
 export const INFO_KEY = Buffer.from('!format', 'latin1');
+export const DB_IDS_KEY = Buffer.from('!dbs', 'latin1');
+/** Database ids: one byte in every record key. */
+export const DB_ID_COUNT = 256;
+
+/** The '!dbs' record: database n's id is ids[n]; retired ids still hold records for the sweep. */
+export interface DbIds {
+  ids: number[];
+  retired: number[];
+}
+
+export function encodeDbIds(d: DbIds): Buffer {
+  return Buffer.from(JSON.stringify(d));
+}
+
+export function decodeDbIds(v: Buffer): DbIds {
+  const d = JSON.parse(v.toString()) as DbIds;
+  return { ids: d.ids, retired: d.retired };
+}
 
 // ---------------------------------------------------------------- keys
 
@@ -144,17 +173,20 @@ export function decodeGarbageKey(k: Buffer): { db: number; key: Buffer; version:
   return { db: k[1]!, key: k.subarray(6, 6 + len), version: k.readBigUInt64BE(6 + len) };
 }
 
+/** Offset of the database id in an 'E' key: prefix(1) | expire-ms(8) | db(1) | key. */
+export const EXPIRY_DB_OFFSET = 9;
+
 export function expiryKey(expireMs: number, db: number, key: Buffer): Buffer {
   const out = Buffer.allocUnsafe(1 + 8 + 1 + key.length);
   out[0] = Prefix.EXPIRY;
   out.writeBigUInt64BE(BigInt(expireMs), 1);
-  out[9] = db;
-  key.copy(out, 10);
+  out[EXPIRY_DB_OFFSET] = db;
+  key.copy(out, EXPIRY_DB_OFFSET + 1);
   return out;
 }
 
 export function decodeExpiryKey(k: Buffer): { expireMs: number; db: number; key: Buffer } {
-  return { expireMs: Number(k.readBigUInt64BE(1)), db: k[9]!, key: k.subarray(10) };
+  return { expireMs: Number(k.readBigUInt64BE(1)), db: k[EXPIRY_DB_OFFSET]!, key: k.subarray(EXPIRY_DB_OFFSET + 1) };
 }
 
 export function countKey(db: number): Buffer {

@@ -15,7 +15,8 @@ import { RowCache } from './row-cache.js';
 import { nativeWriter } from './native-write.js';
 import {
   Type, type Meta, type TypeCode, metaKey, decodeMeta, encodeStringMeta, encodeMeta, expiryKey,
-  countKey, garbageKey, readU64, writeU64, INFO_KEY, FORMAT_VERSION, Prefix,
+  countKey, garbageKey, readU64, writeU64, INFO_KEY, FORMAT_VERSION, READABLE_FORMATS, Prefix,
+  DB_IDS_KEY, DB_ID_COUNT, encodeDbIds, decodeDbIds,
 } from './encoding.js';
 
 export type Db = ClassicLevel<Buffer, Buffer>;
@@ -61,10 +62,19 @@ export class Store {
   private inflight: Map<string, Buffer | null>[] = [];
   /** Number of the batch that will take the writes made now (int32, wraps, never 0: see RowCache). */
   private pendingGen = 1;
-  /** Keys per logical database (exact, persisted in the same batches as the writes). */
-  readonly counts: number[];
-  /** Keys with an expiry per logical database (exact, persisted alike). */
-  readonly expires: number[];
+  /** Keys per database id (exact, persisted in the same batches as the writes). */
+  readonly counts: number[] = new Array<number>(DB_ID_COUNT).fill(0);
+  /** Keys with an expiry per database id (exact, persisted alike). */
+  readonly expires: number[] = new Array<number>(DB_ID_COUNT).fill(0);
+  /**
+   * Database number (SELECT's) -> database id (the db byte of its records: encoding.ts, '!dbs').
+   * Covers every database ever configured, so a smaller `databases` never frees another's id.
+   */
+  private ids: number[] = [];
+  /** Database id -> database number; -1 for an id no database has (free or retired). */
+  private readonly dbOf = new Int16Array(DB_ID_COUNT).fill(-1);
+  /** Ids of flushed databases whose records the sweep has not yet deleted. */
+  private readonly retiredIds = new Set<number>();
   private dirtyCounts = new Set<number>();
   /** INFO stats: expired-key deletions, and read lookups that found / did not find a key. */
   expiredKeys = 0;
@@ -101,8 +111,6 @@ export class Store {
   private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number, nativeWrites: boolean) {
     this.rows = new RowCache(rowCacheSize);
     this.syncWrites = nativeWrites && nativeWriter !== null;
-    this.counts = new Array(databases).fill(0);
-    this.expires = new Array(databases).fill(0);
   }
 
   static async open(path: string, databases: number, shard: number, shards: number, o: StoreOptions): Promise<Store> {
@@ -121,25 +129,128 @@ export class Store {
       await db.put(INFO_KEY, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, shard, shards })));
     } else {
       const meta = JSON.parse(info.toString()) as { format: number; shard: number; shards: number };
-      if (meta.format !== FORMAT_VERSION) {
+      if (!READABLE_FORMATS.includes(meta.format)) {
         await db.close();
-        throw new StoreError('CAIRN_FORMAT', `${path}: data format ${meta.format} is not supported (this build reads format ${FORMAT_VERSION})`);
+        throw new StoreError('CAIRN_FORMAT', `${path}: data format ${meta.format} is not supported (this build reads formats ${READABLE_FORMATS.join(', ')})`);
       }
       if (meta.shard !== shard || meta.shards !== shards) {
         await db.close();
         throw new StoreError('CAIRN_SHARDS', `${path}: created as shard ${meta.shard} of ${meta.shards}, opened as shard ${shard} of ${shards}`);
       }
+      if (meta.format !== FORMAT_VERSION) await db.put(INFO_KEY, Buffer.from(JSON.stringify({ ...meta, format: FORMAT_VERSION })));
+    }
+    try {
+      const grown = store.loadDbIds();
+      if (grown) await db.put(DB_IDS_KEY, store.dbIdsRecord());
+    } catch (e) {
+      await db.close();
+      throw e;
     }
     store.loadCounts();
     return store;
   }
 
-  /** Reads the key counts LevelDB holds ('C' records). */
+  /**
+   * Reads the database ids ('!dbs'; none: database n has id n) and gives databases added to the
+   * configuration since an id (their own number when free). True when the record must be written.
+   */
+  private loadDbIds(): boolean {
+    const raw = this.db.getSync(DB_IDS_KEY);
+    const saved = raw === undefined ? { ids: [], retired: [] } : decodeDbIds(raw);
+    this.ids = [...saved.ids];
+    for (const id of saved.retired) this.retiredIds.add(id);
+    this.dbOf.fill(-1);
+    this.ids.forEach((id, n) => (this.dbOf[id] = n));
+    let grown = false;
+    while (this.ids.length < this.databases) {
+      const n = this.ids.length;
+      const id = this.isFreeId(n) ? n : this.freeId();
+      if (id < 0) {
+        throw new StoreError('CAIRN_DBS', `no database id is free for database ${n}: flushed databases are still being swept; start with --databases ${n} until the sweep has finished`);
+      }
+      this.ids.push(id);
+      this.dbOf[id] = n;
+      // Without a record, database n has id n: only an id that differs needs one.
+      if (id !== n || raw !== undefined) grown = true;
+    }
+    return grown;
+  }
+
+  private isFreeId(id: number): boolean {
+    return id < DB_ID_COUNT && this.dbOf[id] === -1 && !this.retiredIds.has(id);
+  }
+
+  /** The lowest id no database has and the sweep is not deleting; -1 when there is none. */
+  private freeId(): number {
+    for (let id = 0; id < DB_ID_COUNT; id++) if (this.isFreeId(id)) return id;
+    return -1;
+  }
+
+  private dbIdsRecord(): Buffer {
+    return encodeDbIds({ ids: this.ids, retired: [...this.retiredIds].sort((a, b) => a - b) });
+  }
+
+  /** The id of database `n` (SELECT's number): the db byte of its records. */
+  dbId(n: number): number {
+    return this.ids[n]!;
+  }
+
+  /** The database number that has id `id`, or -1 (a free or retired id). */
+  dbNumber(id: number): number {
+    return this.dbOf[id]!;
+  }
+
+  /** Keys in the configured databases. */
+  get totalKeys(): number {
+    let n = 0;
+    for (let i = 0; i < this.databases; i++) n += this.counts[this.ids[i]!]!;
+    return n;
+  }
+
+  /** Ids of flushed databases whose records are still to be deleted. */
+  get retired(): number[] {
+    return [...this.retiredIds];
+  }
+
+  /**
+   * FLUSHDB in O(1): database `n` takes a fresh id (its keys, counts and expiry entries are all
+   * under the old one, which the sweep deletes). False when no id is free (delete key by key).
+   */
+  retireDb(n: number): boolean {
+    const fresh = this.freeId();
+    if (fresh < 0) return false;
+    const old = this.ids[n]!;
+    this.ids[n] = fresh;
+    this.dbOf[old] = -1;
+    this.dbOf[fresh] = n;
+    this.retiredIds.add(old);
+    for (const id of [old, fresh]) {
+      this.counts[id] = 0;
+      this.expires[id] = 0;
+      this.dirtyCounts.delete(id);
+    }
+    this.del(countKey(old));
+    this.put(DB_IDS_KEY, this.dbIdsRecord());
+    return true;
+  }
+
+  /**
+   * A retired id whose records the sweep has deleted becomes free. The caller has synced and
+   * cleared the row cache (it may hold records of the id the sweep deleted behind its back).
+   */
+  freeDbId(id: number): void {
+    if (!this.retiredIds.delete(id)) return;
+    this.put(DB_IDS_KEY, this.dbIdsRecord());
+  }
+
+  /** Reads the key counts LevelDB holds ('C' records of the databases' ids). */
   private loadCounts(): void {
-    for (let i = 0; i < this.databases; i++) {
-      const c = this.db.getSync(countKey(i));
-      this.counts[i] = c === undefined ? 0 : readU64(c, 0);
-      this.expires[i] = c === undefined ? 0 : readU64(c, 8);
+    this.counts.fill(0);
+    this.expires.fill(0);
+    for (const id of this.ids) {
+      const c = this.db.getSync(countKey(id));
+      this.counts[id] = c === undefined ? 0 : readU64(c, 0);
+      this.expires[id] = c === undefined ? 0 : readU64(c, 8);
     }
   }
 
@@ -274,7 +385,11 @@ export class Store {
     this.inflight = [];
     this.dirtyCounts.clear();
     this.rows.clear();
-    if (this.db.status === 'open') this.loadCounts();
+    if (this.db.status === 'open') {
+      this.retiredIds.clear();
+      this.loadDbIds();
+      this.loadCounts();
+    }
   }
 
   /** A one-record batch written with sync: proves that LevelDB takes writes again (after a write error). */
