@@ -784,6 +784,29 @@ function flushFront(all: boolean) {
   };
 }
 
+// ---------------------------------------------------------------- SWAPDB
+
+/** getIntFromObjectOrReply() with SWAPDB's message: not an integer, or outside C's int. */
+function swapDbIndex(b: Buffer, which: 'first' | 'second'): number {
+  const err = `ERR invalid ${which} DB index`;
+  const v = i64Arg(b, err);
+  if (v < -2147483648n || v > 2147483647n) throw new CommandError(err);
+  return Number(v);
+}
+
+/**
+ * SWAPDB in O(1): every shard swaps the two databases' ids (Store.swapDbs). The shards get it in
+ * one front turn, as FLUSHALL does, so every later command of any client sees both swapped.
+ */
+async function swapDbFront(c: FrontCall): Promise<void> {
+  const a = swapDbIndex(c.args[1]!, 'first');
+  const b = swapDbIndex(c.args[2]!, 'second');
+  const databases = c.ctx.server.config.databases as number;
+  if (a < 0 || a >= databases || b < 0 || b >= databases) throw new CommandError(E.DB_INDEX);
+  for (const r of await callAllShards(c, ['__swapdb', String(a), String(b)])) throwIfError(r);
+  c.w.ok();
+}
+
 // ---------------------------------------------------------------- the table
 
 const sumAcrossShards = (name: string) => (c: FrontCall): Promise<void> => sumOverShards(c, name, restArePositions(c.args));
@@ -943,6 +966,13 @@ export const keyCommands: readonly CommandSpec[] = [
     },
   }),
   command({
+    name: 'swapdb', arity: 3, flags: ['write', 'fast'], acl: ['keyspace', 'write', 'fast', 'dangerous'], keys: null,
+    group: 'server', since: '4.0.0', summary: 'Swaps two Redis databases',
+    complexity: 'O(N) where N is the count of clients watching or blocking on keys from both databases.',
+    docArgs: [{ name: 'index1', type: 'integer' }, { name: 'index2', type: 'integer' }],
+    allShards: true, front: swapDbFront,
+  }),
+  command({
     name: 'flushdb', arity: -1, flags: ['write'], acl: ['keyspace', 'write', 'slow', 'dangerous'], keys: null,
     group: 'server', since: '1.0.0', summary: 'Remove all keys from the current database',
     complexity: 'O(N) where N is the number of keys in the selected database',
@@ -982,6 +1012,14 @@ export const keyCommands: readonly CommandSpec[] = [
     shard: async (c) => {
       if (c.args[1]!.toString('latin1') === 'all') for (let n = 0; n < c.store.databases; n++) await flushDb(c, n);
       else await flushDb(c, c.store.dbNumber(c.db));
+      c.w.ok();
+    },
+  }),
+  command({
+    name: '__swapdb', arity: 3, flags: ['write'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.1.0', summary: 'SWAPDB on this shard (database numbers).',
+    shard: (c) => {
+      c.store.swapDbs(Number(c.args[1]!.toString('latin1')), Number(c.args[2]!.toString('latin1')));
       c.w.ok();
     },
   }),

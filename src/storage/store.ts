@@ -234,6 +234,17 @@ export class Store {
     return true;
   }
 
+  /** SWAPDB: databases `a` and `b` swap ids (their records, counts and cached rows go with the ids). */
+  swapDbs(a: number, b: number): void {
+    if (a === b) return;
+    const [ia, ib] = [this.ids[a]!, this.ids[b]!];
+    this.ids[a] = ib;
+    this.ids[b] = ia;
+    this.dbOf[ib] = a;
+    this.dbOf[ia] = b;
+    this.put(DB_IDS_KEY, this.dbIdsRecord());
+  }
+
   /**
    * A retired id whose records the sweep has deleted becomes free. The caller has synced and
    * cleared the row cache (it may hold records of the id the sweep deleted behind its back).

@@ -1,6 +1,7 @@
 /**
- * FLUSHDB / FLUSHALL in O(1): a flushed database takes a fresh id (the db byte of its records),
- * the background sweep deletes the old id's records by range, and the id is reused afterwards.
+ * Database ids (the db byte of every record, mapped from SELECT's numbers by the '!dbs' record):
+ * FLUSHDB / FLUSHALL in O(1) (a flushed database takes a fresh id, the background sweep deletes
+ * the old id's records by range, and the id is reused afterwards), and SWAPDB in O(1).
  * Through a real server and client; the records left on disk are read with LevelDB itself once
  * the server has stopped.
  */
@@ -249,5 +250,57 @@ describe('FLUSHDB and FLUSHALL give the database a fresh id', () => {
     expect(await server.stop()).toBe(0);
     fs.writeFileSync(cairn, JSON.stringify({ ...JSON.parse(fs.readFileSync(cairn, 'utf8')), format: 3 }) + '\n');
     await expect(startServer({ dir, shards: 1 })).rejects.toThrow(/data format 3 is not supported \(this build reads formats 1, 2\)/);
+  });
+});
+
+describe('SWAPDB', () => {
+  it('answers bad arguments with Redis\' errors', async () => {
+    const { r } = await start({ shards: 1 });
+    const err = (...args: string[]): Promise<string> => r.call('SWAPDB', ...args).then(String, (e: Error) => e.message);
+    expect(await err('a', '1')).toBe('ERR invalid first DB index');
+    expect(await err('0', 'b')).toBe('ERR invalid second DB index');
+    expect(await err('99999999999', '1')).toBe('ERR invalid first DB index');
+    expect(await err('0', '16')).toBe('ERR DB index is out of range');
+    expect(await err('-1', '0')).toBe('ERR DB index is out of range');
+    expect(await err('1')).toBe("ERR wrong number of arguments for 'swapdb' command");
+    expect(await err('0', '0')).toBe('OK');
+  });
+
+  it('swaps two databases whole on every shard, TTLs included, and the swap survives a restart', async () => {
+    const dir = tempDir('cairn-swapdb-');
+    const { server, r, db } = await start({ dir, shards: 4 });
+    const one = await db(1);
+    await fill(r, 'zero', 200);
+    expect(await one.set('only-in-one', '1')).toBe('OK');
+    expect(await one.set('soon', 'x', 'PX', 150)).toBe('OK');
+    expect(await r.swapdb(0, 1)).toBe('OK');
+    // Connections stay on their database number and see the other's data.
+    expect(await r.dbsize()).toBe(2);
+    expect(await r.get('only-in-one')).toBe('1');
+    expect(await one.dbsize()).toBe(203);
+    expect(await one.hlen('zero:h')).toBe(2000);
+    expect(await one.get('zero:s1')).toBe('v1');
+    const keyspace = await info(r);
+    expect(keyspace.get('db0')).toBe('keys=2,expires=1,avg_ttl=0');
+    expect(keyspace.get('db1')).toBe('keys=203,expires=51,avg_ttl=0');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await r.dbsize()).toBe(1); // 'soon' expired actively in its new database
+    // Writes after the swap land in the database the number now names.
+    expect(await r.set('after', 'a')).toBe('OK');
+    expect(await one.exists('after')).toBe(0);
+    expect(await server.stop()).toBe(0);
+
+    const again = await start({ dir, shards: 4 });
+    const one2 = await again.db(1);
+    expect(await again.r.dbsize()).toBe(2);
+    expect(await one2.dbsize()).toBe(203);
+    expect(await again.r.swapdb(1, 0)).toBe('OK');
+    expect(await again.r.get('zero:s2')).toBe('v2');
+    expect(await one2.get('after')).toBe('a');
+    // A flushed database swapped in is empty; the swapped-out data is whole.
+    expect(await one2.flushdb()).toBe('OK');
+    expect(await again.r.swapdb(0, 1)).toBe('OK');
+    expect(await again.r.dbsize()).toBe(0);
+    expect(await one2.dbsize()).toBe(203);
   });
 });
