@@ -12,6 +12,7 @@
  *   --pipeline-only     run only the pipelined mode
  *   --no-pipeline       run only the unpipelined mode
  *   --shards S          Cairn's --shards (default: the server's own default)
+ *   --server-args="..." more Cairn options
  *   --no-redis          do not start redis-server (Cairn only)
  *
  * Each server runs on a free port in a temp dir (redis-server with `--save '' --appendonly no`).
@@ -23,7 +24,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { median, fmtInt, fmtRatio, printTable, machine, writeResults } from './common.js';
+import { median, fmtInt, fmtRatio, printTable, machine, writeResults, words } from './common.js';
 import { shellLine, startCairn, startRedis, type Server } from './servers.js';
 import { REDIS_SERVER } from '../test/helpers/oracle.js';
 
@@ -38,6 +39,7 @@ interface Options {
   tests: string[];
   pipelines: number[];
   shards?: number;
+  serverArgs: string[];
   redis: boolean;
 }
 
@@ -53,6 +55,7 @@ function options(): Options {
       'pipeline-only': { type: 'boolean', default: false },
       'no-pipeline': { type: 'boolean', default: false },
       shards: { type: 'string' },
+      'server-args': { type: 'string', default: '' },
       'no-redis': { type: 'boolean', default: false },
     },
   });
@@ -71,6 +74,7 @@ function options(): Options {
     tests: v.tests!.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean),
     pipelines: v['pipeline-only'] ? [p] : v['no-pipeline'] ? [1] : [1, p],
     shards: v.shards === undefined ? undefined : int('shards', v.shards, 0),
+    serverArgs: words(v['server-args']!),
     redis: !v['no-redis'],
   };
 }
@@ -153,7 +157,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const targets: Server[] = [];
   try {
-    const cairn = await startCairn({ shards: o.shards });
+    const cairn = await startCairn({ shards: o.shards, serverArgs: o.serverArgs });
     targets.push(cairn);
     const redis = o.redis ? await startRedis() : null;
     if (redis) targets.push(redis);

@@ -1,4 +1,5 @@
-// Process-wide controls of LevelDB (part of the cairn_native addon): table mmaps, compaction priority.
+// Process-wide controls of LevelDB (part of the cairn_native addon): table mmaps, compaction priority;
+// and the scheduling policy of the calling thread (setThreadBatch).
 //
 // setMmapLimit(path, n): LevelDB 1.20 reads table files through mmap, up to 1000 files per process
 // (util/env_posix.cc MaxMmaps(), a compile-time default). Every page of a mapped table that a read
@@ -12,6 +13,7 @@
 // It touches no classic-level data structure; a missing symbol just reports false.
 // (malloc_trim was tried here too: no measurable effect on RSS in bench:large, so it went.)
 #include "classic.h"
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -65,6 +67,29 @@ napi_value SetCompactionNice(napi_env env, napi_callback_info info) {
       });
 }
 
+// setThreadBatch(on): the calling thread's policy becomes SCHED_BATCH (on) or SCHED_OTHER. The
+// kernel's fair scheduler does not let a SCHED_BATCH thread preempt the running thread when it wakes
+// (check_preempt_wakeup_fair: "Batch and idle tasks do not preempt non-idle tasks"). Cairn's serving
+// threads wake each other for every message (a MessagePort wakes its receiver while it holds the
+// port's mutex), and on few cores the woken thread used to preempt the sender and then block on
+// that mutex. Needs no privilege. True when applied.
+napi_value SetThreadBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool on = false;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 ||
+      napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "setThreadBatch(on)");
+    return nullptr;
+  }
+  sched_param param{};
+  param.sched_priority = 0;
+  bool ok = sched_setscheduler(0, on ? SCHED_BATCH : SCHED_OTHER, &param) == 0;
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
 }  // namespace
 
 void RegisterMemory(napi_env env, napi_value exports) {
@@ -74,6 +99,9 @@ void RegisterMemory(napi_env env, napi_value exports) {
   }
   if (napi_create_function(env, "setCompactionNice", NAPI_AUTO_LENGTH, SetCompactionNice, nullptr, &fn) == napi_ok) {
     napi_set_named_property(env, exports, "setCompactionNice", fn);
+  }
+  if (napi_create_function(env, "setThreadBatch", NAPI_AUTO_LENGTH, SetThreadBatch, nullptr, &fn) == napi_ok) {
+    napi_set_named_property(env, exports, "setThreadBatch", fn);
   }
 }
 

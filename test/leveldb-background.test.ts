@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { FileReaper, REAPER_DIR } from '../src/shard/file-reaper.js';
+import { threadStats } from './helpers/proc.js';
 import { startServer, tempDir } from './helpers/server.js';
 import { connect } from './helpers/client.js';
 
@@ -87,21 +88,13 @@ describe('FileReaper', () => {
   });
 });
 
-/** Nice values of a process's threads (field 19 of /proc/<pid>/task/<tid>/stat). */
-function threadNices(pid: number): number[] {
-  return fs.readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  });
-}
-
 describe('leveldb-compaction-nice', () => {
   it.runIf(process.platform === 'linux')('sets the nice value of LevelDB\'s compaction thread, and only of it', async () => {
     for (const [nice, expected] of [[undefined, 19], [5, 5], [0, null]] as const) {
       const server = await startServer({ shards: 2, args: nice === undefined ? [] : ['--leveldb-compaction-nice', String(nice)] });
       try {
         await new Promise((resolve) => setTimeout(resolve, 300));
-        const nices = threadNices(server.proc.pid!);
+        const nices = threadStats(server.proc.pid!).map((t) => t.nice);
         // The background pool's threads run at +10 (piscina's niceIncrement) and come and go.
         const others = nices.filter((n) => n !== 0 && n !== 10);
         expect(others).toEqual(expected === null ? [] : [expected]);

@@ -3,5 +3,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runShard, type ShardWorkerData } from '../src/shard/host.js';
+import { setThreadBatch } from '../src/storage/native-memory.js';
 
-void runShard(workerData as ShardWorkerData, parentPort!);
+const data = workerData as ShardWorkerData;
+if (data.schedBatch) setThreadBatch(true);
+void runShard(data, parentPort!);

@@ -12,7 +12,7 @@ import { pinoLevel } from '../log.js';
 import { Client, type ClientHost } from './client.js';
 import { ShardPool } from './shards.js';
 import { Coordinator } from './coordinator.js';
-import { limitTableMmaps, setCompactionNice } from '../storage/native-memory.js';
+import { limitTableMmaps, setCompactionNice, setThreadBatch } from '../storage/native-memory.js';
 import { budgetCaches, type CacheSizes } from './memory-budget.js';
 import { keyShard } from './slot.js';
 import { ReplyWriter } from './resp/writer.js';
@@ -144,6 +144,7 @@ export class CairnServer implements ServerState, ClientHost {
     if (!limitTableMmaps(mmapFiles)) this.log.warn({ mmapFiles }, 'leveldb-mmap-files not applied (native addon not built); LevelDB maps up to 1000 table files');
     const nice = c['leveldb-compaction-nice'] as number;
     if (nice !== 0 && !setCompactionNice(nice)) this.log.warn({ nice }, 'leveldb-compaction-nice not applied (native addon not built)');
+    if (c['sched-batch'] && !setThreadBatch(true)) this.log.warn('sched-batch not applied (native addon not built, or not Linux)');
     const shardPath = (i: number): string => path.join(dir, `shard-${i}`);
     const budget = budgetCaches(c.maxmemory as number, this.nshards, {
       rowCacheSize: c['row-cache-size'] as number,
@@ -164,6 +165,7 @@ export class CairnServer implements ServerState, ClientHost {
       appendfsync: c.appendfsync as 'always' | 'everysec' | 'no',
       protoMaxBulkLen: c['proto-max-bulk-len'] as number,
       deferredDeletes: c['leveldb-deferred-deletes'] as boolean,
+      schedBatch: c['sched-batch'] as boolean,
       store: {
         ...this.caches,
         nativeWrites: c['leveldb-native-writes'] as boolean,

@@ -24,6 +24,8 @@ export interface ShardWorkerData {
   protoMaxBulkLen: number;
   /** Free LevelDB's deleted files later, off its lock (src/shard/file-reaper.ts). */
   deferredDeletes: boolean;
+  /** A shard thread runs under SCHED_BATCH (set by workers/shard.ts). */
+  schedBatch: boolean;
   store: StoreOptions;
 }
 

@@ -20,6 +20,7 @@ export interface Addon {
   /** LevelDB's process-wide table mmap limit (native/memory.cc); false if the setter is absent. */
   setMmapLimit?(classicLevelBinary: string, limit: number): boolean;
   setCompactionNice?(classicLevelBinary: string, nice: number): boolean;
+  setThreadBatch?(on: boolean): boolean;
   /** See native/sync_scan.cc for the arguments and the layout of the returned buffer. */
   scanSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
     flags: number, skip: number, limit: number, maxBytes: number): Buffer;

@@ -29,3 +29,11 @@ export function setCompactionNice(nice: number): boolean {
   if (!addon?.setCompactionNice || !binary) return false;
   return addon.setCompactionNice(binary, nice);
 }
+
+/**
+ * Makes the calling thread SCHED_BATCH (or back to SCHED_OTHER): it then never preempts the
+ * running thread when it wakes (see native/memory.cc). True when applied.
+ */
+export function setThreadBatch(on: boolean): boolean {
+  return addon?.setThreadBatch?.(on) ?? false;
+}
