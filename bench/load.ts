@@ -153,7 +153,7 @@ export function openLoop(conns: Conn[], o: OpenLoopOptions): Promise<LoadResult>
       const now = performance.now();
       rec.sendLag.record(Math.max(0, now - intended) * 1000);
       // Sent early (batch pacing): its latency counts from now; sent late: from when it was due.
-      const from = Math.max(now, intended);
+      const from = Math.min(now, intended);
       sent++;
       conns[k % conns.length]!.send(req.payload, (r) => {
         rec.reply(req, r, from);

@@ -227,6 +227,34 @@ describe('open loop', () => {
     }
   });
 
+  it('times a request that batch pacing sent early from when it left (never less than the server took)', async () => {
+    // Every reply comes 3 ms after its request arrives; batch pacing sends up to ~1 ms early.
+    const server = net.createServer((sock) => {
+      sock.on('data', (d) => {
+        let n = 0;
+        for (const b of d) if (b === 10) n++;
+        // Timers may fire early by up to the event loop's cached clock: re-arm until 3 ms have passed.
+        const due = performance.now() + 3;
+        const reply = (): void => {
+          const left = due - performance.now();
+          if (left > 0) setTimeout(reply, Math.ceil(left));
+          else sock.write('+PONG\r\n'.repeat(n));
+        };
+        setTimeout(reply, 3);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const conns = [await Conn.open((server.address() as net.AddressInfo).port)];
+    try {
+      const r = await openLoop(conns, { rate: 2000, seconds: 0.5, pacing: 'batch', make: () => ({ label: 'PING', payload: 'PING\r\n' }) });
+      expect(r.completed).toBe(1000);
+      expect(r.all.min).toBeGreaterThanOrEqual(2950);
+    } finally {
+      for (const c of conns) c.close();
+      server.close();
+    }
+  });
+
   it('stops sending once the replies fall too far behind, and says so', async () => {
     const server = await stallingServer(1000);
     const conns = [await Conn.open(server.port)];
