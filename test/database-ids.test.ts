@@ -210,8 +210,12 @@ describe('FLUSHDB and FLUSHALL give the database a fresh id', () => {
     await purged(r);
     expect(await server.stop()).toBe(0);
     for (const s of await records(dir)) {
-      // Every database moved to a fresh id (16 + n) and wrote nothing since; the old ids hold nothing.
-      expect(s.ids).toEqual({ ids: Array.from({ length: 16 }, (_, n) => 16 + n), retired: [] });
+      // The two databases that held keys moved to fresh ids (the empty ones had nothing to retire),
+      // and nothing was written since; the old ids hold nothing.
+      const ids = Array.from({ length: 16 }, (_, n) => n);
+      ids[0] = 16;
+      ids[3] = 17;
+      expect(s.ids).toEqual({ ids, retired: [] });
       expect([...s.byId.keys()]).toEqual([]);
     }
   });

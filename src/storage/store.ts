@@ -215,11 +215,14 @@ export class Store {
   /**
    * FLUSHDB in O(1): database `n` takes a fresh id (its keys, counts and expiry entries are all
    * under the old one, which the sweep deletes). False when no id is free (delete key by key).
+   * Dead collection versions of the database ('G' records) are the sweep's in any case.
    */
   retireDb(n: number): boolean {
+    const old = this.ids[n]!;
+    // An empty database has nothing to retire (test suites FLUSHALL all 16 between tests).
+    if (this.counts[old] === 0) return true;
     const fresh = this.freeId();
     if (fresh < 0) return false;
-    const old = this.ids[n]!;
     this.ids[n] = fresh;
     this.dbOf[old] = -1;
     this.dbOf[fresh] = n;
