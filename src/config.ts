@@ -70,7 +70,7 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
   opt({ section: 'general', name: 'shard-threads', type: 'bool', default: true, mutable: false, effect: 'restart',
     doc: 'Run each shard in its own worker thread (yes), or every shard on the front thread (no: no thread hop, one core).' }),
   opt({ section: 'general', name: 'sched-batch', type: 'bool', default: false, mutable: false, effect: 'restart',
-    doc: 'Run the front thread and the shard threads under Linux\'s SCHED_BATCH policy: a thread that wakes up then never preempts the running one. The serving threads wake each other for every message; on few cores the woken thread preempted the sender and then waited for a lock the sender held. Needs the bundled native addon.' }),
+    doc: 'Run the front thread and the shard threads under Linux\'s SCHED_BATCH policy: a thread that wakes up then never preempts the running one. The serving threads wake each other for every message; on few cores the woken thread preempted the sender and then waited for a lock the sender held. Measured on 2 vCPUs: lower worst-case latency but ~20% less closed-loop throughput in bench:capacity, hence off. Needs the bundled native addon.' }),
   opt({ section: 'general', name: 'databases', type: 'int', default: 16, min: 1, max: 256, mutable: false, effect: 'restart',
     doc: 'Number of logical databases (SELECT 0..databases-1).' }),
   opt({ section: 'general', name: 'loglevel', type: 'enum', default: 'notice', values: ['debug', 'verbose', 'notice', 'warning', 'nothing'], mutable: true, effect: 'live',
