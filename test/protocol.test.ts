@@ -87,6 +87,8 @@ const ACCEPTED: [name: string, input: string, reply: string][] = [
   ['an option in an error text ends at a NUL byte', 'PEXPIRE k 1 "\\x00y"\r\n', '-ERR Unsupported option \r\n'],
   ['CONFIG SET echoes an unknown name\'s raw bytes', 'CONFIG SET "\\xe9\\xff" 1\r\n',
     '-ERR Unknown option or number of arguments for CONFIG SET - \'\xe9\xff\'\r\n'],
+  ['CONFIG SET ends an unknown name at a NUL byte', 'CONFIG SET "ab\\x00cd" 1\r\n',
+    '-ERR Unknown option or number of arguments for CONFIG SET - \'ab\'\r\n'],
   ['SELECT past a C int', 'SELECT 4294967296\r\n', '-ERR value is out of range, value must between -2147483648 and 2147483647\r\n'],
   ['SELECT past a long long', 'SELECT 9223372036854775808\r\n', '-ERR value is not an integer or out of range\r\n'],
   ['SELECT -1', 'SELECT -1\r\n', '-ERR DB index is out of range\r\n'],

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { command, type CommandSpec, type FrontCall } from './types.js';
 import { CONFIG_BY_NAME, CONFIG_TABLE, parseValue, formatValue, type ConfigOption, type ConfigValue } from '../config.js';
 import { rewriteConfigText } from '../config-file.js';
-import { CommandError, E } from './errors.js';
+import { CommandError, E, errorArg } from './errors.js';
 import { globMatch } from '../util/glob.js';
 import { helpReply } from './help.js';
 import { resetStats } from './info.js';
@@ -48,7 +48,7 @@ function configSet(c: FrontCall): void {
   for (let i = 2; i < args.length; i += 2) {
     const given = args[i]!.toString('latin1'); // error texts echo the bytes as sent
     const o = CONFIG_BY_NAME.get(given.toLowerCase());
-    if (!o) throw new CommandError(`ERR Unknown option or number of arguments for CONFIG SET - '${given}'`);
+    if (!o) throw new CommandError(`ERR Unknown option or number of arguments for CONFIG SET - '${errorArg(args[i]!, Infinity)}'`);
     if (!o.mutable) throw setFailed(given, 'can\'t set immutable config');
     if (chosen.includes(o)) throw setFailed(given, 'duplicate parameter');
     chosen.push(o);
