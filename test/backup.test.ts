@@ -134,7 +134,7 @@ describe('copyShards (the pool task)', () => {
       const live: [Buffer, Buffer][] = [
         [INFO_KEY, k(JSON.stringify({ format: FORMAT_VERSION, shard: s, shards: 2 }))],
         // Database 0 has id 0; id 5 was flushed (retired): its records are left out.
-        [DB_IDS_KEY, encodeDbIds({ ids: [0], retired: [5] })],
+        [DB_IDS_KEY, encodeDbIds({ ids: [0], retired: [5], expiring: [5] })],
         [countKey(0), Buffer.alloc(16)],
         [metaKey(0, k('str')), encodeStringMeta(k('v'), 0)],
         [expiryKey(123, 0, k('str')), Buffer.alloc(0)],
@@ -177,7 +177,7 @@ describe('copyShards (the pool task)', () => {
       const db = await openDb(path.join(final, `shard-${s}`));
       const keys = await db.keys().all();
       // The copy has no retired id left to sweep.
-      expect(decodeDbIds((await db.get(DB_IDS_KEY))!)).toEqual({ ids: [0], retired: [] });
+      expect(decodeDbIds((await db.get(DB_IDS_KEY))!)).toEqual({ ids: [0], retired: [], expiring: [] });
       await db.close();
       expect(keys.map((x) => x.toString('hex'))).toEqual(expected[s]!.map((x) => x.toString('hex')).sort());
       expect(keys.some((x) => x[0] === Prefix.GARBAGE)).toBe(false);

@@ -134,7 +134,7 @@ describe('FLUSHDB and FLUSHALL give the database a fresh id', () => {
     const shards = await records(dir);
     for (const s of shards) {
       // Database 1 moved to the first id no database had; nothing of id 1 is left, and id 1 is free.
-      expect(s.ids).toEqual({ ids: [0, 16, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], retired: [] });
+      expect(s.ids).toEqual({ ids: [0, 16, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15], retired: [], expiring: [] });
       expect(s.byId.get(1)).toBeUndefined();
     }
     const total = (id: number, kind: string): number => shards.reduce((n, s) => n + (s.byId.get(id)?.get(kind) ?? 0), 0);
@@ -215,7 +215,7 @@ describe('FLUSHDB and FLUSHALL give the database a fresh id', () => {
       const ids = Array.from({ length: 16 }, (_, n) => n);
       ids[0] = 16;
       ids[3] = 17;
-      expect(s.ids).toEqual({ ids, retired: [] });
+      expect(s.ids).toEqual({ ids, retired: [], expiring: [] });
       expect([...s.byId.keys()]).toEqual([]);
     }
   });

@@ -149,7 +149,7 @@ async function copyShard(db: Db, snapshot: AbstractSnapshot, target: string, t: 
         if (kind === Prefix.GARBAGE) continue;
         if (retired.size > 0) {
           if (retired.has(kind === Prefix.EXPIRY ? key[EXPIRY_DB_OFFSET]! : key[1]!) && kind !== Prefix.INFO) continue;
-          if (key.equals(DB_IDS_KEY)) value = encodeDbIds({ ...decodeDbIds(value), retired: [] });
+          if (key.equals(DB_IDS_KEY)) value = encodeDbIds({ ...decodeDbIds(value), retired: [], expiring: [] });
         }
         if ((kind === Prefix.SUB || kind === Prefix.SCORE) && !live.isLive(key)) continue;
         if (kind === Prefix.META) counts.keys++;

@@ -271,6 +271,8 @@ export interface PurgeTask {
   path: string;
   /** The retired database id. */
   id: number;
+  /** It has 'E' entries (the expiry index is read whole for them); false: none, skip it. */
+  expiries: boolean;
   resume: PurgeCursor | null;
   maxKeys: number;
   maxMs: number;
@@ -294,14 +296,15 @@ const EXPIRY_END = Buffer.from([Prefix.EXPIRY + 1]);
 
 /**
  * One pool task of a flushed database's purge (FLUSHDB gave the database a fresh id: the old id's
- * records are dead, every one). Deletes the id's ranges kind by kind, then its 'E' entries (the
- * index is ordered by time, so all of it is read), within the budgets; when nothing is left,
- * compacts the id's ranges.
+ * records are dead, every one). Deletes the id's ranges kind by kind, then, if it has any, its 'E'
+ * entries (the index is ordered by time, so all of it is read), within the budgets; when nothing
+ * is left, compacts the id's ranges.
  */
 export async function purgeDatabaseId(db: Db, t: PurgeTask): Promise<PurgeResult> {
   const budget = new Budget(t.maxKeys, t.maxMs);
   const out: PurgeResult = { deleted: 0, garbage: 0, compacted: 0, resume: null };
-  for (let kind = t.resume?.kind ?? 0; kind <= ID_PREFIXES.length; kind++) {
+  const kinds = t.expiries ? ID_PREFIXES.length + 1 : ID_PREFIXES.length;
+  for (let kind = t.resume?.kind ?? 0; kind < kinds; kind++) {
     const last = t.resume !== null && kind === t.resume.kind && t.resume.last !== null ? Buffer.from(t.resume.last) : null;
     let r: RangeSweep;
     if (kind < ID_PREFIXES.length) {
@@ -317,7 +320,7 @@ export async function purgeDatabaseId(db: Db, t: PurgeTask): Promise<PurgeResult
       out.resume = { kind, last: own(r.last!) };
       return out;
     }
-    if (budget.spent && kind < ID_PREFIXES.length) {
+    if (budget.spent && kind + 1 < kinds) {
       out.resume = { kind: kind + 1, last: null };
       return out;
     }
@@ -387,7 +390,7 @@ export function markFlushed(store: Store, db: number): void {
 }
 
 /**
- * __sweep STAT: [pending versions, boot id, [flushed dbs], [retired database ids]].
+ * __sweep STAT: [pending versions, boot id, [flushed dbs], [retired database id, has 'E' entries 0|1, ...]].
  * __sweep DONE <deleted> <gkey>...: the pool finished these versions and deleted <deleted> records.
  * __sweep COMPACTED <db>...: the flushed databases' ranges were compacted.
  * __sweep PURGED <id> <garbage> <deleted> <0|1>: the pool deleted <deleted> records of a retired
@@ -403,8 +406,11 @@ function sweepShard(c: ShardCall): void | Promise<void> {
     c.w.bulk(state.bootId);
     c.w.array(state.flushed.size);
     for (const d of state.flushed) c.w.int(d);
-    c.w.array(retired.length);
-    for (const id of retired) c.w.int(id);
+    c.w.array(retired.length * 2);
+    for (const id of retired) {
+      c.w.int(id);
+      c.w.int(c.store.retiredHasExpiries(id) ? 1 : 0);
+    }
   } else if (sub === 'purged' && c.args.length === 6) {
     const [id, garbage, deleted] = c.args.slice(2, 5).map((a) => Number(a.toString('latin1')));
     state.swept += garbage!;
@@ -559,9 +565,9 @@ export class Sweeper {
     if (pending > 0 || flushed.length > 0 || retired.length > 0) lane.active = true;
     if (retired.length > 0) {
       // Flushed databases first: their records go by range, 'G' records included (cheaper than one by one).
-      const id = retired[0]!;
+      const [id, expiries] = [retired[0]!, retired[1] === 1];
       const from = lane.purge?.id === id ? lane.purge.resume : null;
-      const task: PurgeTask = { path: lane.path, id, resume: from, maxKeys: TASK_MAX_KEYS, maxMs: TASK_MAX_MS };
+      const task: PurgeTask = { path: lane.path, id, expiries, resume: from, maxKeys: TASK_MAX_KEYS, maxMs: TASK_MAX_MS };
       const r = (await this.pool!.run(task, { name: 'purge' })) as PurgeResult;
       lane.purge = r.resume === null ? null : { id, resume: r.resume };
       this.compactions += r.compacted;

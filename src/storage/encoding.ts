@@ -14,7 +14,7 @@
  *   Garbage         'G' | db(1) | key-len(4) | user-key | version(8)        -> empty | boot-id(8)
  *   Key count       'C' | db(1)                                             -> keys(8) | keys-with-expiry(8)
  *   Shard info      '!' 'format'                                            -> JSON {format, shard, shards}
- *   Database ids    '!' 'dbs'                                               -> JSON {ids, retired}
+ *   Database ids    '!' 'dbs'                                               -> JSON {ids, retired, expiring}
  *
  * Meta value (the expiry sits at a fixed offset for every type, so the one place that decides
  * type and expiry needs no type switch):
@@ -45,7 +45,7 @@
  * n), and lists the retired ids: FLUSHDB and FLUSHALL give a database a fresh unused id in the
  * same batch as the record, so they cost O(1) whatever the database holds, and the background
  * sweep deletes the retired id's records by range ('M', 'S', 'Z', 'G', 'C' of it, and its 'E'
- * entries) before the id is free for reuse. With no unused id left (256 ids for up to 256
+ * entries if `expiring` lists it: the database had keys with a TTL) before the id is free for reuse. With no unused id left (256 ids for up to 256
  * databases) FLUSHDB deletes key by key instead. Format 1 is format 2 without the '!dbs' record.
  *
  * A 'G' record whose value is a shard's 8-byte boot id (random per process start) names a version
@@ -106,6 +106,8 @@ export const DB_ID_COUNT = 256;
 export interface DbIds {
   ids: number[];
   retired: number[];
+  /** The retired ids that have 'E' entries (their database had keys with a TTL when flushed). */
+  expiring: number[];
 }
 
 export function encodeDbIds(d: DbIds): Buffer {
@@ -114,7 +116,7 @@ export function encodeDbIds(d: DbIds): Buffer {
 
 export function decodeDbIds(v: Buffer): DbIds {
   const d = JSON.parse(v.toString()) as DbIds;
-  return { ids: d.ids, retired: d.retired };
+  return { ids: d.ids, retired: d.retired, expiring: d.expiring ?? [] };
 }
 
 // ---------------------------------------------------------------- keys

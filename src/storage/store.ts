@@ -75,6 +75,8 @@ export class Store {
   private readonly dbOf = new Int16Array(DB_ID_COUNT).fill(-1);
   /** Ids of flushed databases whose records the sweep has not yet deleted. */
   private readonly retiredIds = new Set<number>();
+  /** The retired ids that have 'E' entries to delete (their database had keys with a TTL). */
+  private readonly retiredExpiring = new Set<number>();
   private dirtyCounts = new Set<number>();
   /** INFO stats: expired-key deletions, and read lookups that found / did not find a key. */
   expiredKeys = 0;
@@ -156,9 +158,10 @@ export class Store {
    */
   private loadDbIds(): boolean {
     const raw = this.db.getSync(DB_IDS_KEY);
-    const saved = raw === undefined ? { ids: [], retired: [] } : decodeDbIds(raw);
+    const saved = raw === undefined ? { ids: [], retired: [], expiring: [] } : decodeDbIds(raw);
     this.ids = [...saved.ids];
     for (const id of saved.retired) this.retiredIds.add(id);
+    for (const id of saved.expiring) this.retiredExpiring.add(id);
     this.dbOf.fill(-1);
     this.ids.forEach((id, n) => (this.dbOf[id] = n));
     let grown = false;
@@ -187,7 +190,8 @@ export class Store {
   }
 
   private dbIdsRecord(): Buffer {
-    return encodeDbIds({ ids: this.ids, retired: [...this.retiredIds].sort((a, b) => a - b) });
+    const sorted = (ids: Set<number>): number[] => [...ids].sort((a, b) => a - b);
+    return encodeDbIds({ ids: this.ids, retired: sorted(this.retiredIds), expiring: sorted(this.retiredExpiring) });
   }
 
   /** The id of database `n` (SELECT's number): the db byte of its records. */
@@ -212,6 +216,11 @@ export class Store {
     return [...this.retiredIds];
   }
 
+  /** Whether a retired id has 'E' entries to delete. */
+  retiredHasExpiries(id: number): boolean {
+    return this.retiredExpiring.has(id);
+  }
+
   /**
    * FLUSHDB in O(1): database `n` takes a fresh id (its keys, counts and expiry entries are all
    * under the old one, which the sweep deletes). False when no id is free (delete key by key).
@@ -227,6 +236,7 @@ export class Store {
     this.dbOf[old] = -1;
     this.dbOf[fresh] = n;
     this.retiredIds.add(old);
+    if (this.expires[old]! > 0) this.retiredExpiring.add(old);
     for (const id of [old, fresh]) {
       this.counts[id] = 0;
       this.expires[id] = 0;
@@ -254,6 +264,7 @@ export class Store {
    */
   freeDbId(id: number): void {
     if (!this.retiredIds.delete(id)) return;
+    this.retiredExpiring.delete(id);
     this.put(DB_IDS_KEY, this.dbIdsRecord());
   }
 
@@ -401,6 +412,7 @@ export class Store {
     this.rows.clear();
     if (this.db.status === 'open') {
       this.retiredIds.clear();
+      this.retiredExpiring.clear();
       this.loadDbIds();
       this.loadCounts();
     }
