@@ -11,7 +11,7 @@
  *                 working, and documented as having no effect.
  */
 
-import { parseInteger } from './util/number.js';
+import { parseI64 } from './util/number.js';
 import { OBUF_DEFAULT, updateObufLimits } from './output-buffer-limits.js';
 
 export type ConfigType = 'int' | 'memory' | 'bool' | 'enum' | 'string' | 'float';
@@ -21,8 +21,11 @@ export interface ConfigOption {
   readonly name: string;
   readonly type: ConfigType;
   readonly default: ConfigValue;
-  readonly min?: number;
-  readonly max?: number;
+  /** Bounds (bigint where Redis' bound is past 2^53, e.g. LONG_MAX); an int past 2^53 is kept as its text. */
+  readonly min?: number | bigint;
+  readonly max?: number | bigint;
+  /** An int in bounds is then brought into [lo, hi], as Redis does for hz (CONFIG GET shows the result). */
+  readonly clamp?: readonly [number, number];
   readonly values?: readonly string[];
   readonly mutable: boolean;
   readonly effect: 'live' | 'restart' | 'start' | 'none';
@@ -81,8 +84,8 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Accepted for compatibility; Cairn always runs in the foreground.' }),
   opt({ section: 'general', name: 'pidfile', type: 'string', default: '', mutable: false, effect: 'restart',
     doc: 'Write the process id to this file at start-up ("" = none).' }),
-  opt({ section: 'general', name: 'hz', type: 'int', default: 10, min: 1, max: 500, mutable: true, effect: 'live',
-    doc: 'Background cycles per second (active expiry runs at this rate).' }),
+  opt({ section: 'general', name: 'hz', type: 'int', default: 10, min: 0, max: 2147483647, clamp: [1, 500], mutable: true, effect: 'live',
+    doc: 'Background cycles per second (active expiry runs at this rate); as in Redis, values outside 1..500 become 1 or 500.' }),
   opt({ section: 'general', name: 'active-expire-effort', type: 'int', default: 1, min: 1, max: 10, mutable: true, effect: 'live',
     doc: 'How much work each active expiry cycle may do (1..10).' }),
 
@@ -96,7 +99,7 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
   opt({ section: 'limits', name: 'client-output-buffer-limit', type: 'string', default: OBUF_DEFAULT, mutable: true, effect: 'live',
     update: updateObufLimits,
     doc: 'Per client class (normal, replica or slave, pubsub): <class> <hard limit> <soft limit> <soft seconds>. A client whose unsent replies reach the hard limit, or stay at or over the soft limit for more than the soft seconds, is disconnected (0 = no limit). Each setting changes only the classes it names. Every client is a normal client for now: replicas and pub/sub do not exist in Cairn yet. With no limit, a client that does not read its replies still holds little memory: Cairn stops reading and running its commands while its replies wait.' }),
-  opt({ section: 'limits', name: 'maxmemory', type: 'memory', default: 0, min: 0, max: 1e15, mutable: true, effect: 'start',
+  opt({ section: 'limits', name: 'maxmemory', type: 'memory', default: 0, min: 0, max: 18446744073709551615n, mutable: true, effect: 'start',
     doc: 'Memory budget of the server process (0 = none). The dataset lives on disk and is never capped, evicted or refused for it: at start the per-shard row cache, LevelDB block cache and write buffers are shrunk (never grown) so that they, the runtime and the client limits fit this budget. INFO memory shows the sizes in effect.' }),
   opt({ section: 'limits', name: 'maxmemory-policy', type: 'enum', default: 'noeviction',
     values: ['volatile-lru', 'volatile-lfu', 'volatile-random', 'volatile-ttl', 'allkeys-lru', 'allkeys-lfu', 'allkeys-random', 'noeviction'],
@@ -144,15 +147,20 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
 
   // --- encodings: Redis in-memory encodings, no effect on LevelDB storage
   ...[
-    ['hash-max-listpack-entries', 128], ['hash-max-listpack-value', 64],
-    ['hash-max-ziplist-entries', 128], ['hash-max-ziplist-value', 64],
+    ['hash-max-listpack-entries', 512], ['hash-max-listpack-value', 64],
+    ['hash-max-ziplist-entries', 512], ['hash-max-ziplist-value', 64],
     ['list-max-listpack-size', -2], ['list-max-ziplist-size', -2], ['list-compress-depth', 0],
     ['set-max-intset-entries', 512], ['set-max-listpack-entries', 128], ['set-max-listpack-value', 64],
     ['zset-max-listpack-entries', 128], ['zset-max-listpack-value', 64],
     ['zset-max-ziplist-entries', 128], ['zset-max-ziplist-value', 64],
     ['hll-sparse-max-bytes', 3000], ['stream-node-max-bytes', 4096], ['stream-node-max-entries', 100],
-  ].map(([name, def]) => opt({ section: 'encodings', name: name as string, type: 'int', default: def as number,
-    min: -2147483648, max: 2147483647, mutable: true, effect: 'none',
+  ].map(([name, def]) => opt({ section: 'encodings', name: name as string,
+    // Sizes in bytes are memory values in Redis (1kb works); counts are plain integers.
+    type: /-value$|-bytes$/.test(name as string) ? 'memory' : 'int', default: def as number,
+    // Redis 7.0's bounds: list sizes are C ints, the depth a non-negative int, the rest size_t / long long up to LONG_MAX.
+    ...(name === 'list-max-listpack-size' || name === 'list-max-ziplist-size' ? { min: -2147483648, max: 2147483647 }
+      : name === 'list-compress-depth' ? { min: 0, max: 2147483647 } : { min: 0, max: 9223372036854775807n }),
+    mutable: true, effect: 'none',
     doc: 'Redis in-memory encoding threshold; no effect on LevelDB storage.' })),
   opt({ section: 'encodings', name: 'activerehashing', type: 'bool', default: true, mutable: true, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
@@ -160,15 +168,15 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
   // --- observability
   opt({ section: 'observability', name: 'enable-debug-command', type: 'enum', default: 'no', values: ['no', 'yes', 'local'], mutable: false, effect: 'restart',
     doc: 'Allow the DEBUG command: no, yes, or local (only from loopback connections), as in Redis. Cairn\'s DEBUG injects faults for tests (DEBUG SET-DISK-ERROR: LevelDB writes fail as on a full disk).' }),
-  opt({ section: 'observability', name: 'slowlog-log-slower-than', type: 'int', default: 10000, min: -1, max: 9007199254740991, mutable: true, effect: 'none',
+  opt({ section: 'observability', name: 'slowlog-log-slower-than', type: 'int', default: 10000, min: -1, max: 9223372036854775807n, mutable: true, effect: 'none',
     doc: 'Accepted and stored; SLOWLOG is not implemented yet.' }),
   opt({ section: 'observability', name: 'slowlog-max-len', type: 'int', default: 128, min: 0, max: 2147483647, mutable: true, effect: 'none',
     doc: 'Accepted and stored; SLOWLOG is not implemented yet.' }),
-  opt({ section: 'observability', name: 'latency-monitor-threshold', type: 'int', default: 0, min: 0, max: 9007199254740991, mutable: true, effect: 'none',
+  opt({ section: 'observability', name: 'latency-monitor-threshold', type: 'int', default: 0, min: 0, max: 9223372036854775807n, mutable: true, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
   opt({ section: 'observability', name: 'notify-keyspace-events', type: 'string', default: '', mutable: true, effect: 'none',
     doc: 'Accepted and stored; keyspace notifications are not implemented yet.' }),
-  opt({ section: 'observability', name: 'lua-time-limit', type: 'int', default: 5000, min: 0, max: 9007199254740991, mutable: true, effect: 'none',
+  opt({ section: 'observability', name: 'lua-time-limit', type: 'int', default: 5000, min: 0, max: 9223372036854775807n, mutable: true, effect: 'none',
     doc: 'Accepted for compatibility; no effect.' }),
 ];
 
@@ -186,11 +194,33 @@ const MEMORY_UNITS: Record<string, number> = {
 
 /** Parses a memory value as redis.conf does (memtoull): 1gb, 64mb, 100k, 5000; no sign, no spaces. */
 export function parseMemory(text: string): number | null {
+  const v = parseMemoryExact(text);
+  return v === null ? null : Number(v);
+}
+
+const ULLONG_MAX = 18446744073709551615n;
+
+/** parseMemory, exact as memtoull: strtoull saturates at 2^64-1, and the unit multiplies modulo 2^64. */
+function parseMemoryExact(text: string): bigint | null {
   const m = /^(\d+)([a-z]*)$/i.exec(text);
   if (!m) return null;
   const unit = MEMORY_UNITS[m[2]!.toLowerCase()];
   if (unit === undefined) return null;
-  return Number(m[1]) * unit;
+  const digits = BigInt(m[1]!);
+  return ((digits > ULLONG_MAX ? ULLONG_MAX : digits) * BigInt(unit)) & ULLONG_MAX;
+}
+
+/** Redis' numeric bounds check, on the exact value. */
+function outOfBounds(o: ConfigOption, v: bigint): { error: string } | null {
+  if ((o.min !== undefined && v < BigInt(o.min)) || (o.max !== undefined && v > BigInt(o.max))) {
+    return { error: `argument must be between ${o.min} and ${o.max} inclusive` };
+  }
+  return null;
+}
+
+/** A value as a JS number when exact, else its decimal text (for no-effect options only). */
+function exactValue(v: bigint): number | string {
+  return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
 }
 
 /**
@@ -206,17 +236,18 @@ export function parseValue(o: ConfigOption, text: string, current?: ConfigValue)
       if (t === 'no') return false;
       return { error: 'argument must be \'yes\' or \'no\'' };
     }
-    case 'int':
+    case 'int': {
+      // Redis' string2ll (no spaces, no '+', no leading zeros), exact up to 64 bits.
+      const v = parseI64(text);
+      if (v === null) return { error: 'argument couldn\'t be parsed into an integer' };
+      const n = outOfBounds(o, v) ?? exactValue(v);
+      return o.clamp && typeof n === 'number' ? Math.min(o.clamp[1], Math.max(o.clamp[0], n)) : n;
+    }
     case 'memory': {
-      // Integers as Redis' string2ll (no spaces, no '+', no leading zeros), memory as its memtoull.
-      const n = o.type === 'memory' ? parseMemory(text) : parseInteger(text);
-      if (n === null || !Number.isSafeInteger(n)) {
-        return { error: o.type === 'memory' ? 'argument must be a memory value' : 'argument couldn\'t be parsed into an integer' };
-      }
-      if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
-        return { error: `argument must be between ${o.min} and ${o.max} inclusive` };
-      }
-      return n;
+      // Redis' memtoull.
+      const v = parseMemoryExact(text);
+      if (v === null) return { error: 'argument must be a memory value' };
+      return outOfBounds(o, v) ?? exactValue(v);
     }
     case 'float': {
       const n = Number(text);

@@ -328,6 +328,24 @@ describe.each([1, 4])('server commands (%i shards)', (shards) => {
       await fail(['maxmemory', '12x'], 'ERR CONFIG SET failed (possibly related to argument \'maxmemory\') - argument must be a memory value');
       await fail(['appendonly', 'maybe'], 'ERR CONFIG SET failed (possibly related to argument \'appendonly\') - argument must be \'yes\' or \'no\'');
       await fail(['timeout', '1', 'maxclients'], 'ERR syntax error');
+      // Redis 7.0's numeric types (checked against redis-server): 64-bit bounds, memory units for
+      // byte sizes, hz clamped into 1..500, memtoull saturating at 2^64-1.
+      const set = async (name: string, value: string): Promise<string> => {
+        expect(await redis.call('CONFIG', 'SET', name, value)).toBe('OK');
+        return ((await redis.call('CONFIG', 'GET', name)) as string[])[1]!;
+      };
+      expect(await set('hz', '1000')).toBe('500');
+      expect(await set('hz', '0')).toBe('1');
+      expect(await set('hz', '10')).toBe('10');
+      await fail(['hz', '-1'], '- argument must be between 0 and 2147483647 inclusive');
+      expect(await set('set-max-intset-entries', '9223372036854775807')).toBe('9223372036854775807');
+      await fail(['set-max-intset-entries', '-1'], '- argument must be between 0 and 9223372036854775807 inclusive');
+      await fail(['set-max-intset-entries', '9223372036854775808'], '- argument couldn\'t be parsed into an integer');
+      expect(await set('hash-max-listpack-value', '1kb')).toBe('1024');
+      await fail(['hash-max-listpack-value', '18446744073709551616'], '- argument must be between 0 and 9223372036854775807 inclusive');
+      expect(await set('maxmemory', '18446744073709551616')).toBe('18446744073709551615');
+      expect(await set('maxmemory', '1GB')).toBe('1073741824');
+      expect(((await redis.call('CONFIG', 'GET', 'hash-max-listpack-entries')) as string[])[1]).toBe('512');
       // `save` is checked as Redis checks it (found by the fuzzer), though it has no effect here.
       for (const bad of ['1', 'x 1', '0 1', '5 -1', '5 1x', '5  1', ' ']) {
         await fail(['save', bad], 'ERR CONFIG SET failed (possibly related to argument \'save\') - Invalid save parameters');

@@ -392,7 +392,7 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
   const used = mu.heapTotal + t.heapCommitted + mu.external + t.external + t.leveldbMemory;
   const rss = process.memoryUsage.rss();
   tr.peakMemory = Math.max(tr.peakMemory, used);
-  const maxmemory = server.config.maxmemory as number;
+  const maxmemory = Number(server.config.maxmemory);
   const total = os.totalmem();
   return [
     ['used_memory', used],
@@ -407,7 +407,7 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
     // Redis' client buffer totals: every Cairn client is a normal client (no replicas yet).
     ['mem_clients_slaves', 0],
     ['mem_clients_normal', clientBuffers(server).total],
-    ['maxmemory', maxmemory],
+    ['maxmemory', String(server.config.maxmemory)], // exact, also past 2^53
     ['maxmemory_human', bytesToHuman(maxmemory)],
     ['maxmemory_policy', server.config['maxmemory-policy'] as string],
     ['mem_fragmentation_ratio', (rss / used).toFixed(2)],

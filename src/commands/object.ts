@@ -74,7 +74,7 @@ const isLfu = (config: Config): boolean => policyOf(config).endsWith('-lfu');
 /** Redis' MAXMEMORY_FLAG_NO_SHARED_INTEGERS: an LRU or LFU policy with maxmemory set. */
 function sharesIntegers(config: Config): boolean {
   const p = policyOf(config);
-  return (config.maxmemory as number) === 0 || !(p.endsWith('-lru') || p.endsWith('-lfu'));
+  return Number(config.maxmemory) === 0 || !(p.endsWith('-lru') || p.endsWith('-lfu'));
 }
 
 /** The thresholds `__object encoding` takes, in its argument order. */

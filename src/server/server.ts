@@ -146,14 +146,14 @@ export class CairnServer implements ServerState, ClientHost {
     if (nice !== 0 && !setCompactionNice(nice)) this.log.warn({ nice }, 'leveldb-compaction-nice not applied (native addon not built)');
     if (c['sched-batch'] && !setThreadBatch(true)) this.log.warn('sched-batch not applied (native addon not built, or not Linux)');
     const shardPath = (i: number): string => path.join(dir, `shard-${i}`);
-    const budget = budgetCaches(c.maxmemory as number, this.nshards, {
+    const budget = budgetCaches(Number(c.maxmemory), this.nshards, {
       rowCacheSize: c['row-cache-size'] as number,
       cacheSize: c['leveldb-cache-size'] as number,
       writeBufferSize: c['leveldb-write-buffer-size'] as number,
       maxOpenFiles: c['leveldb-max-open-files'] as number,
     });
     this.caches = { rowCacheSize: budget.rowCacheSize, cacheSize: budget.cacheSize, writeBufferSize: budget.writeBufferSize, maxOpenFiles: budget.maxOpenFiles };
-    if ((c.maxmemory as number) > 0) {
+    if (Number(c.maxmemory) > 0) {
       (budget.tooSmall ? this.log.warn : this.log.info).call(this.log, { maxmemory: c.maxmemory, perShard: this.caches },
         budget.tooSmall ? 'maxmemory is smaller than the runtime needs: smallest caches' : 'caches sized to fit maxmemory');
     }
