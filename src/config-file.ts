@@ -97,6 +97,7 @@ export function renderConfigFile(): string {
     else if (o.effect === 'restart') notes.push('Read at start-up only (CONFIG SET refuses it).');
     else if (o.effect === 'start') notes.push('Read at start-up; CONFIG SET stores it for the next start.');
     else notes.push('CONFIG SET changes it at run time.');
+    if (o.alias) notes.push(`Also named ${o.alias}.`);
     if (o.type === 'enum') notes.push(`One of: ${o.values!.join(', ')}.`);
     if ((o.type === 'int' || o.type === 'memory') && o.min !== undefined && o.max !== undefined) {
       notes.push(`Range: ${o.min} to ${o.max}.`);

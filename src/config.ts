@@ -19,6 +19,8 @@ export type ConfigValue = number | boolean | string;
 
 export interface ConfigOption {
   readonly name: string;
+  /** Redis' other name for the same setting (hash-max-ziplist-entries): read, set and listed too. */
+  readonly alias?: string;
   readonly type: ConfigType;
   readonly default: ConfigValue;
   /** Bounds (bigint where Redis' bound is past 2^53, e.g. LONG_MAX); an int past 2^53 is kept as its text. */
@@ -148,13 +150,13 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
   // --- encodings: Redis in-memory encodings, no effect on LevelDB storage
   ...[
     ['hash-max-listpack-entries', 512], ['hash-max-listpack-value', 64],
-    ['hash-max-ziplist-entries', 512], ['hash-max-ziplist-value', 64],
-    ['list-max-listpack-size', -2], ['list-max-ziplist-size', -2], ['list-compress-depth', 0],
+    ['list-max-listpack-size', -2], ['list-compress-depth', 0],
     ['set-max-intset-entries', 512], ['set-max-listpack-entries', 128], ['set-max-listpack-value', 64],
     ['zset-max-listpack-entries', 128], ['zset-max-listpack-value', 64],
-    ['zset-max-ziplist-entries', 128], ['zset-max-ziplist-value', 64],
     ['hll-sparse-max-bytes', 3000], ['stream-node-max-bytes', 4096], ['stream-node-max-entries', 100],
   ].map(([name, def]) => opt({ section: 'encodings', name: name as string,
+    // Redis 7.0 keeps the ziplist names of the hash, list and sorted set options as aliases.
+    ...(/^(hash|list|zset)-max-listpack-/.test(name as string) ? { alias: (name as string).replace('listpack', 'ziplist') } : {}),
     // Sizes in bytes are memory values in Redis (1kb works); counts are plain integers.
     type: /-value$|-bytes$/.test(name as string) ? 'memory' : 'int', default: def as number,
     // Redis 7.0's bounds: list sizes are C ints, the depth a non-negative int, the rest size_t / long long up to LONG_MAX.
@@ -180,7 +182,9 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Accepted for compatibility; no effect.' }),
 ];
 
-export const CONFIG_BY_NAME: ReadonlyMap<string, ConfigOption> = new Map(CONFIG_TABLE.map((o) => [o.name, o]));
+/** Every option by its name and by its alias. */
+export const CONFIG_BY_NAME: ReadonlyMap<string, ConfigOption> = new Map(
+  CONFIG_TABLE.flatMap((o) => (o.alias ? [[o.name, o], [o.alias, o]] : [[o.name, o]]) as [string, ConfigOption][]));
 
 export type Config = Record<string, ConfigValue>;
 

@@ -346,6 +346,13 @@ describe.each([1, 4])('server commands (%i shards)', (shards) => {
       expect(await set('maxmemory', '18446744073709551616')).toBe('18446744073709551615');
       expect(await set('maxmemory', '1GB')).toBe('1073741824');
       expect(((await redis.call('CONFIG', 'GET', 'hash-max-listpack-entries')) as string[])[1]).toBe('512');
+      // The ziplist names are aliases: one setting, two names, both listed by a pattern.
+      expect(await set('hash-max-ziplist-entries', '100')).toBe('100');
+      expect(await redis.call('CONFIG', 'GET', 'hash-max-*-entries')).toEqual(['hash-max-listpack-entries', '100', 'hash-max-ziplist-entries', '100']);
+      expect(await redis.call('CONFIG', 'SET', 'list-max-ziplist-size', '1', 'list-max-listpack-size', '2')).toBe('OK');
+      expect(await redis.call('CONFIG', 'GET', 'list-max-ziplist-size')).toEqual(['list-max-ziplist-size', '2']);
+      await fail(['zset-max-listpack-entries', '3', 'zset-max-ziplist-entries', 'x'],
+        'ERR CONFIG SET failed (possibly related to argument \'zset-max-ziplist-entries\') - argument couldn\'t be parsed into an integer');
       // `save` is checked as Redis checks it (found by the fuzzer), though it has no effect here.
       for (const bad of ['1', 'x 1', '0 1', '5 -1', '5 1x', '5  1', ' ']) {
         await fail(['save', bad], 'ERR CONFIG SET failed (possibly related to argument \'save\') - Invalid save parameters');

@@ -16,16 +16,20 @@ const setFailed = (name: string, reason: string): CommandError =>
 
 /** CONFIG GET pattern [pattern ...]: a name without glob characters is looked up (and echoed) as given. */
 function configGet(c: FrontCall): void {
-  const matches = new Map<string, { key: string; o: ConfigOption }>(); // by lower-case name: no duplicates
+  // By lower-case name (an alias is a name of its own, as in Redis): no duplicates.
+  const matches = new Map<string, { key: string; o: ConfigOption }>();
   for (const arg of c.args.slice(2)) {
     const pattern = arg.toString();
     if (!/[[*?]/.test(pattern)) {
-      const o = CONFIG_BY_NAME.get(pattern.toLowerCase());
-      if (o && !matches.has(o.name)) matches.set(o.name, { key: pattern, o });
+      const name = pattern.toLowerCase();
+      const o = CONFIG_BY_NAME.get(name);
+      if (o && !matches.has(name)) matches.set(name, { key: pattern, o });
       continue;
     }
     for (const o of CONFIG_TABLE) {
-      if (!matches.has(o.name) && globMatch(arg, o.name, true)) matches.set(o.name, { key: o.name, o });
+      for (const name of o.alias ? [o.name, o.alias] : [o.name]) {
+        if (!matches.has(name) && globMatch(arg, name, true)) matches.set(name, { key: name, o });
+      }
     }
   }
   const config = c.ctx.server.config;
@@ -45,19 +49,25 @@ function configSet(c: FrontCall): void {
   if (args.length % 2 !== 0) throw new CommandError(E.SYNTAX);
   const chosen: ConfigOption[] = [];
   const texts: string[] = [];
+  const names = new Set<string>();
+  /** The names as given, lower-cased: errors about a value name the option (or alias) used. */
+  const used: string[] = [];
   for (let i = 2; i < args.length; i += 2) {
     const given = args[i]!.toString('latin1'); // error texts echo the bytes as sent
     const o = CONFIG_BY_NAME.get(given.toLowerCase());
     if (!o) throw new CommandError(`ERR Unknown option or number of arguments for CONFIG SET - '${errorArg(args[i]!, Infinity)}'`);
     if (!o.mutable) throw setFailed(given, 'can\'t set immutable config');
-    if (chosen.includes(o)) throw setFailed(given, 'duplicate parameter');
+    // A name given twice is refused; a name and its alias are not (as in Redis): the last one wins.
+    if (names.has(given.toLowerCase())) throw setFailed(given, 'duplicate parameter');
+    names.add(given.toLowerCase());
+    used.push(given.toLowerCase());
     chosen.push(o);
     texts.push(args[i + 1]!.toString());
   }
   const server = c.ctx.server;
   const values: ConfigValue[] = chosen.map((o, j) => {
     const v = parseValue(o, texts[j]!, server.config[o.name]);
-    if (typeof v === 'object') throw setFailed(o.name, v.error);
+    if (typeof v === 'object') throw setFailed(used[j]!, v.error);
     return v;
   });
   chosen.forEach((o, j) => (server.config[o.name] = values[j]!));
