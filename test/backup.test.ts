@@ -16,6 +16,7 @@ import { ClassicLevel } from 'classic-level';
 import type { Redis } from 'ioredis';
 import { startServer, tempDir, type TestServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
+import { infoFields } from './helpers/info.js';
 import { keyShard } from '../src/server/slot.js';
 import {
   Prefix, Type, encodeMeta, encodeStringMeta, metaKey, subKey, scoreKey, garbageKey, expiryKey, countKey, INFO_KEY,
@@ -48,10 +49,7 @@ async function runCopy(paths: string[], temp: string, final: string, word: 'snap
   }
 }
 
-async function info(r: Redis, section = 'persistence'): Promise<Map<string, string>> {
-  const text = (await r.call('INFO', section)) as string;
-  return new Map(text.split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]));
-}
+const info = (r: Redis, section = 'persistence'): Promise<Map<string, string>> => infoFields(r, section);
 
 /** Polls INFO until no backup runs (the test timeout bounds it). */
 async function saved(r: Redis): Promise<Map<string, string>> {

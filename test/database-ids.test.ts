@@ -12,6 +12,7 @@ import { ClassicLevel } from 'classic-level';
 import type { Redis } from 'ioredis';
 import { startServer, tempDir, type TestServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
+import { infoFields, swept } from './helpers/info.js';
 import { Prefix, DB_IDS_KEY, EXPIRY_DB_OFFSET, INFO_KEY, decodeDbIds, type DbIds } from '../src/storage/encoding.js';
 
 const running: { server: TestServer; clients: Redis[] }[] = [];
@@ -36,19 +37,7 @@ async function start(o: { dir?: string; shards?: number; args?: string[] } = {})
   return { server, r: await db(0), db };
 }
 
-async function info(r: Redis): Promise<Map<string, string>> {
-  const text = (await r.call('INFO', 'everything')) as string;
-  return new Map(text.split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]));
-}
-
-/** Polls INFO until every flushed database is purged and the sweep is idle (the test timeout bounds it). */
-async function purged(r: Redis): Promise<void> {
-  for (;;) {
-    const s = await info(r);
-    if (s.get('sweep_pending_flushed_dbs') === '0' && s.get('sweep_pending_versions') === '0' && s.get('sweep_running') === '0') return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const info = (r: Redis): Promise<Map<string, string>> => infoFields(r, 'everything');
 
 /** Fills database `r` with strings (some with a TTL), a hash, a zset and a list. */
 async function fill(r: Redis, prefix: string, strings: number): Promise<void> {
@@ -128,7 +117,7 @@ describe('FLUSHDB and FLUSHALL give the database a fresh id', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await one.dbsize()).toBe(2); // 'brief' expired actively, under the new id
 
-    await purged(r);
+    await swept(r);
     expect(await one.get('gone:s1')).toBe('new');
     expect(await server.stop()).toBe(0);
     const shards = await records(dir);
@@ -161,7 +150,7 @@ describe('FLUSHDB and FLUSHALL give the database a fresh id', () => {
     expect(await two.hset('h', 'f', 'old')).toBe(1);
     expect(await two.set('t', 'old', 'PX', 400)).toBe('OK');
     expect(await two.flushdb()).toBe('OK');
-    await purged(r);
+    await swept(r);
     // Database 5 is flushed next: it takes the lowest free id, 2 again.
     expect(await five.set('before', '1')).toBe('OK');
     expect(await five.flushdb()).toBe('OK');
@@ -207,7 +196,7 @@ describe('FLUSHDB and FLUSHALL give the database a fresh id', () => {
     expect(await r.dbsize()).toBe(0);
     expect(await (await db(3)).dbsize()).toBe(0);
     expect(await r.get('a:s1')).toBeNull();
-    await purged(r);
+    await swept(r);
     expect(await server.stop()).toBe(0);
     for (const s of await records(dir)) {
       // The two databases that held keys moved to fresh ids (the empty ones had nothing to retire),

@@ -16,6 +16,7 @@ import { ClassicLevel } from 'classic-level';
 import type { Redis } from 'ioredis';
 import { startServer, type TestServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
+import { infoFields, swept } from './helpers/info.js';
 import { keyShard } from '../src/server/slot.js';
 import { Prefix, Type, decodeMeta, encodeMeta, metaKey, subKey, scoreKey, garbageKey } from '../src/storage/encoding.js';
 import { sweepGarbage, type SweepCursor } from '../src/shard/sweep.js';
@@ -38,23 +39,12 @@ async function fillHash(r: Redis, key: string, n: number, valueBytes = 40): Prom
 }
 
 async function infoStats(r: Redis): Promise<Map<string, string>> {
-  const text = (await r.call('INFO', 'stats', 'memory')) as string;
-  return new Map(text.split('\r\n').filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]));
+  return infoFields(r, 'stats', 'memory');
 }
 
 async function stat(r: Redis, name: string): Promise<number> {
   return Number((await infoStats(r)).get(name));
 }
-
-/** Polls INFO until the sweep has no backlog and nothing running (the test timeout bounds it). */
-async function swept(r: Redis): Promise<void> {
-  for (;;) {
-    const s = await infoStats(r);
-    if (s.get('sweep_pending_versions') === '0' && s.get('sweep_pending_flushed_dbs') === '0' && s.get('sweep_running') === '0') return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 
 interface StoreCensus {
   /** 'S'/'Z' records of no live version. */
