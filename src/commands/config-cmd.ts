@@ -49,7 +49,6 @@ function configSet(c: FrontCall): void {
   if (args.length % 2 !== 0) throw new CommandError(E.SYNTAX);
   const chosen: ConfigOption[] = [];
   const texts: string[] = [];
-  const names = new Set<string>();
   /** The names as given, lower-cased: errors about a value name the option (or alias) used. */
   const used: string[] = [];
   for (let i = 2; i < args.length; i += 2) {
@@ -58,8 +57,7 @@ function configSet(c: FrontCall): void {
     if (!o) throw new CommandError(`ERR Unknown option or number of arguments for CONFIG SET - '${errorArg(args[i]!, Infinity)}'`);
     if (!o.mutable) throw setFailed(given, 'can\'t set immutable config');
     // A name given twice is refused; a name and its alias are not (as in Redis): the last one wins.
-    if (names.has(given.toLowerCase())) throw setFailed(given, 'duplicate parameter');
-    names.add(given.toLowerCase());
+    if (used.includes(given.toLowerCase())) throw setFailed(given, 'duplicate parameter');
     used.push(given.toLowerCase());
     chosen.push(o);
     texts.push(args[i + 1]!.toString());

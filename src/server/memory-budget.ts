@@ -4,9 +4,10 @@
  *
  * What grows with load in a Cairn process is bounded by configuration: per shard the row cache
  * (one ring allocated at start), LevelDB's block cache, its two memtables (the one being
- * filled and the one being flushed) and its open table files (max_open_files); per connection the query and output buffers
- * (client-query-buffer-limit, client-output-buffer-limit, maxclients). The rest is the runtime:
- * Node and V8 for the front thread, one isolate per shard and per background pool thread.
+ * filled and the one being flushed) and its open table files (max_open_files); per connection
+ * the query and output buffers (client-query-buffer-limit, client-output-buffer-limit,
+ * maxclients). The rest is the runtime: Node and V8 for the front thread, one isolate per shard
+ * and per background pool thread.
  *
  * With maxmemory set, the caches are sized at start so that the sum fits: what is left after
  * the runtime and the memtables goes one third to row caches, two thirds to block caches, spread

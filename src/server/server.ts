@@ -152,10 +152,11 @@ export class CairnServer implements ServerState, ClientHost {
       writeBufferSize: c['leveldb-write-buffer-size'] as number,
       maxOpenFiles: c['leveldb-max-open-files'] as number,
     });
-    this.caches = { rowCacheSize: budget.rowCacheSize, cacheSize: budget.cacheSize, writeBufferSize: budget.writeBufferSize, maxOpenFiles: budget.maxOpenFiles };
+    const { tooSmall, ...caches } = budget;
+    this.caches = caches;
     if (Number(c.maxmemory) > 0) {
-      (budget.tooSmall ? this.log.warn : this.log.info).call(this.log, { maxmemory: c.maxmemory, perShard: this.caches },
-        budget.tooSmall ? 'maxmemory is smaller than the runtime needs: smallest caches' : 'caches sized to fit maxmemory');
+      (tooSmall ? this.log.warn : this.log.info).call(this.log, { maxmemory: c.maxmemory, perShard: this.caches },
+        tooSmall ? 'maxmemory is smaller than the runtime needs: smallest caches' : 'caches sized to fit maxmemory');
     }
     await this.shards.start(WORKER_FILE, {
       shards: this.nshards,

@@ -45,8 +45,9 @@
  * n), and lists the retired ids: FLUSHDB and FLUSHALL give a database a fresh unused id in the
  * same batch as the record, so they cost O(1) whatever the database holds, and the background
  * sweep deletes the retired id's records by range ('M', 'S', 'Z', 'G', 'C' of it, and its 'E'
- * entries if `expiring` lists it: the database had keys with a TTL) before the id is free for reuse. With no unused id left (256 ids for up to 256
- * databases) FLUSHDB deletes key by key instead. Format 1 is format 2 without the '!dbs' record.
+ * entries if `expiring` lists it: the database had keys with a TTL) before the id is free for
+ * reuse. With no unused id left (256 ids for up to 256 databases) FLUSHDB deletes key by key
+ * instead. Format 1 is format 2 without the '!dbs' record.
  *
  * A 'G' record whose value is a shard's 8-byte boot id (random per process start) names a version
  * being staged by a cross-shard RENAME/COPY: its sub-keys are written before any meta record

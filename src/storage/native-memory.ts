@@ -19,7 +19,6 @@ export function limitTableMmaps(limit: number): boolean {
   return ok;
 }
 
-
 /**
  * Sets the nice value (0-19) of LevelDB's background thread, which runs the compactions of every
  * shard of this process; true when queued (the thread applies it before its next compaction).
