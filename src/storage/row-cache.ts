@@ -53,6 +53,8 @@ export class RowCache {
   private written = 0;
   hits = 0;
   misses = 0;
+  /** The pin of the entry the last set() replaced (0: none, or not pinned). */
+  replacedPin = 0;
 
   constructor(limit: number) {
     const bytes = Math.max(0, Math.floor(limit || 0));
@@ -129,7 +131,11 @@ export class RowCache {
     if (this.cap === 0) return false;
     const h = hashOf(k);
     const old = this.find(k, h);
-    if (old >= 0) this.removeSlot(old);
+    this.replacedPin = 0;
+    if (old >= 0) {
+      this.replacedPin = this.i32[((this.index[old]! - 1) >> 2) + 3]!;
+      this.removeSlot(old);
+    }
     const klen = k.length;
     const vlen = v === null ? 0 : v.length;
     const size = HEADER + pad(klen) + pad(vlen);
