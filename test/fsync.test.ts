@@ -49,3 +49,32 @@ describe('appendfsync', () => {
     }
   });
 });
+
+describe('group-commit figures in INFO persistence', () => {
+  it('count the batches written on the shard threads and their time; CONFIG RESETSTAT zeroes them', async () => {
+    const server = await startServer({ shards: 2 });
+    const r = connect(server.port);
+    try {
+      const fields = async (): Promise<Record<string, number>> => {
+        const out: Record<string, number> = {};
+        for (const m of (await r.info('persistence')).matchAll(/^(cairn_batch_\w+|cairn_slow_batch_writes|cairn_leveldb_level0_files):(\d+)/gm)) out[m[1]!] = Number(m[2]);
+        return out;
+      };
+      expect(await r.config('RESETSTAT')).toBe('OK');
+      const zero = await fields();
+      expect(zero).toEqual({ cairn_batch_writes: 0, cairn_batch_write_usec: 0, cairn_batch_write_max_usec: 0, cairn_slow_batch_writes: 0, cairn_leveldb_level0_files: 0 });
+      // One client, one write at a time: each SET is its own group commit.
+      for (let i = 0; i < 20; i++) await r.set(`k${i}`, 'v');
+      const after = await fields();
+      expect(after.cairn_batch_writes).toBeGreaterThanOrEqual(20);
+      expect(after.cairn_batch_write_usec).toBeGreaterThan(0);
+      expect(after.cairn_batch_write_max_usec).toBeGreaterThan(0);
+      expect(after.cairn_batch_write_max_usec).toBeLessThanOrEqual(after.cairn_batch_write_usec);
+      expect(await r.config('RESETSTAT')).toBe('OK');
+      expect((await fields()).cairn_batch_writes).toBe(0);
+    } finally {
+      r.disconnect();
+      await server.stop();
+    }
+  });
+});

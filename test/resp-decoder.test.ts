@@ -153,3 +153,22 @@ describe('RESP request decoder', () => {
     expect(out[0]![1]).toEqual(Buffer.alloc(3));
   });
 });
+
+describe('reply writer', () => {
+  it('writes bulk and array headers of every length as Redis does', async () => {
+    const { ReplyWriter } = await import('../src/server/resp/writer.js');
+    const w = new ReplyWriter(8);
+    let want = '';
+    for (const n of [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 12345, 100000, 1234567]) {
+      const v = Buffer.alloc(n, 'x');
+      w.bulk(v);
+      w.array(n);
+      want += `$${n}\r\n${'x'.repeat(n)}\r\n*${n}\r\n`;
+    }
+    w.array(2 ** 53 - 1);
+    want += `*${2 ** 53 - 1}\r\n`;
+    w.array(-1);
+    want += '*-1\r\n';
+    expect(w.take().toString('latin1')).toBe(want);
+  });
+});

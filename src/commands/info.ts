@@ -86,16 +86,25 @@ export interface ShardTotals {
   logFsyncs: number;
   /** Flushed databases whose records the sweep has still to delete (retired ids, over the shards). */
   sweepPendingDbs: number;
+  /** Group commits written on shard threads: count, total and longest time, those over 1 ms. */
+  batchWrites: number;
+  batchWriteUsec: number;
+  batchWriteMaxUsec: number;
+  slowBatchWrites: number;
+  /** LevelDB level-0 files: the most any shard has (8 slow its writes down, 12 stop them). */
+  level0Files: number;
 }
 
 /*
  * __stats reply (RESP2 array): [keys-per-db[], expires-per-db[], expired, hits, misses, heap-used,
  * leveldb-memory, [id, usec, failed, ...], [id, code, count, ...], sweep-pending, sweep-swept,
- * sweep-deleted, heap-committed, external, log-fsyncs, retired-db-ids]. `__stats RESET` zeroes the counters.
+ * sweep-deleted, heap-committed, external, log-fsyncs, retired-db-ids, batch-writes,
+ * batch-write-usec, batch-write-max-usec, slow-batch-writes, level-0 files]. `__stats RESET`
+ * zeroes the counters.
  */
 function statsReply(c: ShardCall): void {
   const { store, w } = c;
-  w.array(16);
+  w.array(21);
   w.array(store.databases);
   for (let n = 0; n < store.databases; n++) w.int(store.counts[store.dbId(n)]!);
   w.array(store.databases);
@@ -104,13 +113,7 @@ function statsReply(c: ShardCall): void {
   w.int(store.keyspaceHits);
   w.int(store.keyspaceMisses);
   w.int(v8.getHeapStatistics().used_heap_size);
-  let leveldb = 0;
-  try {
-    leveldb = Number(store.db.getProperty('leveldb.approximate-memory-usage')) || 0;
-  } catch {
-    // not available on this LevelDB build: reported as 0
-  }
-  w.int(leveldb);
+  w.int(leveldbNumber(store, 'leveldb.approximate-memory-usage'));
   const ids: number[] = [];
   for (let id = 0; id < shardStats.usec.length; id++) if (shardStats.usec[id]! > 0 || shardStats.failed[id]! > 0) ids.push(id);
   w.array(ids.length * 3);
@@ -135,6 +138,21 @@ function statsReply(c: ShardCall): void {
   w.int(mu.external);
   w.int(store.fsyncs);
   w.int(store.retired.length);
+  const b = store.batchWrites;
+  w.int(b.count);
+  w.int(b.usec);
+  w.int(b.maxUsec);
+  w.int(b.slow);
+  w.int(leveldbNumber(store, 'leveldb.num-files-at-level0'));
+}
+
+/** A numeric LevelDB property of the shard's database (0 when this build does not have it). */
+function leveldbNumber(store: ShardCall['store'], name: string): number {
+  try {
+    return Number(store.db.getProperty(name)) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 export const statsCommand: CommandSpec = command({
@@ -146,6 +164,7 @@ export const statsCommand: CommandSpec = command({
       c.store.keyspaceHits = 0;
       c.store.keyspaceMisses = 0;
       sweepState(c.store).deleted = 0;
+      Object.assign(c.store.batchWrites, { count: 0, usec: 0, maxUsec: 0, slow: 0 });
       shardStats.reset();
       c.w.ok();
       return;
@@ -161,6 +180,7 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
   const t: ShardTotals = {
     keys: [], expires: [], expiredKeys: 0, hits: 0, misses: 0, heapUsed: 0, heapCommitted: 0, external: 0, leveldbMemory: 0,
     commands: new Map(), errors: new Map(), errorReplies: 0, sweepPending: 0, sweepSwept: 0, sweepDeleted: 0, logFsyncs: 0, sweepPendingDbs: 0,
+    batchWrites: 0, batchWriteUsec: 0, batchWriteMaxUsec: 0, slowBatchWrites: 0, level0Files: 0,
   };
   for (const raw of await Promise.all(calls)) {
     const r = parseReply(raw) as RespValue[];
@@ -195,6 +215,11 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
     t.sweepDeleted += r[11] as number;
     t.logFsyncs += r[14] as number;
     t.sweepPendingDbs += r[15] as number;
+    t.batchWrites += r[16] as number;
+    t.batchWriteUsec += r[17] as number;
+    t.batchWriteMaxUsec = Math.max(t.batchWriteMaxUsec, r[18] as number);
+    t.slowBatchWrites += r[19] as number;
+    t.level0Files = Math.max(t.level0Files, r[20] as number);
   }
   return t;
 }
@@ -455,6 +480,12 @@ function persistenceSection(server: ServerState, t: ShardTotals): Field[] {
     ['module_fork_in_progress', 0],
     ['cairn_appendfsync', server.config.appendfsync as string],
     ['cairn_log_fsyncs', t.logFsyncs],
+    // Group commits written on the shard threads (each blocks its shard while LevelDB takes it).
+    ['cairn_batch_writes', t.batchWrites],
+    ['cairn_batch_write_usec', t.batchWriteUsec],
+    ['cairn_batch_write_max_usec', t.batchWriteMaxUsec],
+    ['cairn_slow_batch_writes', t.slowBatchWrites],
+    ['cairn_leveldb_level0_files', t.level0Files],
     ['backup_dir', b?.dir ?? ''],
     ['backup_last_path', b?.lastPath ?? ''],
     ['backup_last_keys', b?.lastKeys ?? 0],

@@ -102,6 +102,8 @@ export class Store {
   }
   /** fsyncs of LevelDB's log (INFO). */
   fsyncs = 0;
+  /** Group commits written, and how long they took (INFO persistence). */
+  readonly batchWrites = { count: 0, usec: 0, maxUsec: 0, slow: 0 };
   /**
    * Set while writes are refused (the shard's write-error state, src/shard/write-error.ts): a read
    * that meets an expired key reports it missing without deleting it, as a Redis replica does.
@@ -372,13 +374,31 @@ export class Store {
     if (this.db.status !== 'open') throw new StoreError('LEVEL_DATABASE_NOT_OPEN', 'Database is not open');
     if (this.injectedFault !== null) throw new StoreError('CAIRN_INJECTED_FAULT', this.injectedFault);
     if (this.syncWrites) {
+      const t0 = performance.now();
       nativeWriter!.write(this.db, ops, sync);
+      this.countWrite(performance.now() - t0);
       if (sync) this.fsyncs++;
       return undefined;
     }
+    const t0 = performance.now();
     return this.db.batch(ops as never, { sync }).then(() => {
+      this.countWrite(performance.now() - t0);
       if (sync) this.fsyncs++;
     });
+  }
+
+  /**
+   * A batch written on the shard's thread blocks every command behind it: LevelDB makes a writer
+   * wait while its memtable is full and the previous one is still being compacted, and sleeps
+   * 1 ms per write once level 0 holds 8 files. Counted so INFO shows such stalls.
+   */
+  private countWrite(ms: number): void {
+    const us = Math.round(ms * 1000);
+    const b = this.batchWrites;
+    b.count++;
+    b.usec += us;
+    if (us > b.maxUsec) b.maxUsec = us;
+    if (us >= SLOW_WRITE_USEC) b.slow++;
   }
 
   /**
@@ -617,6 +637,9 @@ const FSYNC_KEY = Buffer.from('!fsync', 'latin1');
 /** LevelDB's write-ahead logs: <number>.log (its info log is LOG). */
 const LOG_FILE = /^\d+\.log$/;
 export { Prefix };
+
+/** A group commit that took this long on the shard's thread is counted as slow (INFO). */
+const SLOW_WRITE_USEC = 1000;
 
 /** How far back a batch is searched for an earlier write of the same key (Store.replaceOp). */
 const REPLACE_WINDOW = 32;

@@ -6,6 +6,7 @@
  * command carries its connection's protocol version.
  */
 import { formatDouble } from '../../util/number.js';
+import { copyBytes } from '../../util/bytes.js';
 
 const CRLF = '\r\n';
 
@@ -68,13 +69,33 @@ export class ReplyWriter {
       this.len += this.buf.write('$' + n + CRLF, this.len, 'latin1');
       this.len += this.buf.write(b, this.len);
     } else {
-      this.ensure(b.length + 16);
-      this.len += this.buf.write('$' + b.length + CRLF, this.len, 'latin1');
-      b.copy(this.buf, this.len);
-      this.len += b.length;
+      const n = b.length;
+      this.ensure(n + 24);
+      this.header(0x24, n); // '$'
+      // Short values are copied in JS: Buffer.copy is a native call that costs more than the loop.
+      copyBytes(b, 0, this.buf, this.len, n);
+      this.len += n;
     }
     this.buf[this.len++] = 13;
     this.buf[this.len++] = 10;
+  }
+
+  /** `<type byte><n>\r\n` written byte by byte (no string is built); room must be ensured. */
+  private header(type: number, n: number): void {
+    const buf = this.buf;
+    let at = this.len;
+    buf[at++] = type;
+    if (n < 10) {
+      buf[at++] = 48 + n;
+    } else {
+      let digits = 2;
+      for (let x = 100; x <= n && digits < 16; x *= 10) digits++;
+      for (let i = at + digits - 1, x = n; i >= at; i--, x = Math.floor(x / 10)) buf[i] = 48 + (x % 10);
+      at += digits;
+    }
+    buf[at++] = 13;
+    buf[at++] = 10;
+    this.len = at;
   }
 
   /** Null bulk string: `$-1` in RESP2, `_` in RESP3. */
@@ -88,7 +109,12 @@ export class ReplyWriter {
   }
 
   array(n: number): void {
-    this.ascii('*' + n + CRLF);
+    if (n >= 0 && n <= Number.MAX_SAFE_INTEGER) {
+      this.ensure(24);
+      this.header(0x2a, n); // '*'
+    } else {
+      this.ascii('*' + n + CRLF);
+    }
   }
 
   /** A map of n pairs: `%n` in RESP3, a flat array of 2n in RESP2. */
