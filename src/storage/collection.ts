@@ -27,7 +27,7 @@ import { CommandError, E } from '../commands/errors.js';
 import { intArg, lower } from '../commands/args.js';
 import type { ShardCall } from '../commands/types.js';
 import { stringMatchLen as stringMatch } from '../util/glob.js';
-import { type Meta, type TypeCode, Prefix, metaKey, subKey, versionPrefix, prefixEnd, encodeMeta } from './encoding.js';
+import { type Meta, type TypeCode, Prefix, metaKey, versionPrefix, subKeyAfter, prefixEnd, encodeMeta } from './encoding.js';
 import { scan, andThen, type MaybePromise, type ScanOptions as RangeScan } from './scan.js';
 
 /** What a collection needs from its caller: a shard handler's store, database and sync(). */
@@ -117,8 +117,11 @@ export class Collection {
 
   // ------------------------------------------------------------ sub-keys (through the overlay)
 
+  /** This version's sub-key head ('S' | db | key-len | key | version), built once per command. */
+  private head: Buffer | null = null;
+
   private subKey(sub: Buffer): Buffer {
-    return subKey(this.ctx.db, this.key, this.meta.version!, sub);
+    return subKeyAfter((this.head ??= versionPrefix(Prefix.SUB, this.ctx.db, this.key, this.meta.version!)), sub);
   }
 
   get(sub: Buffer): Buffer | undefined {

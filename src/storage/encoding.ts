@@ -55,6 +55,7 @@
  * record is deleted as the meta is written) or aborts (the value becomes empty: garbage). After a
  * crash the boot id is stale, so a half-staged copy is swept like any other dead version.
  */
+import { copyBytes } from '../util/bytes.js';
 
 export const FORMAT_VERSION = 2;
 /** Older formats this build opens (and upgrades in place: see FORMAT_VERSION's history above). */
@@ -152,17 +153,27 @@ export function versionPrefix(prefix: number, db: number, key: Buffer, version: 
 }
 
 export function subKey(db: number, key: Buffer, version: bigint, sub: Buffer): Buffer {
-  const head = 6 + key.length + 8;
-  const out = versionPrefix(Prefix.SUB, db, key, version, sub.length);
-  sub.copy(out, head);
+  return subKeyAfter(versionPrefix(Prefix.SUB, db, key, version), sub);
+}
+
+/** subKey() from its version prefix, built once per collection (no BigInt write per sub-key). */
+export function subKeyAfter(head: Buffer, sub: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(head.length + sub.length);
+  copyBytes(head, 0, out, 0, head.length);
+  copyBytes(sub, 0, out, head.length, sub.length);
   return out;
 }
 
 export function scoreKey(db: number, key: Buffer, version: bigint, score: number, member: Buffer): Buffer {
-  const head = 6 + key.length + 8;
-  const out = versionPrefix(Prefix.SCORE, db, key, version, 8 + member.length);
-  writeSortableDouble(out, score, head);
-  member.copy(out, head + 8);
+  return scoreKeyAfter(versionPrefix(Prefix.SCORE, db, key, version), score, member);
+}
+
+/** scoreKey() from its version prefix, built once per sorted set. */
+export function scoreKeyAfter(head: Buffer, score: number, member: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(head.length + 8 + member.length);
+  copyBytes(head, 0, out, 0, head.length);
+  writeSortableDouble(out, score, head.length);
+  copyBytes(member, 0, out, head.length + 8, member.length);
   return out;
 }
 

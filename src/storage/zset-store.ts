@@ -23,7 +23,7 @@
  * return plain values), else after the shard's sync() (Collection.synced) and as promises.
  */
 import { Collection, type CollectionContext } from './collection.js';
-import { Type, Prefix, type Meta, scoreKey, versionPrefix, prefixEnd, writeSortableDouble, readSortableDouble } from './encoding.js';
+import { Type, Prefix, type Meta, versionPrefix, scoreKeyAfter, prefixEnd, writeSortableDouble, readSortableDouble } from './encoding.js';
 import { scan, count, andThen, type MaybePromise, type Bounds } from './scan.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -147,9 +147,12 @@ export class ZSet {
     return v === undefined ? undefined : decodeScore(v);
   }
 
+  /** This version's index head ('Z' | db | key-len | key | version), built once. */
+  private head: Buffer | null = null;
+
   private indexKey(score: number, member: Buffer): Buffer {
     const c = this.coll;
-    return scoreKey(c.ctx.db, c.key, c.version, score, member);
+    return scoreKeyAfter((this.head ??= versionPrefix(Prefix.SCORE, c.ctx.db, c.key, c.version)), score, member);
   }
 
   /**
