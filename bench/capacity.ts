@@ -357,7 +357,56 @@ interface Summary {
   diskAtEnd: number;
   info: Record<string, string>;
   baseline?: { file: string; throughput: number; ratio: number };
+  /** Share of one core per thread group, per measuring phase. */
+  cpu: { throughput: CpuShare; latency: CpuShare };
 }
+
+/** Percent of one core, by thread group (the server's threads by name, and this load generator). */
+type CpuShare = Record<string, number>;
+
+/** The server's thread groups: its main thread, Cairn's shard threads, LevelDB's compaction thread, the rest. */
+function threadGroup(pid: number, tid: number, name: string): string {
+  if (tid === pid) return 'main thread';
+  if (name.startsWith('cairn-shard-')) return 'shard threads';
+  if (name === 'leveldb-bg') return 'LevelDB compaction';
+  return 'other server threads';
+}
+
+/** CPU time (s) per thread group of the server, plus the load generator (this process). */
+function cpuByGroup(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    let name: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const g = threadGroup(pid, Number(tid), name);
+    out[g] = (out[g] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+  }
+  const u = process.cpuUsage();
+  out['load generator (this bench)'] = (u.user + u.system) / 1e6;
+  return out;
+}
+
+/** Runs `phase`, returning its result and each thread group's share of a core meanwhile. */
+async function withCpu<T>(pid: number, phase: () => Promise<T>): Promise<[T, CpuShare]> {
+  const before = cpuByGroup(pid);
+  const t0 = Date.now();
+  const r = await phase();
+  const after = cpuByGroup(pid);
+  const secs = (Date.now() - t0) / 1000;
+  const share: CpuShare = {};
+  for (const [g, v] of Object.entries(after)) share[g] = (100 * (v - (before[g] ?? 0))) / secs;
+  return [r, share];
+}
+
+const cpuLine = (c: CpuShare): string =>
+  Object.entries(c).filter(([, v]) => v >= 0.5).map(([g, v]) => `${g} ${v.toFixed(0)}%`).join(', ');
 
 /** CPU seconds the process has used (all its threads: LevelDB's compaction threads included). */
 function cpuSeconds(pid: number): number {
@@ -412,19 +461,21 @@ async function main(): Promise<void> {
     const make = operations(data, load.keys);
     mem.phase = 'throughput';
     console.log(`throughput: random operations, closed loop, ${o.clients} connections x ${o.depth} in flight, ${o.seconds} s...`);
-    const throughput = await watch(server, closedLoop(conns, { seconds: o.seconds, make, depth: o.depth }));
+    const [throughput, cpuThroughput] = await withCpu(server.pid, () => watch(server, closedLoop(conns, { seconds: o.seconds, make, depth: o.depth })));
     check(throughput);
     console.log(`  ${fmtInt(throughput.achieved)} ops/s; ${percentileLine(throughput.all)}`);
+    console.log(`  CPU, % of one core: ${cpuLine(cpuThroughput)}`);
 
     const rate = o.rate ?? Math.max(1, Math.round(throughput.achieved / 2));
     mem.phase = 'latency';
     console.log(`latency: the same mix, open loop at ${fmtInt(rate)}/s over ${o.clients} connections (${o.pacing} pacing), ${o.seconds} s...`);
-    const latency = await watch(server, openLoop(conns, { rate, seconds: o.seconds, make, pacing: o.pacing }));
+    const [latency, cpuLatency] = await withCpu(server.pid, () => watch(server, openLoop(conns, { rate, seconds: o.seconds, make, pacing: o.pacing })));
     check(latency);
     console.log(`  achieved ${fmtInt(latency.achieved)}/s; ${percentileLine(latency.all)}` +
       (latency.saturated ? ' (SATURATED: the server fell 5 s behind, sending stopped early; try a lower --rate)' : ''));
     // The load generator shares the machine: how late it sent is a floor under every latency above.
     console.log(`  load generator's own send lag: ${percentileLine(latency.sendLag)}`);
+    console.log(`  CPU, % of one core: ${cpuLine(cpuLatency)}`);
 
     const info = parseInfo((await conns[0]!.ok(['INFO', 'memory'])) as string);
     mem.sample();
@@ -433,6 +484,7 @@ async function main(): Promise<void> {
     const s: Summary = {
       load, throughput, latency, budget, peakRss: Math.max(mem.peak.rss, memoryOf(server.pid).hwm), peakAnon: mem.peak.anon,
       diskAfterLoad, diskAtEnd: disk.sample(), info, baseline: o.baseline ? baselineOf(o.baseline, throughput.achieved) : undefined,
+      cpu: { throughput: cpuThroughput, latency: cpuLatency },
     };
     const bench = benchCommand();
     printSummary(o, server, s);
@@ -444,7 +496,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), options: o, machine: machine(), bench,
       server: server.command, shards: server.shards, budget, info,
       load: { keys: load.keys, logicalBytes: load.logicalBytes, seconds: load.seconds, timeline: load.timeline }, settled,
-      throughput: phaseJson(throughput), latency: phaseJson(latency),
+      throughput: { ...phaseJson(throughput), cpu: cpuThroughput }, latency: { ...phaseJson(latency), cpu: cpuLatency },
       memory: { peakRss: s.peakRss, peakAnon: s.peakAnon, peaksByPhase: mem.peaks, samples: mem.samples },
       disk: { afterLoad: diskAfterLoad, atEnd: s.diskAtEnd, spaceAmplification: s.diskAtEnd / load.logicalBytes, samples: disk.samples },
       baseline: s.baseline ?? null,
@@ -570,6 +622,8 @@ function report(o: Options, server: Server, s: Summary, mem: MemorySampler, disk
   r.paragraph('Anonymous: JS heaps, malloc, LevelDB caches and memtables. File-backed: mostly LevelDB table files read through mmap (page cache the kernel can drop).');
   r.chart(timeChart('Disk used by the data directory', 'MiB', [{ name: 'disk', points: disk.samples.map(([t, b]) => [t / 1000, b / MiB]) }], phases));
   r.heading('Random reads and writes');
+  r.paragraph(`CPU, % of one core (${machine().cpus as number} CPUs in all), throughput phase: ${cpuLine(s.cpu.throughput)}; ` +
+    `latency phase: ${cpuLine(s.cpu.latency)}.`);
   r.chart(timeChart('Replies per second', 'ops/s', [
     { name: 'throughput phase (closed loop)', points: s.throughput.timeline.map(([t, n]) => [t, n]) },
     { name: `latency phase (open loop, ${fmtInt(s.latency.rate)}/s)`, points: s.latency.timeline.map(([t, n]) => [t, n]) },

@@ -1,5 +1,5 @@
 // Process-wide controls of LevelDB (part of the cairn_native addon): table mmaps, compaction priority;
-// and the scheduling policy of the calling thread (setThreadBatch).
+// and the scheduling policy and name of the calling thread (setThreadBatch, setThreadName).
 //
 // setMmapLimit(path, n): LevelDB 1.20 reads table files through mmap, up to 1000 files per process
 // (util/env_posix.cc MaxMmaps(), a compile-time default). Every page of a mapped table that a read
@@ -14,6 +14,7 @@
 // (malloc_trim was tried here too: no measurable effect on RSS in bench:large, so it went.)
 #include "classic.h"
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,10 +49,12 @@ napi_value SetMmapLimit(napi_env env, napi_callback_info info) {
       [](void* setter, int32_t limit) { reinterpret_cast<void (*)(int)>(setter)(limit); });
 }
 
-// Runs on LevelDB's background thread (queued with Env::Schedule): sets that thread's nice value.
+// Runs on LevelDB's background thread (queued with Env::Schedule): sets that thread's nice value
+// and names it (top -H, perf and /proc/<pid>/task/*/comm then tell it from the serving threads).
 // On Linux the nice value belongs to a thread, and raising it needs no privilege.
 void ReniceThisThread(void* arg) {
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), static_cast<int>(reinterpret_cast<intptr_t>(arg)));
+  prctl(PR_SET_NAME, "leveldb-bg", 0, 0, 0);
 }
 
 // setCompactionNice(path, nice): LevelDB runs every compaction of the process (all shards) on one
@@ -90,6 +93,22 @@ napi_value SetThreadBatch(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// setThreadName(name): names the calling thread (at most 15 bytes are kept). True when applied.
+napi_value SetThreadName(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char name[16];
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "setThreadName(name)");
+    return nullptr;
+  }
+  napi_value result;
+  napi_get_boolean(env, prctl(PR_SET_NAME, name, 0, 0, 0) == 0, &result);
+  return result;
+}
+
 }  // namespace
 
 void RegisterMemory(napi_env env, napi_value exports) {
@@ -102,6 +121,9 @@ void RegisterMemory(napi_env env, napi_value exports) {
   }
   if (napi_create_function(env, "setThreadBatch", NAPI_AUTO_LENGTH, SetThreadBatch, nullptr, &fn) == napi_ok) {
     napi_set_named_property(env, exports, "setThreadBatch", fn);
+  }
+  if (napi_create_function(env, "setThreadName", NAPI_AUTO_LENGTH, SetThreadName, nullptr, &fn) == napi_ok) {
+    napi_set_named_property(env, exports, "setThreadName", fn);
   }
 }
 

@@ -12,6 +12,9 @@ import {
 } from '../src/shard/sweep.js';
 import { copyShards, type BackupTask, type BackupResult } from '../src/shard/backup.js';
 import type { Db } from '../src/storage/store.js';
+import { setThreadName } from '../src/storage/native-memory.js';
+
+setThreadName('cairn-bg');
 
 async function withShard<T>(path: string, fn: (db: Db) => Promise<T>): Promise<T> {
   const db = await openShared(path);

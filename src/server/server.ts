@@ -143,7 +143,8 @@ export class CairnServer implements ServerState, ClientHost {
     const mmapFiles = c['leveldb-mmap-files'] as number;
     if (!limitTableMmaps(mmapFiles)) this.log.warn({ mmapFiles }, 'leveldb-mmap-files not applied (native addon not built); LevelDB maps up to 1000 table files');
     const nice = c['leveldb-compaction-nice'] as number;
-    if (nice !== 0 && !setCompactionNice(nice)) this.log.warn({ nice }, 'leveldb-compaction-nice not applied (native addon not built)');
+    // Also names that thread leveldb-bg (top -H, perf, bench:capacity's CPU by thread).
+    if (!setCompactionNice(nice) && nice !== 0) this.log.warn({ nice }, 'leveldb-compaction-nice not applied (native addon not built)');
     if (c['sched-batch'] && !setThreadBatch(true)) this.log.warn('sched-batch not applied (native addon not built, or not Linux)');
     const shardPath = (i: number): string => path.join(dir, `shard-${i}`);
     const budget = budgetCaches(Number(c.maxmemory), this.nshards, {

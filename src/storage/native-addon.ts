@@ -21,6 +21,7 @@ export interface Addon {
   setMmapLimit?(classicLevelBinary: string, limit: number): boolean;
   setCompactionNice?(classicLevelBinary: string, nice: number): boolean;
   setThreadBatch?(on: boolean): boolean;
+  setThreadName?(name: string): boolean;
   /** See native/sync_scan.cc for the arguments and the layout of the returned buffer. */
   scanSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
     flags: number, skip: number, limit: number, maxBytes: number): Buffer;

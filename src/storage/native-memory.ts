@@ -3,7 +3,8 @@
  * how many LevelDB table files may be read through mmap in this process (LevelDB's default is
  * 1000, and every touched page of a mapped file counts in RSS). It must run before the first
  * LevelDB database opens in the process; later calls have no effect. setCompactionNice(n) sets the
- * nice value of LevelDB's one compaction thread. Without the addon both report false.
+ * nice value of LevelDB's one compaction thread and names it leveldb-bg. Without the addon they
+ * report false.
  */
 import { addon, classicLevelBinary } from './native-addon.js';
 
@@ -35,4 +36,9 @@ export function setCompactionNice(nice: number): boolean {
  */
 export function setThreadBatch(on: boolean): boolean {
   return addon?.setThreadBatch?.(on) ?? false;
+}
+
+/** Names the calling thread (top -H, perf, /proc/<pid>/task/N/comm; 15 bytes kept). True when applied. */
+export function setThreadName(name: string): boolean {
+  return addon?.setThreadName?.(name) ?? false;
 }
