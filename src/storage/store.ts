@@ -30,6 +30,7 @@ export interface BatchOp {
 export interface StoreOptions {
   /** Write group commits on the shard's thread with the native addon when it is built. */
   nativeWrites?: boolean;
+
   /** Bytes of the JS-side row cache (0 = off). */
   rowCacheSize: number;
   cacheSize: number;
@@ -104,6 +105,10 @@ export class Store {
   fsyncs = 0;
   /** Group commits written, and how long they took (INFO persistence). */
   readonly batchWrites = { count: 0, usec: 0, maxUsec: 0, slow: 0 };
+  /** Batches taken (takeOps) and not written yet: range reads must wait for them (hasPending). */
+  private unwrittenBatches = 0;
+  /** DEBUG SET-WRITE-DELAY: every group commit takes this many ms longer, as if LevelDB stalled it. */
+  injectedWriteDelay = 0;
   /**
    * Set while writes are refused (the shard's write-error state, src/shard/write-error.ts): a read
    * that meets an expired key reports it missing without deleting it, as a Redis replica does.
@@ -373,19 +378,24 @@ export class Store {
     // check: a closed database must fail here in JS, never reach a freed LevelDB handle.
     if (this.db.status !== 'open') throw new StoreError('LEVEL_DATABASE_NOT_OPEN', 'Database is not open');
     if (this.injectedFault !== null) throw new StoreError('CAIRN_INJECTED_FAULT', this.injectedFault);
+    const t0 = performance.now();
     if (this.syncWrites) {
-      const t0 = performance.now();
+      if (this.injectedWriteDelay > 0) sleepSync(this.injectedWriteDelay);
       nativeWriter!.write(this.db, ops, sync);
       this.countWrite(performance.now() - t0);
       if (sync) this.fsyncs++;
       return undefined;
     }
-    const t0 = performance.now();
-    return this.db.batch(ops as never, { sync }).then(() => {
+    const delay = this.injectedWriteDelay;
+    const written = delay > 0
+      ? new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => this.db.batch(ops as never, { sync }))
+      : this.db.batch(ops as never, { sync });
+    return written.then(() => {
       this.countWrite(performance.now() - t0);
       if (sync) this.fsyncs++;
     });
   }
+
 
   /**
    * A batch written on the shard's thread blocks every command behind it: LevelDB makes a writer
@@ -480,9 +490,9 @@ export class Store {
     return this.writeBatch([{ type: 'put', key: FSYNC_KEY, value: v }], true);
   }
 
-  /** True when the overlay holds writes that LevelDB iterators cannot see yet. */
+  /** True when the overlay holds writes that LevelDB iterators cannot see yet (this turn's, or a batch not written). */
   get hasPending(): boolean {
-    return this.ops.length > 0 || this.inflight.length > 0;
+    return this.ops.length > 0 || this.unwrittenBatches > 0;
   }
 
   /** Takes this turn's writes (plus changed key counts) for one batch; the overlay keeps them until done(). */
@@ -500,18 +510,22 @@ export class Store {
     const gen = this.pendingGen;
     this.pendingGen = (gen + 1) | 0 || 1;
     this.ops = [];
-    let done: () => void;
-    if (map.size === 0) {
-      done = () => this.rows.unpin(gen);
-    } else {
+    if (map.size > 0) {
       this.current = new Map();
       this.inflight.push(map);
-      done = () => {
+    }
+    this.unwrittenBatches++;
+    let finished = false;
+    const done = (): void => {
+      if (finished) return;
+      finished = true;
+      this.unwrittenBatches--;
+      if (map.size > 0) {
         const i = this.inflight.indexOf(map);
         if (i >= 0) this.inflight.splice(i, 1);
-        this.rows.unpin(gen);
-      };
-    }
+      }
+      this.rows.unpin(gen);
+    };
     return { ops, done };
   }
 
@@ -640,6 +654,11 @@ export { Prefix };
 
 /** A group commit that took this long on the shard's thread is counted as slow (INFO). */
 const SLOW_WRITE_USEC = 1000;
+
+/** Blocks the calling thread for `ms` (DEBUG SET-WRITE-DELAY: a LevelDB stall, simulated). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
 
 /** How far back a batch is searched for an earlier write of the same key (Store.replaceOp). */
 const REPLACE_WINDOW = 32;
