@@ -232,6 +232,16 @@ describe.each([
     expect(await read({ ...range, reverse: true, skip: 10, limit: 3 })).toEqual([n - 11, n - 12, n - 13]);
     expect(await read({ ...range, skip: n })).toEqual([]);
     expect(await read({ gt: key(5), lte: key(2000), values: true })).toEqual(all.slice(6, 2001));
+    // Without keys (LRANGE): the values only, each key empty, in every direction and across chunks.
+    for (const o of [range, { ...range, reverse: true }, { ...range, skip: 1500, limit: 1000 }]) {
+      const values: number[] = [];
+      const r = scan(s, { ...o, keys: false }, (k, v) => {
+        expect(k.length).toBe(0);
+        values.push(Number(v.toString()));
+      });
+      expect(await r).toBe(values.length);
+      expect(values).toEqual(await read(o));
+    }
     // A visitor that stops early.
     const some: number[] = [];
     expect(await scan(s, range, (k) => some.push(k.readUInt32BE(1)) < 1500)).toBe(1500);

@@ -48,6 +48,8 @@ export interface RangeOptions {
   reverse?: boolean;
   /** Read values too (default true); without them `value` is an empty buffer. */
   values?: boolean;
+  /** The visitor reads the sub-keys (default true); without them `sub` is an empty buffer. */
+  subs?: boolean;
 }
 
 /** Called for each entry in sub-key order; return false to stop early. */
@@ -221,13 +223,14 @@ export class Collection {
     if ((o.limit ?? Infinity) <= 0) return 0;
     const prefix = this.prefix;
     const at = (sub: Buffer): Buffer => Buffer.concat([prefix, sub]);
-    const range: RangeScan = { values: o.values !== false, reverse: o.reverse === true, skip: o.skip ?? 0, limit: o.limit ?? Infinity };
+    const subs = o.subs !== false;
+    const range: RangeScan = { values: o.values !== false, reverse: o.reverse === true, skip: o.skip ?? 0, limit: o.limit ?? Infinity, keys: subs };
     if (o.after !== undefined) range.gt = at(o.after);
     else range.gte = o.from !== undefined ? at(o.from) : prefix;
     const end = o.before !== undefined ? at(o.before) : prefixEnd(prefix);
     if (end !== null) range.lt = end;
     const skip = prefix.length;
-    return this.synced(() => scan(this.ctx.store, range, (k, v) => visit(k.subarray(skip), v)));
+    return this.synced(() => scan(this.ctx.store, range, subs ? (k, v) => visit(k.subarray(skip), v) : visit));
   }
 
   /** Reads up to `limit` entries (bounded by `o`) into arrays. */

@@ -163,7 +163,7 @@ export class List {
     let pos = reverse ? to - 1 : from;
     const step = reverse ? -1 : 1;
     let stopped = false;
-    const read = this.coll.forEach({ from: this.sub(from), before: this.sub(to), reverse }, (_sub, value) => {
+    const read = this.coll.forEach({ from: this.sub(from), before: this.sub(to), reverse, subs: false }, (_sub, value) => {
       const p = pos;
       pos += step;
       if (visit(p, value) === false) {

@@ -39,6 +39,8 @@ export interface ScanOptions extends RangeRead {
   skip?: number;
   /** Visit at most this many entries. */
   limit?: number;
+  /** The visitor reads the keys (default true); without them each key is an empty buffer. */
+  keys?: boolean;
 }
 
 /** A value now (native range reads), or later (classic-level's pool). */
@@ -66,6 +68,8 @@ interface ChunkRequest {
   range: RangeRead;
   skip: number;
   limit: number;
+  /** Views of every key (else only of the last one, which the next chunk starts after). */
+  keys?: boolean;
 }
 
 export const CHUNK_ENTRIES = 1024;
@@ -101,11 +105,15 @@ export function nativeChunk(db: Db, req: ChunkRequest): Chunk {
   const flags = (r.reverse === true ? F_REVERSE : 0) | F_KEYS | (r.values === false ? 0 : F_VALUES);
   const buf = addon!.scanSync(contextOf(db), lower, r.gt !== undefined, upper, r.lte !== undefined,
     flags, req.skip, req.limit, CHUNK_BYTES);
-  return decodeChunk(buf);
+  return decodeChunk(buf, req.keys !== false);
 }
 
-/** Splits the addon's reply (layout in native/sync_scan.cc) into views of it, without copies. */
-export function decodeChunk(buf: Buffer): Chunk {
+/**
+ * Splits the addon's reply (layout in native/sync_scan.cc) into views of it, without copies;
+ * without `allKeys` only the last key gets one (the others are empty: a view costs about as much
+ * as the rest of an entry's decoding, and LRANGE needs none).
+ */
+export function decodeChunk(buf: Buffer, allKeys = true): Chunk {
   // Native-endian fields, read through typed arrays over the buffer (its own, 8-aligned memory).
   const aligned = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
   const head = new Uint32Array(aligned.buffer, aligned.byteOffset, 4);
@@ -118,7 +126,7 @@ export function decodeChunk(buf: Buffer): Chunk {
   for (let i = 0; i < count; i++) {
     const kl = lens[2 * i]!;
     const vl = lens[2 * i + 1]!;
-    keys[i] = aligned.subarray(at, at + kl);
+    keys[i] = allKeys || i === count - 1 ? aligned.subarray(at, at + kl) : EMPTY;
     at += kl;
     values[i] = vl === 0 ? EMPTY : aligned.subarray(at, at + vl);
     at += vl;
@@ -185,12 +193,13 @@ function* walk(o: ScanOptions, visit: Visitor): Generator<ChunkRequest, number, 
   let skip = o.skip ?? 0;
   let n = 0;
   for (;;) {
-    const c: Chunk = yield { range, skip, limit: Math.min(CHUNK_ENTRIES, limit - n) };
+    const c: Chunk = yield { range, skip, limit: Math.min(CHUNK_ENTRIES, limit - n), keys: o.keys };
     skip -= c.skipped;
     const { keys, values } = c;
+    const withKeys = o.keys !== false;
     for (let i = 0; i < keys.length; i++) {
       n++;
-      if (visit(keys[i]!, values[i]!) === false) return n;
+      if (visit(withKeys ? keys[i]! : EMPTY, values[i]!) === false) return n;
     }
     if (c.ended || n >= limit || keys.length === 0) return n;
     range = after(range, keys[keys.length - 1]!);
