@@ -115,17 +115,27 @@ describe('row cache', () => {
   });
 });
 
+/** Runs `fn` with a Store (one shard, `rowCacheSize` bytes of row cache) in a temp dir, then removes it. */
+async function withStore(rowCacheSize: number, fn: (store: import('../src/storage/store.js').Store) => Promise<void>): Promise<void> {
+  const { Store } = await import('../src/storage/store.js');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-rowcache-'));
+  const store = await Store.open(path.join(dir, 'shard-0'), 16, 0, 1,
+    { rowCacheSize, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxOpenFiles: 64, compression: false });
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('row cache in the store: pending writes', () => {
   it('reads see every pending write, whether the ring kept it or refused it, before and after its batch', async () => {
-    const { Store } = await import('../src/storage/store.js');
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-rowcache-'));
     // A 8 KB cache: most of each turn's writes cannot be pinned and go to the overlay.
-    const store = await Store.open(path.join(dir, 'shard-0'), 16, 0, 1,
-      { rowCacheSize: 8192, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxOpenFiles: 64, compression: false });
-    try {
+    await withStore(8192, async (store) => {
       const model = new Map<string, Buffer | null>();
       const key = (i: number): Buffer => Buffer.from('k' + i);
       let seed = 11;
@@ -174,24 +184,14 @@ describe('row cache in the store: pending writes', () => {
         const got = store.db.getSync(key(i)) ?? null;
         expect(got === null || want === null ? got === want : got.equals(want), 'k' + i).toBe(true);
       }
-    } finally {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('row cache in the store: one write per key and batch', () => {
   it('a key written several times in a turn is one write in its batch, with the last value', async () => {
-    const { Store } = await import('../src/storage/store.js');
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-rowcache-'));
-    const store = await Store.open(path.join(dir, 'shard-0'), 16, 0, 1,
-      { rowCacheSize: 1 << 20, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxOpenFiles: 64, compression: false });
     const b = (t: string): Buffer => Buffer.from(t);
-    try {
+    await withStore(1 << 20, async (store) => {
       store.put(b('a'), b('1'));
       store.put(b('b'), b('1'));
       store.put(b('a'), b('2'));
@@ -214,24 +214,14 @@ describe('row cache in the store: one write per key and batch', () => {
       expect(store.db.getSync(b('a'))).toEqual(b('5'));
       expect(store.db.getSync(b('b'))).toBeUndefined();
       expect(store.db.getSync(b('c'))).toEqual(b('3'));
-    } finally {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe('row cache in the store: index records', () => {
   it('score- and expiry-index records go to the batch only, never into the cache', async () => {
-    const { Store } = await import('../src/storage/store.js');
     const { expiryKey, Prefix } = await import('../src/storage/encoding.js');
-    const fs = await import('node:fs');
-    const os = await import('node:os');
-    const path = await import('node:path');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-rowcache-'));
-    const store = await Store.open(path.join(dir, 'shard-0'), 16, 0, 1,
-      { rowCacheSize: 1 << 20, cacheSize: 1 << 20, writeBufferSize: 1 << 20, maxOpenFiles: 64, compression: false });
-    try {
+    await withStore(1 << 20, async (store) => {
       const z = Buffer.from([Prefix.SCORE, 0, 1, 2, 3]);
       const e = expiryKey(Date.now() + 1000, 0, Buffer.from('k'));
       const before = store.rows.size;
@@ -249,9 +239,6 @@ describe('row cache in the store: index records', () => {
       b.done();
       expect(store.db.getSync(z)).toEqual(Buffer.alloc(0));
       expect(store.db.getSync(e)).toEqual(Buffer.alloc(0));
-    } finally {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
