@@ -30,7 +30,6 @@ export interface BatchOp {
 export interface StoreOptions {
   /** Write group commits on the shard's thread with the native addon when it is built. */
   nativeWrites?: boolean;
-
   /** Bytes of the JS-side row cache (0 = off). */
   rowCacheSize: number;
   cacheSize: number;
@@ -107,7 +106,7 @@ export class Store {
   readonly batchWrites = { count: 0, usec: 0, maxUsec: 0, slow: 0 };
   /** Batches taken (takeOps) and not written yet: range reads must wait for them (hasPending). */
   private unwrittenBatches = 0;
-  /** DEBUG SET-WRITE-DELAY: every group commit takes this many ms longer, as if LevelDB stalled it. */
+  /** DEBUG SET-WRITE-DELAY: every group commit reaches LevelDB this many ms late, as if LevelDB stalled it. */
   injectedWriteDelay = 0;
   /**
    * Set while writes are refused (the shard's write-error state, src/shard/write-error.ts): a read
@@ -395,7 +394,6 @@ export class Store {
       if (sync) this.fsyncs++;
     });
   }
-
 
   /**
    * A batch written on the shard's thread blocks every command behind it: LevelDB makes a writer
