@@ -291,7 +291,7 @@ class DiskSampler {
    * Every 2 s, by `du` in a child process: walking thousands of table files here blocked this
    * process's event loop, the load generator's, for tens of ms (at 5 GiB its own send lag reached
    * p99 21 ms), and open-loop latency counts that against the server. du counts as diskBytes does
-   * (allocated blocks, a hard-linked file once).
+   * (allocated blocks, a hard-linked file once), plus the directories' own few blocks.
    */
   private sampleInBackground(): void {
     if (this.running) return;
