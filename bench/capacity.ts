@@ -48,6 +48,7 @@ import type { Histogram } from './histogram.js';
 import { closedLoop, openLoop, pacingOption, type Pacing, type LoadResult, type Request } from './load.js';
 import { Report, percentileChart, timeChart, type Series } from './report.js';
 import { REDIS_SERVER } from '../test/helpers/oracle.js';
+import { threadStats } from '../test/helpers/proc.js';
 import { benchCommand, memoryOf, MemorySampler, startCairn, startRedis, watch, type Server } from './servers.js';
 import { diskBytes } from '../src/util/files.js';
 
@@ -398,18 +399,9 @@ function threadGroup(pid: number, tid: number, name: string): string {
 /** CPU time (s) per thread group of the server, plus the load generator (this process). */
 function cpuByGroup(pid: number): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    let name: string;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-    } catch {
-      continue; // the thread ended meanwhile
-    }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const g = threadGroup(pid, Number(tid), name);
-    out[g] = (out[g] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+  for (const t of threadStats(pid)) {
+    const g = threadGroup(pid, t.tid, t.name);
+    out[g] = (out[g] ?? 0) + t.cpuSeconds;
   }
   const u = process.cpuUsage();
   out['load generator (this bench)'] = (u.user + u.system) / 1e6;

@@ -29,8 +29,8 @@ const HELP = [
   '    1: every LevelDB write of every shard (or of <shard>) fails as on a full disk,',
   '    so writes get MISCONF errors; 0: writes are restored within about a second.',
   'SET-WRITE-DELAY <ms> [<shard>]',
-  '    Every group commit of every shard (or of <shard>) takes <ms> longer, as when',
-  '    LevelDB stalls writers; 0: off.',
+  '    Every group commit of every shard (or of <shard>) reaches LevelDB <ms> late, as',
+  '    when LevelDB stalls writers; 0: off.',
 ];
 
 /** Longest SET-WRITE-DELAY (ms). */

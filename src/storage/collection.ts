@@ -119,11 +119,11 @@ export class Collection {
 
   // ------------------------------------------------------------ sub-keys (through the overlay)
 
-  /** This version's sub-key head ('S' | db | key-len | key | version), built once per command. */
+  /** See prefix: built once per command, so a sub-key costs no BigInt write of the version. */
   private head: Buffer | null = null;
 
   private subKey(sub: Buffer): Buffer {
-    return subKeyAfter((this.head ??= versionPrefix(Prefix.SUB, this.ctx.db, this.key, this.meta.version!)), sub);
+    return subKeyAfter(this.prefix, sub);
   }
 
   get(sub: Buffer): Buffer | undefined {
@@ -200,9 +200,9 @@ export class Collection {
 
   // ------------------------------------------------------------ iteration (scan.ts: sync with the addon)
 
-  /** 'S' | db | key-len | key | version: every sub-key of this version starts with it. */
+  /** 'S' | db | key-len | key | version: every sub-key of this version starts with it (shared: never modify it). */
   get prefix(): Buffer {
-    return versionPrefix(Prefix.SUB, this.ctx.db, this.key, this.meta.version!);
+    return (this.head ??= versionPrefix(Prefix.SUB, this.ctx.db, this.key, this.meta.version!));
   }
 
   /**

@@ -147,12 +147,11 @@ export class ZSet {
     return v === undefined ? undefined : decodeScore(v);
   }
 
-  /** This version's index head ('Z' | db | key-len | key | version), built once. */
+  /** See indexPrefix: built once per command, so an index key costs no BigInt write of the version. */
   private head: Buffer | null = null;
 
   private indexKey(score: number, member: Buffer): Buffer {
-    const c = this.coll;
-    return scoreKeyAfter((this.head ??= versionPrefix(Prefix.SCORE, c.ctx.db, c.key, c.version)), score, member);
+    return scoreKeyAfter(this.indexPrefix, score, member);
   }
 
   /**
@@ -189,10 +188,10 @@ export class ZSet {
 
   // ------------------------------------------------------------ the score index
 
-  /** 'Z' | db | key-len | key | version: every index entry of this version starts with it. */
+  /** 'Z' | db | key-len | key | version: every index entry of this version starts with it (shared: never modify it). */
   get indexPrefix(): Buffer {
     const c = this.coll;
-    return versionPrefix(Prefix.SCORE, c.ctx.db, c.key, c.version);
+    return (this.head ??= versionPrefix(Prefix.SCORE, c.ctx.db, c.key, c.version));
   }
 
   /** The index key of (score, member) under this version. */
