@@ -18,7 +18,9 @@
  * Each server runs on a free port in a temp dir (redis-server with `--save '' --appendonly no`).
  * Tests whose command Cairn does not know are skipped for both. The table shows, per test and
  * mode, the median ops/s of each server and the median of the per-round ratios Cairn/Redis
- * (with their range); JSON with every round goes to bench/results/.
+ * (with their range); JSON with every round goes to bench/results/. It also prints each server's
+ * CPU per request (µs, from /proc, median over rounds) by thread: main (the front thread; all of
+ * redis-server), shards, the rest; with several tests per run, over all of them.
  */
 import { execFile } from 'node:child_process';
 import net from 'node:net';
@@ -27,6 +29,14 @@ import { parseArgs, promisify } from 'node:util';
 import { median, fmtInt, fmtRatio, printTable, machine, writeResults, words } from './common.js';
 import { shellLine, startCairn, startRedis, type Server } from './servers.js';
 import { REDIS_SERVER } from '../test/helpers/oracle.js';
+import { threadStats } from '../test/helpers/proc.js';
+
+/** A server's CPU seconds so far: its main thread, Cairn's shard threads, every other thread. */
+function cpuOf(pid: number): Record<string, number> {
+  const out: Record<string, number> = { main: 0, shards: 0, other: 0 };
+  for (const t of threadStats(pid)) out[t.tid === pid ? 'main' : t.name.startsWith('cairn-shard-') ? 'shards' : 'other']! += t.cpuSeconds;
+  return out;
+}
 
 const run = promisify(execFile);
 const BENCHMARK = 'redis-benchmark';
@@ -147,6 +157,8 @@ interface RoundResult {
   pipeline: number;
   order: string[];
   samples: Record<string, Record<string, Sample>>;
+  /** By server: CPU µs per request by thread group (cpuOf), over the run's tests. */
+  cpu: Record<string, Record<string, number>>;
 }
 
 async function main(): Promise<void> {
@@ -177,15 +189,19 @@ async function main(): Promise<void> {
         // Alternate who goes first, so drift (heat, neighbours) does not favour one server.
         const order = round % 2 === 1 ? targets : [...targets].reverse();
         const samples: RoundResult['samples'] = {};
+        const cpu: RoundResult['cpu'] = {};
         for (const t of order) {
           const args = benchmarkArgs(o, t.port, tests, pipeline);
           commands.add(`${t.name}: ${shellLine([BENCHMARK, ...args])}`);
+          const before = cpuOf(t.pid);
           const result = await benchmark(args);
+          const after = cpuOf(t.pid);
+          cpu[t.name] = Object.fromEntries(Object.keys(after).map((g) => [g, ((after[g]! - before[g]!) * 1e6) / (o.requests * tests.length)]));
           samples[t.name] = Object.fromEntries(result);
           const line = tests.map((x) => `${x} ${fmtInt(result.get(x)?.rps ?? NaN)}`).join(', ');
           console.log(`round ${round}/${o.rounds} -P ${pipeline} ${t.name.padEnd(5)} ${line}`);
         }
-        rounds.push({ round, pipeline, order: order.map((t) => t.name), samples });
+        rounds.push({ round, pipeline, order: order.map((t) => t.name), samples, cpu });
       }
     }
 
@@ -195,6 +211,9 @@ async function main(): Promise<void> {
     console.log(`Cairn (${shards} shard${shards === 1 ? '' : 's'})${redis ? ` vs Redis ${redis.info.version as string}` : ''}: ` +
       `median ops/s of ${o.rounds} round(s), redis-benchmark -c ${o.clients} -n ${o.requests} -r ${o.keyspace}`);
     printTable(summaryRows(summary, redis !== null));
+    console.log('');
+    console.log(`server CPU per request (µs, median of ${o.rounds} round(s); ${tests.length > 1 ? 'over all the tests of a run' : tests[0]!.toUpperCase()}):`);
+    printTable(cpuRows(o, targets, rounds));
     console.log('');
     console.log(`bench: ${shellLine(['node', ...process.argv.slice(1).map((a) => (path.isAbsolute(a) ? path.relative(process.cwd(), a) : a))])}`);
     for (const t of targets) console.log(`${t.name} server: ${t.command}`);
@@ -231,6 +250,19 @@ function summarize(o: Options, tests: string[], rounds: RoundResult[], withRedis
         test, pipeline, cairn: median(cairn), redis: median(redis),
         ratio: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios),
       });
+    }
+  }
+  return rows;
+}
+
+function cpuRows(o: Options, targets: Server[], rounds: RoundResult[]): string[][] {
+  const groups = ['main', 'shards', 'other'];
+  const rows = [['server', 'pipeline', ...groups, 'total']];
+  for (const pipeline of o.pipelines) {
+    for (const t of targets) {
+      const mine = rounds.filter((r) => r.pipeline === pipeline).map((r) => r.cpu[t.name]!);
+      const med = (f: (c: Record<string, number>) => number): string => median(mine.map(f)).toFixed(1);
+      rows.push([t.name, String(pipeline), ...groups.map((g) => med((c) => c[g]!)), med((c) => groups.reduce((a, g) => a + c[g]!, 0))]);
     }
   }
   return rows;
