@@ -18,6 +18,7 @@ import { parseReply, type RespValue } from '../server/resp/reply-parser.js';
 import { shardStats } from '../shard/stats.js';
 import { Sweeper, sweepState, pendingVersions } from '../shard/sweep.js';
 import { Backups } from '../server/backup.js';
+import { leveldbPatches } from '../storage/native-addon.js';
 
 /** The Redis version Cairn reports (HELLO, INFO): the release whose behaviour it follows. */
 export const REDIS_VERSION = '7.0.15';
@@ -376,6 +377,7 @@ function serverSection(server: ServerState): Field[] {
     ['io_threads_active', 0],
     ['cairn_version', getCairnVersion()],
     ['cairn_shards', server.shards.count],
+    ['cairn_leveldb_patches', leveldbPatches().join(',') || 'none'],
   ];
 }
 

@@ -13,6 +13,7 @@ import { Client, type ClientHost } from './client.js';
 import { ShardPool } from './shards.js';
 import { Coordinator } from './coordinator.js';
 import { limitTableMmaps, setCompactionNice, setThreadBatch } from '../storage/native-memory.js';
+import { leveldbPatches } from '../storage/native-addon.js';
 import { budgetCaches, type CacheSizes } from './memory-budget.js';
 import { keyShard } from './slot.js';
 import { ReplyWriter } from './resp/writer.js';
@@ -138,7 +139,7 @@ export class CairnServer implements ServerState, ClientHost {
     this.nshards = prepareDataDir(dir, c.shards as number);
     this.coord = new Coordinator(this.nshards);
     setMaxStringLength(c['proto-max-bulk-len'] as number);
-    this.log.info({ dir, shards: this.nshards, pid: process.pid }, 'Cairn starting');
+    this.log.info({ dir, shards: this.nshards, pid: process.pid, leveldbPatches: leveldbPatches() }, 'Cairn starting');
     // Before any LevelDB opens in this process (the limit is read once, when LevelDB's Env starts).
     const mmapFiles = c['leveldb-mmap-files'] as number;
     if (!limitTableMmaps(mmapFiles)) this.log.warn({ mmapFiles }, 'leveldb-mmap-files not applied (native addon not built); LevelDB maps up to 1000 table files');

@@ -80,3 +80,23 @@ export function classicLevelBinary(): string | null {
     return null;
   }
 }
+
+let patches: string[] | undefined;
+/**
+ * The LevelDB patches in the classic-level binary this process uses (native/leveldb-build.cjs
+ * writes their names next to the binary it builds); empty for classic-level's prebuild.
+ */
+export function leveldbPatches(): string[] {
+  if (patches !== undefined) return patches;
+  patches = [];
+  const binary = classicLevelBinary();
+  if (binary !== null && path.basename(path.dirname(binary)) === 'Release') {
+    try {
+      const marker = JSON.parse(fs.readFileSync(path.join(path.dirname(binary), '..', 'cairn-patches.json'), 'utf8')) as { patches?: unknown };
+      if (Array.isArray(marker.patches)) patches = marker.patches.map(String);
+    } catch {
+      // built elsewhere (no marker): not ours, so no patches known
+    }
+  }
+  return patches;
+}
