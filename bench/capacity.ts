@@ -24,6 +24,9 @@
  *   --pacing P           open-loop pacing: batch (default: ~1 ms timer, little CPU) or spin (bench/load.ts)
  *   --baseline FILE      a capacity JSON (e.g. of a 1GB run) to compare throughput with
  *   --dir D              data directory (kept; default: a temp dir, removed at the end)
+ *   --reuse              with --dir: if it holds the dataset an earlier run loaded there (same
+ *                        --size, --value-size, --elements, --mix; recorded in <dir>/capacity-dataset.json),
+ *                        skip the load and measure it again (the load figures are that run's)
  *   --server-args="..."  more Cairn options;  --node-args="..."  node options for the server
  *   --redis              run the same phases against redis-server instead (no budget: it keeps the
  *                        dataset in RAM), for the floor this machine and load generator set on latency
@@ -72,6 +75,7 @@ interface Options {
   rate?: number;
   baseline?: string;
   dir?: string;
+  reuse: boolean;
   serverArgs: string[];
   nodeArgs: string[];
   redis: boolean;
@@ -95,6 +99,7 @@ function options(): Options {
       rate: { type: 'string' },
       baseline: { type: 'string' },
       dir: { type: 'string' },
+      reuse: { type: 'boolean', default: false },
       'server-args': { type: 'string', default: '' },
       'node-args': { type: 'string', default: '' },
       redis: { type: 'boolean', default: false },
@@ -107,6 +112,7 @@ function options(): Options {
     mix[type as KeyType] = intOption('mix', share ?? '', 0);
   }
   if (mix.string + mix.hash + mix.set + mix.zset + mix.list !== 100) throw new Error('--mix: the shares must add up to 100');
+  if (v.reuse && v.dir === undefined) throw new Error('--reuse needs --dir');
   return {
     pacing: pacingOption(v.pacing),
     size: sizeOption('size', v.size!),
@@ -123,6 +129,7 @@ function options(): Options {
     rate: v.rate === undefined ? undefined : intOption('rate', v.rate, 1),
     baseline: v.baseline,
     dir: v.dir,
+    reuse: v.reuse!,
     serverArgs: words(v['server-args']!),
     nodeArgs: words(v['node-args']!),
     redis: v.redis!,
@@ -196,6 +203,20 @@ class Dataset {
 }
 
 // ---------------------------------------------------------------- phase 1: load
+
+/** What identifies a loaded dataset (the keys and sizes follow from these). */
+const datasetId = (o: Options): string => JSON.stringify({ size: o.size, valueSize: o.valueSize, elements: o.elements, mix: o.mix });
+const datasetFile = (dir: string): string => path.join(dir, 'capacity-dataset.json');
+
+/** The load an earlier run made in `dir` with the same dataset options, if any. */
+function loadedBefore(dir: string, o: Options): LoadPhase | null {
+  try {
+    const m = JSON.parse(fs.readFileSync(datasetFile(dir), 'utf8')) as { id: string; load: LoadPhase };
+    return m.id === datasetId(o) ? m.load : null;
+  } catch {
+    return null;
+  }
+}
 
 interface LoadPhase {
   keys: number;
@@ -457,18 +478,23 @@ async function main(): Promise<void> {
   const conns: Conn[] = [];
   try {
     for (let c = 0; c < o.clients; c++) conns.push(await Conn.open(server.port));
-    if ((await conns[0]!.ok(['DBSIZE'])) !== 0) throw new Error(`${server.dir} is not empty: use an empty --dir`);
+    const reused = o.reuse ? loadedBefore(server.dir, o) : null;
+    const dbsize = await conns[0]!.ok(['DBSIZE']);
+    if (reused === null && dbsize !== 0) throw new Error(`${server.dir} is not empty: use an empty --dir (or --reuse, for a dataset loaded there with the same options)`);
+    if (reused !== null && dbsize !== reused.keys) throw new Error(`--reuse: ${server.dir} holds ${String(dbsize)} keys, its dataset ${reused.keys}`);
     const budget = await readBudget(conns[0]!);
     const data = new Dataset(o);
     console.log(`${server.name} pid ${server.pid}, ${server.shards} shard(s), dir ${server.dir}; maxmemory ${mib(budget.bytes)} MiB; ${sizesLine(budget)}`);
 
     mem.phase = 'load';
-    console.log(`loading ${mib(o.size)} MiB of random keys (${Object.entries(o.mix).filter(([, v]) => v).map(([k, v]) => `${k} ${v}%`).join(', ')})...`);
-    const load = await loadPhase(server, conns, data, o, mem, disk);
+    const mixLine = Object.entries(o.mix).filter(([, v]) => v).map(([k, v]) => `${k} ${v}%`).join(', ');
+    console.log(reused ? `reusing the dataset loaded in ${server.dir} by an earlier run (${mixLine}); its load figures below` : `loading ${mib(o.size)} MiB of random keys (${mixLine})...`);
+    const load = reused ?? (await loadPhase(server, conns, data, o, mem, disk));
     const diskAfterLoad = disk.sample();
     console.log(`loaded ${fmtInt(load.keys)} keys, ${mib(load.logicalBytes)} MiB in ${load.seconds.toFixed(1)} s ` +
       `(${(load.logicalBytes / MiB / load.seconds).toFixed(2)} MiB/s, ${fmtInt(load.keys / load.seconds)} keys/s); disk ${mib(diskAfterLoad)} MiB`);
     if ((await conns[0]!.ok(['DBSIZE'])) !== load.keys) throw new Error('DBSIZE disagrees with the keys loaded');
+    if (o.dir !== undefined && !reused) fs.writeFileSync(datasetFile(server.dir), JSON.stringify({ id: datasetId(o), load }) + '\n');
 
     const settled = await settle(server.pid, o.settle);
     if (o.settle > 0) console.log(`compactions after the load: ${settled.quiet ? 'done' : 'still running'} after ${settled.seconds.toFixed(0)} s`);
@@ -510,7 +536,7 @@ async function main(): Promise<void> {
     const files = report(o, server, s, mem, disk, bench, started, loadStart).write('capacity', {
       date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), options: o, machine: machine(), bench,
       server: server.command, shards: server.shards, budget, info,
-      load: { keys: load.keys, logicalBytes: load.logicalBytes, seconds: load.seconds, timeline: load.timeline }, settled,
+      load: { keys: load.keys, logicalBytes: load.logicalBytes, seconds: load.seconds, timeline: load.timeline, reused: reused !== null }, settled,
       throughput: { ...phaseJson(throughput), cpu: cpuThroughput }, latency: { ...phaseJson(latency), cpu: cpuLatency },
       memory: { peakRss: s.peakRss, peakAnon: s.peakAnon, peaksByPhase: mem.peaks, samples: mem.samples },
       disk: { afterLoad: diskAfterLoad, atEnd: s.diskAtEnd, spaceAmplification: s.diskAtEnd / load.logicalBytes, samples: disk.samples },

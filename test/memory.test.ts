@@ -7,10 +7,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { startServer } from './helpers/server.js';
 import { connect } from './helpers/client.js';
-import { budgetCaches, RUNTIME_BASE, RUNTIME_PER_SHARD, OPEN_TABLE_BYTES } from '../src/server/memory-budget.js';
+import { CONFIG_BY_NAME } from '../src/config.js';
+import { budgetCaches, openTableBytes, RUNTIME_BASE, RUNTIME_PER_SHARD } from '../src/server/memory-budget.js';
 
 const MB = 1024 * 1024;
-const DEFAULTS = { rowCacheSize: 32 * MB, cacheSize: 64 * MB, writeBufferSize: 4 * MB, maxOpenFiles: 1000 };
+const DEFAULTS = { rowCacheSize: 32 * MB, cacheSize: 64 * MB, writeBufferSize: 4 * MB, maxOpenFiles: 5000 };
+const BLOCK = CONFIG_BY_NAME.get('leveldb-block-size')!.default as number;
 
 function infoField(info: string, name: string): number {
   const m = new RegExp(`^${name}:(\\d+)`, 'm').exec(info);
@@ -58,31 +60,31 @@ describe.runIf(process.platform === 'linux')('LevelDB table files and RSS', () =
 
 describe('maxmemory: the budget of the process, met by sizing the caches', () => {
   it('keeps the configured sizes when there is no budget or a large one', () => {
-    expect(budgetCaches(0, 2, DEFAULTS)).toEqual({ ...DEFAULTS, tooSmall: false });
-    expect(budgetCaches(64 * 1024 * MB, 2, DEFAULTS)).toEqual({ ...DEFAULTS, tooSmall: false });
+    expect(budgetCaches(0, 2, DEFAULTS, BLOCK)).toEqual({ ...DEFAULTS, tooSmall: false });
+    expect(budgetCaches(64 * 1024 * MB, 2, DEFAULTS, BLOCK)).toEqual({ ...DEFAULTS, tooSmall: false });
   });
 
   it('shrinks caches (never grows them) so that runtime, memtables and caches fit the budget', () => {
     for (const shards of [1, 2, 4]) {
       for (const maxmemory of [256 * MB, 512 * MB, 1024 * MB]) {
         if (maxmemory < RUNTIME_BASE + shards * (RUNTIME_PER_SHARD + 4 * MB)) continue; // the next test's case
-        const b = budgetCaches(maxmemory, shards, DEFAULTS);
+        const b = budgetCaches(maxmemory, shards, DEFAULTS, BLOCK);
         expect(b.tooSmall).toBe(false);
         const total = RUNTIME_BASE + shards * (RUNTIME_PER_SHARD + b.rowCacheSize + b.cacheSize + 2 * b.writeBufferSize);
         expect(total).toBeLessThanOrEqual(maxmemory);
         expect(b.rowCacheSize).toBeLessThanOrEqual(DEFAULTS.rowCacheSize);
         expect(b.cacheSize).toBeLessThanOrEqual(DEFAULTS.cacheSize);
         expect(b.writeBufferSize).toBeLessThanOrEqual(DEFAULTS.writeBufferSize);
-        // Open tables (what grows with the dataset): a quarter of the budget at most.
+        // Open tables (what grows with the dataset): an eighth of the budget at most.
         expect(b.maxOpenFiles).toBeLessThanOrEqual(DEFAULTS.maxOpenFiles);
-        expect(shards * b.maxOpenFiles * OPEN_TABLE_BYTES).toBeLessThanOrEqual(maxmemory / 4);
+        expect(shards * b.maxOpenFiles * openTableBytes(BLOCK)).toBeLessThanOrEqual(maxmemory / 8);
         expect(b.maxOpenFiles).toBeGreaterThanOrEqual(74);
       }
     }
   });
 
   it('says when the budget cannot hold the runtime', () => {
-    const b = budgetCaches(64 * MB, 4, DEFAULTS);
+    const b = budgetCaches(64 * MB, 4, DEFAULTS, BLOCK);
     expect(b.tooSmall).toBe(true);
     expect(b.rowCacheSize).toBe(0);
   });
@@ -92,7 +94,7 @@ describe('maxmemory: the budget of the process, met by sizing the caches', () =>
     const c = connect(server.port);
     try {
       const info = await c.info('memory');
-      const want = budgetCaches(384 * MB, 2, DEFAULTS);
+      const want = budgetCaches(384 * MB, 2, DEFAULTS, BLOCK);
       expect(infoField(info, 'maxmemory')).toBe(384 * MB);
       expect(infoField(info, 'cairn_row_cache_total')).toBe(2 * want.rowCacheSize);
       expect(infoField(info, 'cairn_leveldb_block_cache_total')).toBe(2 * want.cacheSize);

@@ -29,13 +29,27 @@ export const RUNTIME_BASE = 96 * MB;
  * 256 MB budget with 24 MB here, and still ~45 MB over it (VmHWM 303 MiB) with 48 MB.
  */
 export const RUNTIME_PER_SHARD = 64 * MB;
+/** LevelDB's table file size (options.max_file_size; classic-level's default, which Cairn keeps). */
+const TABLE_FILE_BYTES = 2 * MB;
 /**
- * What one table file that LevelDB keeps open costs (its index block, the Table and file objects,
- * the allocator's share). Measured with bench:capacity (256 MB budget, 2 shards, session 2): 5 GiB
- * with 1000 open files per shard peaked at 380 MiB RSS, 3 GiB with 100 per shard at 208 MiB: about
- * 98 KB per open table.
+ * What one table file that LevelDB keeps open costs in RSS. It holds its index block (one entry per
+ * data block: a shortened key, the block's offset and size, ~30 bytes), its bloom filter (10 bits
+ * per key, classic-level's policy; here for records of ~200 bytes on average) and the Table, file
+ * and cache-entry objects: measured at rest (session 6, bench:capacity's 1 GiB dataset, records of
+ * ~290 bytes, RSS after random GETs over every table with max_open_files 74 and then 1000) about
+ * 24 KB per table with 4 KB blocks and 12-16 KB with 16 KB blocks. Under a long load the process
+ * grows by about twice that per table (the C allocator interleaves these long-lived blocks with the
+ * short-lived ones compactions read): bench:capacity at 5 GiB with up to 1,575 tables per shard
+ * open grew 26 MiB per GiB loaded, ~620 tables. Hence the factor 2. (Session 2's 98 KB came from
+ * whole-run RSS differences with table files mapped.)
  */
-export const OPEN_TABLE_BYTES = 98 * 1024;
+export function openTableBytes(blockSize: number): number {
+  const index = Math.ceil(TABLE_FILE_BYTES / blockSize) * 32;
+  const filter = Math.ceil(TABLE_FILE_BYTES / 200) * 10 / 8;
+  return 2 * (4 * 1024 + index + filter);
+}
+/** The share of maxmemory that open tables may take (what the rest leaves, measured at 5 GiB). */
+const OPEN_TABLES_SHARE = 1 / 8;
 /** LevelDB's own floor for max_open_files (it clips lower values to this). */
 const MIN_OPEN_FILES = 74;
 /** Smallest caches worth having (LevelDB uses an 8 MB block cache when given none at all). */
@@ -54,13 +68,18 @@ export interface Budget extends CacheSizes {
   tooSmall: boolean;
 }
 
-/** Per-shard cache sizes: the configured ones, shrunk to fit `maxmemory` when it is set (> 0). */
-export function budgetCaches(maxmemory: number, shards: number, configured: CacheSizes): Budget {
+/**
+ * Per-shard cache sizes: the configured ones, shrunk to fit `maxmemory` when it is set (> 0).
+ * `blockSize` is LevelDB's (leveldb-block-size): an open table's index follows from it.
+ */
+export function budgetCaches(maxmemory: number, shards: number, configured: CacheSizes, blockSize: number): Budget {
   if (maxmemory <= 0) return { ...configured, tooSmall: false };
-  // Open tables are the one LevelDB memory that grows with the dataset (one index block per table
-  // file): a quarter of the budget at most. The sum below leaves them out because RUNTIME_PER_SHARD
-  // was measured with a few hundred tables open; this bounds what a larger dataset adds.
-  const maxOpenFiles = Math.max(MIN_OPEN_FILES, Math.min(configured.maxOpenFiles, Math.floor(maxmemory / 4 / shards / OPEN_TABLE_BYTES)));
+  // Open tables are the one LevelDB memory that grows with the dataset (an index and a filter per
+  // table file): an eighth of the budget at most. The sum below leaves them out because
+  // RUNTIME_PER_SHARD was measured with a few hundred tables open; this bounds what a larger
+  // dataset adds. (A quarter, tried in session 6: 5 GiB in a 256 MB budget peaked at 296 MiB.)
+  const maxOpenFiles = Math.max(MIN_OPEN_FILES, Math.min(configured.maxOpenFiles,
+    Math.floor((maxmemory * OPEN_TABLES_SHARE) / shards / openTableBytes(blockSize))));
   let writeBufferSize = configured.writeBufferSize;
   const fixed = RUNTIME_BASE + shards * RUNTIME_PER_SHARD;
   // Memtables come first (writes need them), but never more than a quarter of what is left.

@@ -153,7 +153,7 @@ export class CairnServer implements ServerState, ClientHost {
       cacheSize: c['leveldb-cache-size'] as number,
       writeBufferSize: c['leveldb-write-buffer-size'] as number,
       maxOpenFiles: c['leveldb-max-open-files'] as number,
-    });
+    }, c['leveldb-block-size'] as number);
     const { tooSmall, ...caches } = budget;
     this.caches = caches;
     if (Number(c.maxmemory) > 0) {
