@@ -46,10 +46,20 @@ export interface CairnOptions {
   shards?: number;
   /** More server options, after the bench's own (so they win). */
   serverArgs?: string[];
-  /** Options for the node process, before the script. */
+  /** Options for the node process, before the script (after npm start's own: they win). */
   nodeArgs?: string[];
   /** A data directory to use and keep; default: a temp dir, removed by stop(). */
   dir?: string;
+}
+
+/**
+ * The node options `npm start` runs the server with (package.json's start script: the words
+ * between `node` and the script), so a bench measures the server as users run it.
+ */
+export function startNodeArgs(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.findIndex((w) => w.endsWith('main.js')));
 }
 
 /** Starts Cairn on port 0; reads its port and shard count from its JSON log lines. */
@@ -58,7 +68,7 @@ export async function startCairn(o: CairnOptions = {}): Promise<Server> {
   const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'));
   fs.mkdirSync(dir, { recursive: true });
   if (o.dir === undefined) tempDirs.add(dir);
-  const args = [...(o.nodeArgs ?? []), MAIN, '--port', '0', '--dir', dir,
+  const args = [...startNodeArgs(), ...(o.nodeArgs ?? []), MAIN, '--port', '0', '--dir', dir,
     ...(o.shards === undefined ? [] : ['--shards', String(o.shards)]), ...(o.serverArgs ?? [])];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
