@@ -19,7 +19,9 @@ const MB = 1024 * 1024;
 
 /**
  * Node's mapped binary (~46 MB of file-backed RSS), V8 and the front thread's heap, the background
- * pools' threads. Measured: a 2-shard server at rest is at ~88 MB RSS.
+ * pools' threads. Measured: a 2-shard server at rest is at ~88 MB RSS. `npm start` caps the front
+ * thread's V8 semi-spaces at 4 MB (package.json): by default its young generation grew to 3 x 16 MB
+ * under bench:large's 1000-pair commands.
  */
 export const RUNTIME_BASE = 96 * MB;
 /**
