@@ -88,4 +88,4 @@ function buildPatchedClassicLevel(classicDir, workDir) {
   }
 }
 
-module.exports = { buildPatchedClassicLevel, PATCHES };
+module.exports = { buildPatchedClassicLevel };
