@@ -3,13 +3,22 @@ import { RequestDecoder, ProtocolError, splitInlineArgs } from '../src/server/re
 
 const limits = { maxBulkLen: () => 512 * 1024 * 1024, maxQueryBuffer: () => 1024 * 1024 * 1024 };
 
-/** Feeds `input` whole, then again one byte at a time; both must give the same commands. */
+/**
+ * Feeds `input` whole, then again one byte at a time; both must give the same commands. As on the
+ * server, every chunk is fed from one reused read buffer, scribbled over after each feed: the
+ * decoder must keep copies, never views, of what it holds between feeds.
+ */
 function decodeBoth(input: Buffer | string): { whole: string[][]; bytewise: string[][] } {
   const buf = Buffer.isBuffer(input) ? input : Buffer.from(input, 'latin1');
   const run = (chunks: Buffer[]): string[][] => {
     const d = new RequestDecoder(limits);
     const out: string[][] = [];
-    for (const c of chunks) d.feed(c, (args) => out.push(args.map((a) => a.toString('latin1'))));
+    const readBuffer = Buffer.alloc(Math.max(1, buf.length));
+    for (const c of chunks) {
+      c.copy(readBuffer);
+      d.feed(readBuffer.subarray(0, c.length), (args) => out.push(args.map((a) => a.toString('latin1'))));
+      readBuffer.fill(0x5a);
+    }
     return out;
   };
   const bytes: Buffer[] = [];

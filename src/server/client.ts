@@ -10,6 +10,7 @@ import { RequestDecoder, ProtocolError, type DecoderLimits } from './resp/decode
 import type { ClientState } from './context.js';
 import type { ReplyTarget } from './shards.js';
 import { ObufState, OBUF_UNCOUNTED_BYTES, type ObufLimit } from '../output-buffer-limits.js';
+import { ownArgs } from './client-socket.js';
 
 /**
  * Flow control. A client's commands run only while
@@ -85,7 +86,6 @@ export class Client implements ClientState, ReplyTarget {
     this.addr = `${socket.remoteAddress}:${socket.remotePort}`;
     this.laddr = `${socket.localAddress}:${socket.localPort}`;
     this.fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
-    socket.on('data', this.onData);
     socket.on('close', () => this.onClose());
     socket.on('error', () => this.onClose());
     socket.on('drain', () => {
@@ -96,11 +96,15 @@ export class Client implements ClientState, ReplyTarget {
 
   private readonly sink = (args: Buffer[]): void => {
     if (this.inputClosed) return; // after QUIT nothing more runs
-    if (this.queueHead < this.queue.length || !this.canRun()) this.queue.push(args);
+    if (this.queueHead < this.queue.length || !this.canRun()) this.queue.push(ownArgs(args));
     else this.host.execute(this, args);
   };
 
-  private readonly onData = (chunk: Buffer): void => {
+  /**
+   * Bytes read from the socket. `chunk` is the front thread's shared read buffer (see
+   * client-socket.ts): valid only during this call, so commands that wait are copied.
+   */
+  readonly onData = (chunk: Buffer): void => {
     this.host.countInput(chunk.length);
     this.lastInteraction = Date.now();
     // Closing after QUIT or a protocol error: later input is not parsed (as in Redis), so it

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { pinoLevel } from '../log.js';
 import { Client, type ClientHost } from './client.js';
+import { adoptConnection, ownArgs } from './client-socket.js';
 import { ShardPool } from './shards.js';
 import { Coordinator } from './coordinator.js';
 import { limitTableMmaps, setCompactionNice, setThreadBatch } from '../storage/native-memory.js';
@@ -204,7 +205,8 @@ export class CairnServer implements ServerState, ClientHost {
     for (const b of binds) {
       const optional = b.startsWith('-');
       const host = optional ? b.slice(1) : b;
-      const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+      // pauseOnConnect: the connection moves to a socket that reads into the shared buffer (client-socket.ts).
+      const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -238,7 +240,9 @@ export class CairnServer implements ServerState, ClientHost {
     }
     const ka = this.config['tcp-keepalive'] as number;
     if (ka > 0) socket.setKeepAlive(true, ka * 1000);
-    const client = new Client(this.nextClientId++, socket, this.limits, this);
+    let client: Client | undefined;
+    const adopted = adoptConnection(socket, (bytes) => client!.onData(bytes));
+    client = new Client(this.nextClientId++, adopted, this.limits, this);
     this.clients.set(client.id, client);
   }
 
@@ -337,7 +341,7 @@ export class CairnServer implements ServerState, ClientHost {
       let single = true;
       for (let i = 1; i < keys.length; i++) if (this.shardOf(args[keys[i]!]!) !== shard) { single = false; break; }
       if (single) {
-        if (!this.coord.canSendOne(shard)) return this.waitFor(client, [shard], args);
+        if (!this.coord.canSendOne(shard)) return this.waitFor(client, [shard], ownArgs(args));
         this.count(spec, client);
         this.shards.send(shard, client.resp, client.db, commandId(spec), args, client, client.slot());
         return;
@@ -345,9 +349,11 @@ export class CairnServer implements ServerState, ClientHost {
     }
     const involved = keys.length > 0 ? [...new Set(keys.map((k) => this.shardOf(args[k]!)))]
       : spec.allShards ? this.allShards() : [];
-    if (involved.length > 0 && !this.coord.canSend(involved)) return this.waitFor(client, involved, args);
+    // Arguments are views of the read buffer (client-socket.ts); a front handler may keep them.
+    const owned = ownArgs(args);
+    if (involved.length > 0 && !this.coord.canSend(involved)) return this.waitFor(client, involved, owned);
     this.count(spec, client);
-    this.runFront(client, spec, args);
+    this.runFront(client, spec, owned);
   }
 
   private writeStateChanged(shard: number, error: string | null): void {

@@ -2,9 +2,11 @@
  * RESP request decoder for the front thread.
  *
  * Walks bytes with a cursor and hands out arguments as `subarray` views of the socket chunk
- * (no copies, binary safe). An incomplete command is kept and resumed when more bytes come;
- * while a large bulk string is still arriving, chunks are only collected (no re-parse, no
- * quadratic concatenation) until the bytes it needs are there.
+ * (no copies, binary safe). The chunk is only valid during feed() (the front thread reads every
+ * socket into one shared buffer), so the views are too: whoever keeps arguments past the sink
+ * call copies them, and what the decoder keeps of an incomplete command is a copy. An incomplete
+ * command is resumed when more bytes come; while a large bulk string is still arriving, chunks
+ * are only collected (no re-parse, no quadratic concatenation) until the bytes it needs are there.
  *
  * Errors are Redis' own texts; after one the connection must be closed (as Redis does).
  */
@@ -61,7 +63,7 @@ export class RequestDecoder {
       // those bytes, then parse the rest of this chunk in place (no copy of the whole chunk).
       const have = this.pending.length + this.partsLen;
       if (have + chunk.length < this.need) {
-        this.parts.push(chunk);
+        this.parts.push(Buffer.from(chunk));
         this.partsLen += chunk.length;
         this.checkQueryLimit();
         return;
@@ -96,7 +98,7 @@ export class RequestDecoder {
     while (pos < len) {
       const next = chunk[pos] === 42 /* '*' */ ? this.multibulk(chunk, pos, sink) : this.inline(chunk, pos, sink);
       if (next < 0) {
-        this.pending = chunk.subarray(pos);
+        this.pending = Buffer.from(chunk.subarray(pos));
         this.checkQueryLimit();
         return false;
       }
