@@ -17,6 +17,13 @@
 //     u32 count | u32 ended (1: the range has no more entries) | f64 skipped |
 //     count x (u32 keyLength, u32 valueLength) | key0 value0 key1 value1 ...
 //   (lengths are 0 for what the flags leave out).
+// respSync(ctx, lower, lowerExclusive, upper, upperInclusive, flags, skip, limit, maxBytes, keySkip)
+//   The same walk, for replies that list a range's keys and/or values (LRANGE, HGETALL, HKEYS,
+//   HVALS, SMEMBERS, ZRANGE): each wanted key (less its first keySkip bytes, the collection's
+//   prefix) and value comes out as a RESP bulk string, `$<len>\r\n<bytes>\r\n`, ready to append
+//   to the reply (bulk strings are the same in RESP2 and RESP3). No per-entry work is left to JS.
+//   Returns, native endian: u32 count | u32 ended | f64 skipped | u32 lastKeyLength | u32 0 |
+//     last key (whole, where the next chunk starts after) | the RESP bytes.
 // countSync(ctx, lower, lowerExclusive, upper, upperInclusive, limit) -> entries in the range,
 //   at most `limit` (negative: no limit). Keys are compared in LevelDB, nothing is copied.
 #include "classic.h"
@@ -190,6 +197,99 @@ napi_value ScanSync(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// Appends `$<len>\r\n<data>\r\n` to `out`.
+void AppendBulk(std::vector<char>& out, const char* data, size_t len) {
+  char head[24];
+  char* e = head + sizeof(head);
+  char* p = e;
+  size_t n = len;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n > 0);
+  *--p = '$';
+  out.insert(out.end(), p, e);
+  out.push_back('\r');
+  out.push_back('\n');
+  out.insert(out.end(), data, data + len);
+  out.push_back('\r');
+  out.push_back('\n');
+}
+
+thread_local std::vector<char> tLastKey;
+
+napi_value RespSync(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 10) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "respSync takes 10 arguments");
+    return nullptr;
+  }
+  leveldb::DB* db = DbArg(env, argv[0]);
+  if (db == nullptr) return nullptr;
+  Range r;
+  if (!ReadBounds(env, argv + 1, r)) return nullptr;
+  uint32_t flags = static_cast<uint32_t>(NumberArg(env, argv[5], 0));
+  double skip = NumberArg(env, argv[6], 0);
+  double limitArg = NumberArg(env, argv[7], 0);
+  double maxBytesArg = NumberArg(env, argv[8], 0);
+  double keySkipArg = NumberArg(env, argv[9], 0);
+  uint32_t limit = limitArg <= 0 ? 0 : limitArg >= 4294967295.0 ? 0xffffffffu : static_cast<uint32_t>(limitArg);
+  size_t maxBytes = maxBytesArg <= 0 ? SIZE_MAX : static_cast<size_t>(maxBytesArg);
+  size_t keySkip = keySkipArg <= 0 ? 0 : static_cast<size_t>(keySkipArg);
+  r.reverse = (flags & kReverse) != 0;
+  bool wantKeys = (flags & kKeys) != 0, wantValues = (flags & kValues) != 0;
+
+  std::vector<char>& bytes = tBytes;
+  std::vector<char>& lastKey = tLastKey;
+  bytes.clear();
+  lastKey.clear();
+  leveldb::Iterator* it = db->NewIterator(leveldb::ReadOptions());
+  r.Start(it);
+  double skipped = 0;
+  while (skipped < skip && it->Valid() && r.Within(it->key())) {
+    skipped++;
+    r.Step(it);
+  }
+  uint32_t count = 0;
+  while (count < limit && bytes.size() < maxBytes && it->Valid()) {
+    leveldb::Slice k = it->key();
+    if (!r.Within(k)) break;
+    if (wantKeys) {
+      size_t cut = keySkip < k.size() ? keySkip : k.size();
+      AppendBulk(bytes, k.data() + cut, k.size() - cut);
+    }
+    if (wantValues) {
+      leveldb::Slice v = it->value();
+      AppendBulk(bytes, v.data(), v.size());
+    }
+    count++;
+    // The key slice is only valid until the iterator moves: keep a copy of the last one.
+    lastKey.assign(k.data(), k.data() + k.size());
+    r.Step(it);
+  }
+  uint32_t ended = (!it->Valid() || !r.Within(it->key())) ? 1 : 0;
+  if (!Finish(env, it)) return nullptr;
+
+  uint32_t lastLen = static_cast<uint32_t>(lastKey.size());
+  uint32_t zero = 0;
+  size_t head = 24 + lastKey.size();
+  void* out = nullptr;
+  napi_value result;
+  if (napi_create_buffer(env, head + bytes.size(), &out, &result) != napi_ok) return nullptr;
+  char* p = static_cast<char*>(out);
+  std::memcpy(p, &count, 4);
+  std::memcpy(p + 4, &ended, 4);
+  std::memcpy(p + 8, &skipped, 8);
+  std::memcpy(p + 16, &lastLen, 4);
+  std::memcpy(p + 20, &zero, 4);
+  if (!lastKey.empty()) std::memcpy(p + 24, lastKey.data(), lastKey.size());
+  if (!bytes.empty()) std::memcpy(p + head, bytes.data(), bytes.size());
+  if (bytes.capacity() > kKeepCapacity) std::vector<char>().swap(bytes);
+  return result;
+}
+
 napi_value CountSync(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -218,6 +318,9 @@ void RegisterScan(napi_env env, napi_value exports) {
   napi_value fn;
   if (napi_create_function(env, "scanSync", NAPI_AUTO_LENGTH, ScanSync, nullptr, &fn) == napi_ok) {
     napi_set_named_property(env, exports, "scanSync", fn);
+  }
+  if (napi_create_function(env, "respSync", NAPI_AUTO_LENGTH, RespSync, nullptr, &fn) == napi_ok) {
+    napi_set_named_property(env, exports, "respSync", fn);
   }
   if (napi_create_function(env, "countSync", NAPI_AUTO_LENGTH, CountSync, nullptr, &fn) == napi_ok) {
     napi_set_named_property(env, exports, "countSync", fn);

@@ -8,7 +8,7 @@ import { ClassicLevel } from 'classic-level';
 import path from 'node:path';
 import { nativeWriter } from '../src/storage/native-write.js';
 import { addon, contextOf } from '../src/storage/native-addon.js';
-import { nativeChunk, scan, count, readChunk, CHUNK_ENTRIES, CHUNK_BYTES, type RangeRead } from '../src/storage/scan.js';
+import { nativeChunk, scan, scanResp, respScans, count, readChunk, CHUNK_ENTRIES, CHUNK_BYTES, type RangeRead, type ScanOptions } from '../src/storage/scan.js';
 import { Store } from '../src/storage/store.js';
 import { tempDir } from './helpers/server.js';
 
@@ -264,5 +264,55 @@ describe.each([
     await s.close();
     expect(() => scan(s, {}, () => {})).toThrow(/not open/);
     expect(() => count(s, {})).toThrow(/not open/);
+  });
+});
+
+describe('native RESP range reads (scanResp)', () => {
+  it('writes exactly the RESP bulk strings of what scan() visits, across byte-bounded chunks', async () => {
+    const s = await Store.open(path.join(tempDir(), 'shard-0'), 16, 0, 1,
+      { nativeWrites: true, rowCacheSize: 0, cacheSize: 1 << 20, writeBufferSize: 64 * 1024, maxOpenFiles: 64, compression: false });
+    expect(respScans(s)).toBe(true);
+    const prefix = Buffer.from([0x53, 1, 2, 3]);
+    const key = (i: number): Buffer => Buffer.concat([prefix, Buffer.from(`m\r\n${i}`)]);
+    // Values up to 40 KB (some 0 bytes, some with CR LF inside): the range is several CHUNK_BYTES.
+    const value = (i: number): Buffer => i % 7 === 0 ? Buffer.alloc(0) : Buffer.alloc((i * 977) % 40_000, `v\r\n${i}`);
+    const n = 300;
+    await s.db.batch(Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: key(i), value: value(i) })));
+    const bulk = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]);
+    const expected = async (o: ScanOptions, keySkip: number): Promise<Buffer> => {
+      const parts: Buffer[] = [];
+      await scan(s, o, (k, v) => {
+        if (o.keys !== false) parts.push(bulk(k.subarray(Math.min(keySkip, k.length))));
+        if (o.values !== false) parts.push(bulk(v));
+      });
+      return Buffer.concat(parts);
+    };
+    const actual = (o: ScanOptions, keySkip: number): { bytes: Buffer; n: number } => {
+      const parts: Buffer[] = [];
+      const count = scanResp(s, { ...o, keySkip }, { raw: (b) => parts.push(Buffer.from(b)) });
+      return { bytes: Buffer.concat(parts), n: count };
+    };
+    const range = { gte: prefix, lt: Buffer.from([0x53, 1, 2, 4]) };
+    const cases: [ScanOptions, number][] = [
+      [range, prefix.length],
+      [{ ...range, reverse: true }, prefix.length],
+      [{ ...range, keys: false }, 0],
+      [{ ...range, values: false }, prefix.length],
+      [{ ...range, skip: 17, limit: 250 }, 0],
+      [{ ...range, reverse: true, skip: 3, limit: 5 }, prefix.length],
+      [{ gt: key(10), lte: key(200) }, 100], // keySkip beyond a key's length: empty names
+      [{ ...range, skip: n }, 0],
+    ];
+    for (const [o, keySkip] of cases) {
+      const a = actual(o, keySkip);
+      const e = await expected(o, keySkip);
+      expect(a.bytes.equals(e), JSON.stringify({ ...o, keySkip })).toBe(true);
+      let visited = 0;
+      await scan(s, o, () => { visited++; });
+      expect(a.n).toBe(visited);
+    }
+    expect(actual(range, 4).bytes.length).toBeGreaterThan(3 * CHUNK_BYTES);
+    await s.close();
+    expect(() => scanResp(s, { keySkip: 0 }, { raw: () => {} })).toThrow(/not open/);
   });
 });

@@ -162,8 +162,9 @@ function lrange(c: ShardCall): void | Promise<void> {
   const r = l === null ? null : listRange(start, end, l.length);
   if (r === null) return c.w.array(0);
   c.w.array(r[1] - r[0]);
-  // Synchronous with the native addon (one range read) or for short ranges (point reads).
-  const read = l!.scan(r[0], r[1], false, (_p, v) => c.w.bulk(v));
+  // The addon writes the elements as RESP itself when it can; else one range read (synchronous
+  // with the addon) or, for short ranges with writes pending, point reads.
+  const read = l!.writeRange(r[0], r[1], c.w) ?? l!.scan(r[0], r[1], false, (_p, v) => c.w.bulk(v));
   if (read instanceof Promise) return read.then(() => undefined);
 }
 

@@ -112,7 +112,7 @@ function smove(c: ShardCall): void {
 /** Streams every member of `s` (size known up front) after a header written by `header`. */
 async function streamAll(c: ShardCall, s: Collection, header: (n: number) => void): Promise<void> {
   header(s.size);
-  const n = await s.forEach({ values: false }, (m) => c.w.bulk(m));
+  const n = await (s.writeRange({ values: false }, c.w) ?? s.forEach({ values: false }, (m) => c.w.bulk(m)));
   // The header promised `size` members: a disagreement must not reach the client as a broken reply.
   if (n !== s.size) throw new Error(`set size ${s.size} disagrees with its ${n} members`);
 }

@@ -28,7 +28,7 @@ import { intArg, lower } from '../commands/args.js';
 import type { ShardCall } from '../commands/types.js';
 import { stringMatchLen as stringMatch } from '../util/glob.js';
 import { type Meta, type TypeCode, Prefix, metaKey, versionPrefix, subKeyAfter, prefixEnd, encodeMeta } from './encoding.js';
-import { scan, andThen, type MaybePromise, type ScanOptions as RangeScan } from './scan.js';
+import { scan, scanResp, respScans, andThen, type MaybePromise, type RawSink, type ScanOptions as RangeScan } from './scan.js';
 
 /** What a collection needs from its caller: a shard handler's store, database and sync(). */
 export type CollectionContext = Pick<ShardCall, 'store' | 'db' | 'sync'>;
@@ -221,16 +221,33 @@ export class Collection {
    */
   forEach(o: RangeOptions, visit: EntryVisitor): MaybePromise<number> {
     if ((o.limit ?? Infinity) <= 0) return 0;
+    const range = this.rangeOf(o);
+    const skip = this.prefix.length;
+    return this.synced(() => scan(this.ctx.store, range, range.keys !== false ? (k, v) => visit(k.subarray(skip), v) : visit));
+  }
+
+  /**
+   * Writes the entries forEach() would visit to `out` as RESP bulk strings (each sub-key with
+   * `subs`, then each value with `values`), encoded by the addon: for replies that list a range
+   * as it is stored. Null when this store has no such reads (no addon): use forEach().
+   */
+  writeRange(o: RangeOptions, out: RawSink): MaybePromise<number> | null {
+    if (!respScans(this.ctx.store)) return null;
+    if ((o.limit ?? Infinity) <= 0) return 0;
+    const range = this.rangeOf(o);
+    return this.synced(() => scanResp(this.ctx.store, { ...range, keySkip: this.prefix.length }, out));
+  }
+
+  /** The LevelDB range of this version's entries that `o` bounds. */
+  private rangeOf(o: RangeOptions): RangeScan {
     const prefix = this.prefix;
     const at = (sub: Buffer): Buffer => Buffer.concat([prefix, sub]);
-    const subs = o.subs !== false;
-    const range: RangeScan = { values: o.values !== false, reverse: o.reverse === true, skip: o.skip ?? 0, limit: o.limit ?? Infinity, keys: subs };
+    const range: RangeScan = { values: o.values !== false, reverse: o.reverse === true, skip: o.skip ?? 0, limit: o.limit ?? Infinity, keys: o.subs !== false };
     if (o.after !== undefined) range.gt = at(o.after);
     else range.gte = o.from !== undefined ? at(o.from) : prefix;
     const end = o.before !== undefined ? at(o.before) : prefixEnd(prefix);
     if (end !== null) range.lt = end;
-    const skip = prefix.length;
-    return this.synced(() => scan(this.ctx.store, range, subs ? (k, v) => visit(k.subarray(skip), v) : visit));
+    return range;
   }
 
   /** Reads up to `limit` entries (bounded by `o`) into arrays. */

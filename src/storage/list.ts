@@ -25,7 +25,7 @@
  */
 import { Type, writeSortableI64 } from './encoding.js';
 import { Collection, type CollectionContext } from './collection.js';
-import { andThen, nativeScans, type MaybePromise } from './scan.js';
+import { andThen, nativeScans, type MaybePromise, type RawSink } from './scan.js';
 
 export type End = 'left' | 'right';
 
@@ -173,6 +173,22 @@ export class List {
     });
     return andThen(read, (n) => {
       if (!stopped && n !== to - from) throw new Error(`list range [${from}, ${to}) has ${n} entries`);
+      return n;
+    });
+  }
+
+  /**
+   * Writes the elements at positions [from, to), left to right, to `out` as RESP bulk strings
+   * (LRANGE's reply body), encoded by the addon in one range read. Null where scan() would not
+   * take one synchronous range read (writes pending, or no addon): use scan().
+   */
+  writeRange(from: number, to: number, out: RawSink): MaybePromise<number> | null {
+    if (from >= to) return 0;
+    if (this.coll.ctx.store.hasPending) return null;
+    const read = this.coll.writeRange({ from: this.sub(from), before: this.sub(to), subs: false }, out);
+    if (read === null) return null;
+    return andThen(read, (n) => {
+      if (n !== to - from) throw new Error(`list range [${from}, ${to}) has ${n} entries`);
       return n;
     });
   }

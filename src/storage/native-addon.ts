@@ -25,6 +25,9 @@ export interface Addon {
   /** See native/sync_scan.cc for the arguments and the layout of the returned buffer. */
   scanSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
     flags: number, skip: number, limit: number, maxBytes: number): Buffer;
+  /** scanSync's walk, entries written as RESP bulk strings (native/sync_scan.cc); absent in older builds. */
+  respSync?(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
+    flags: number, skip: number, limit: number, maxBytes: number, keySkip: number): Buffer;
   countSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
     limit: number): number;
 }

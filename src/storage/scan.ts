@@ -73,6 +73,8 @@ interface ChunkRequest {
 }
 
 export const CHUNK_ENTRIES = 1024;
+/** Entries per respSync call: nothing is decoded per entry, so chunks are bounded by bytes only. */
+const RESP_CHUNK_ENTRIES = 1 << 16;
 export const CHUNK_BYTES = 1 << 20;
 const EMPTY = Buffer.alloc(0);
 const F_REVERSE = 1;
@@ -243,6 +245,49 @@ export function readChunk(store: Store, range: RangeRead, limit = CHUNK_ENTRIES)
 
 /** The rest of a chunked range after the last key read. */
 export const rangeAfter = after;
+
+/** Where scanResp() puts the RESP bytes of each chunk (a ReplyWriter). */
+export interface RawSink {
+  raw(b: Buffer): void;
+}
+
+/** True when scanResp() can serve this store (native range reads, an addon with respSync). */
+export function respScans(store: Store): boolean {
+  return nativeScans(store) && addon!.respSync !== undefined;
+}
+
+/**
+ * The entries of a range (after `skip`, at most `limit`) written to `out` as RESP bulk strings:
+ * each key less its first `keySkip` bytes (with `keys`), then its value (with `values`), encoded
+ * in LevelDB's thread by the addon, so a reply listing a range costs no JS per entry (LRANGE_100:
+ * see docs/ARCHITECTURE.md). Synchronous; only where respScans(); no writes may be pending.
+ * Returns how many entries were written.
+ */
+export function scanResp(store: Store, o: ScanOptions & { keySkip: number }, out: RawSink): number {
+  checkReadable(store);
+  const limit = o.limit ?? Infinity;
+  const flags = (o.reverse === true ? F_REVERSE : 0) | (o.keys !== false ? F_KEYS : 0) | (o.values === false ? 0 : F_VALUES);
+  const ctx = contextOf(store.db);
+  let range: RangeRead = o;
+  let skip = o.skip ?? 0;
+  let n = 0;
+  while (n < limit) {
+    const lower = range.gt ?? range.gte ?? null;
+    const upper = range.lt ?? range.lte ?? null;
+    const buf = addon!.respSync!(ctx, lower, range.gt !== undefined, upper, range.lte !== undefined,
+      flags, skip, Math.min(RESP_CHUNK_ENTRIES, limit - n), CHUNK_BYTES, o.keySkip);
+    const aligned = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
+    const head = new Uint32Array(aligned.buffer, aligned.byteOffset, 6);
+    const count = head[0]!;
+    skip -= new Float64Array(aligned.buffer, aligned.byteOffset + 8, 1)[0]!;
+    const lastKeyEnd = 24 + head[4]!;
+    if (aligned.length > lastKeyEnd) out.raw(aligned.subarray(lastKeyEnd));
+    n += count;
+    if (head[1] === 1 || count === 0) return n;
+    range = after(range, aligned.subarray(24, lastKeyEnd));
+  }
+  return n;
+}
 
 /**
  * Counts the entries of a range (at most `limit`; negative: all). O(n) either way: with the
