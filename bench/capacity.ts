@@ -383,6 +383,27 @@ interface Budget {
   sizes: Record<string, string>;
 }
 
+/** Cairn's group-commit counters (INFO persistence): how often writes waited on LevelDB. */
+interface GroupCommits {
+  writes: number;
+  usec: number;
+  maxUsec: number;
+  slow: number;
+  level0: number;
+}
+
+async function groupCommits(conn: Conn): Promise<GroupCommits> {
+  const info = parseInfo((await conn.ok(['INFO', 'persistence'])) as string);
+  const n = (k: string): number => Number(info[k] ?? 0);
+  return { writes: n('cairn_batch_writes'), usec: n('cairn_batch_write_usec'), maxUsec: n('cairn_batch_write_max_usec'),
+    slow: n('cairn_slow_batch_writes'), level0: n('cairn_leveldb_level0_files') };
+}
+
+function commitsLine(c: GroupCommits): string {
+  return `${fmtInt(c.writes)}, ${fmtInt(c.slow)} of them 1 ms or more, ${(c.usec / 1e6).toFixed(1)} s writing in all, ` +
+    `longest so far ${(c.maxUsec / 1000).toFixed(1)} ms; level-0 files now (most of any shard) ${c.level0}`;
+}
+
 /** The budget as the server reports it: CONFIG GET maxmemory and INFO memory's cache and buffer totals. */
 async function readBudget(conn: Conn): Promise<Budget> {
   const r = await conn.ok(['CONFIG', 'GET', 'maxmemory']);
@@ -494,6 +515,8 @@ async function main(): Promise<void> {
     console.log(`loaded ${fmtInt(load.keys)} keys, ${mib(load.logicalBytes)} MiB in ${load.seconds.toFixed(1)} s ` +
       `(${(load.logicalBytes / MiB / load.seconds).toFixed(2)} MiB/s, ${fmtInt(load.keys / load.seconds)} keys/s); disk ${mib(diskAfterLoad)} MiB`);
     if ((await conns[0]!.ok(['DBSIZE'])) !== load.keys) throw new Error('DBSIZE disagrees with the keys loaded');
+    const commitsAfterLoad = o.redis ? null : await groupCommits(conns[0]!);
+    if (commitsAfterLoad && !reused) console.log(`  group commits during the load: ${commitsLine(commitsAfterLoad)}`);
     if (o.dir !== undefined && !reused) fs.writeFileSync(datasetFile(server.dir), JSON.stringify({ id: datasetId(o), load }) + '\n');
 
     const settled = await settle(server.pid, o.settle);
@@ -518,6 +541,12 @@ async function main(): Promise<void> {
     console.log(`  load generator's own send lag: ${percentileLine(latency.sendLag)}`);
     console.log(`  CPU, % of one core: ${cpuLine(cpuLatency)}`);
 
+    if (commitsAfterLoad) {
+      const end = await groupCommits(conns[0]!);
+      // The longest one is the server's lifetime maximum (the load's, unless a measuring phase beat it).
+      console.log(`group commits in the measuring phases: ${commitsLine({ ...end, writes: end.writes - commitsAfterLoad.writes,
+        usec: end.usec - commitsAfterLoad.usec, slow: end.slow - commitsAfterLoad.slow })}`);
+    }
     const info = parseInfo((await conns[0]!.ok(['INFO', 'memory'])) as string);
     mem.sample();
     mem.stop();

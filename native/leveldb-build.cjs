@@ -44,7 +44,119 @@ const PATCHES = [
       '#include <cpuid.h>\n' +
       '#endif\n',
   },
+  ...backgroundThreadPatches(),
 ];
+
+/**
+ * `background-threads`: LevelDB 1.20 runs every database's compactions and memtable flushes on one
+ * background thread per process (its default Env). With a shard per core, a long compaction of
+ * one shard held up the memtable flush of another, whose writes then stalled: group commits of
+ * 2.68 s in a 5 GiB bench:capacity load. LevelDB schedules at most one background job per
+ * database at a time and its Env contract allows jobs to run concurrently ("the caller may not
+ * assume that background work items are serialized"), so several threads are safe: the server
+ * asks for one per shard (CAIRN_LEVELDB_BG_THREADS, read when the first job is scheduled;
+ * unset: 1, LevelDB's own behaviour). Each thread names itself `leveldb-bg`, and applies the nice
+ * value given to `cairn_leveldb_set_bg_nice` (exported; leveldb-compaction-nice) before its next job.
+ */
+function backgroundThreadPatches() {
+  const file = `${LEVELDB}/util/env_posix.cc`;
+  return [
+    {
+      name: 'background-threads',
+      file,
+      find: '#include <sys/resource.h>\n',
+      replace: '#include <sys/resource.h>\n#if defined(__linux__)\n#include <sys/prctl.h>\n#include <sys/syscall.h>\n#endif\n',
+    },
+    {
+      name: 'background-threads',
+      file,
+      find: 'void PosixEnv::Schedule(void (*function)(void*), void* arg) {\n',
+      replace:
+        '// cairn: how many background threads, their name and priority (see background-threads).\n' +
+        'static int CairnBackgroundThreads() {\n' +
+        '  const char* s = getenv("CAIRN_LEVELDB_BG_THREADS");\n' +
+        '  int n = s != NULL ? atoi(s) : 1;\n' +
+        '  return n < 1 ? 1 : n > 64 ? 64 : n;\n' +
+        '}\n' +
+        'static int cairn_bg_nice = 0;\n' +
+        'static int cairn_bg_nice_generation = 0;\n' +
+        'static void CairnSetBgNice(int nice) {\n' +
+        '  __atomic_store_n(&cairn_bg_nice, nice, __ATOMIC_RELAXED);\n' +
+        '  __atomic_add_fetch(&cairn_bg_nice_generation, 1, __ATOMIC_RELEASE);\n' +
+        '}\n' +
+        'static void CairnBackgroundThreadStep(int* seen) {\n' +
+        '  int generation = __atomic_load_n(&cairn_bg_nice_generation, __ATOMIC_ACQUIRE);\n' +
+        '  if (generation == *seen) return;\n' +
+        '  *seen = generation;\n' +
+        '#if defined(__linux__)\n' +
+        '  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), __atomic_load_n(&cairn_bg_nice, __ATOMIC_RELAXED));\n' +
+        '#endif\n' +
+        '}\n\n' +
+        'void PosixEnv::Schedule(void (*function)(void*), void* arg) {\n',
+    },
+    {
+      name: 'background-threads',
+      file,
+      find:
+        '  if (!started_bgthread_) {\n' +
+        '    started_bgthread_ = true;\n' +
+        '    PthreadCall(\n' +
+        '        "create thread",\n' +
+        '        pthread_create(&bgthread_, NULL,  &PosixEnv::BGThreadWrapper, this));\n' +
+        '  }\n' +
+        '\n' +
+        '  // If the queue is currently empty, the background thread may currently be\n' +
+        '  // waiting.\n' +
+        '  if (queue_.empty()) {\n' +
+        '    PthreadCall("signal", pthread_cond_signal(&bgsignal_));\n' +
+        '  }\n',
+      replace:
+        '  if (!started_bgthread_) {\n' +
+        '    started_bgthread_ = true;\n' +
+        '    for (int i = CairnBackgroundThreads(); i > 0; i--) {\n' +
+        '      PthreadCall(\n' +
+        '          "create thread",\n' +
+        '          pthread_create(&bgthread_, NULL,  &PosixEnv::BGThreadWrapper, this));\n' +
+        '    }\n' +
+        '  }\n' +
+        '\n' +
+        '  // cairn: several threads may be waiting; wake one for every item.\n' +
+        '  PthreadCall("signal", pthread_cond_signal(&bgsignal_));\n',
+    },
+    {
+      name: 'background-threads',
+      file,
+      find: 'void PosixEnv::BGThread() {\n  while (true) {\n',
+      replace:
+        'void PosixEnv::BGThread() {\n' +
+        '#if defined(__linux__)\n' +
+        '  prctl(PR_SET_NAME, "leveldb-bg", 0, 0, 0);\n' +
+        '#endif\n' +
+        '  int cairn_nice_seen = 0;\n' +
+        '  CairnBackgroundThreadStep(&cairn_nice_seen);\n' +
+        '  while (true) {\n',
+    },
+    {
+      name: 'background-threads',
+      file,
+      find: '    PthreadCall("unlock", pthread_mutex_unlock(&mu_));\n    (*function)(arg);\n',
+      replace: '    PthreadCall("unlock", pthread_mutex_unlock(&mu_));\n    CairnBackgroundThreadStep(&cairn_nice_seen);\n    (*function)(arg);\n',
+    },
+    {
+      name: 'background-threads',
+      file,
+      find: 'Env* Env::Default() {\n  pthread_once(&once, InitDefaultEnv);\n  return default_env;\n}\n',
+      replace:
+        'Env* Env::Default() {\n  pthread_once(&once, InitDefaultEnv);\n  return default_env;\n}\n\n' +
+        '}  // namespace leveldb\n\n' +
+        '// cairn: the nice value of every background thread, applied before its next job.\n' +
+        'extern "C" __attribute__((visibility("default"))) void cairn_leveldb_set_bg_nice(int nice) {\n' +
+        '  leveldb::CairnSetBgNice(nice);\n' +
+        '}\n\n' +
+        'namespace leveldb {\n',
+    },
+  ];
+}
 
 /** The files of classic-level that its build reads. */
 const SOURCES = ['package.json', 'binding.gyp', 'binding.cc', 'deps'];
@@ -77,7 +189,8 @@ function buildPatchedClassicLevel(classicDir, workDir) {
     fs.mkdirSync(path.join(installed, 'Release'), { recursive: true });
     fs.copyFileSync(built, path.join(installed, 'Release', 'classic_level.node'));
     const { version } = JSON.parse(fs.readFileSync(path.join(classicDir, 'package.json'), 'utf8'));
-    fs.writeFileSync(path.join(installed, 'cairn-patches.json'), JSON.stringify({ classicLevel: version, patches: PATCHES.map((p) => p.name) }) + '\n');
+    const names = [...new Set(PATCHES.map((p) => p.name))];
+    fs.writeFileSync(path.join(installed, 'cairn-patches.json'), JSON.stringify({ classicLevel: version, patches: names }) + '\n');
     return true;
   } catch (e) {
     fs.rmSync(installed, { recursive: true, force: true });

@@ -57,17 +57,33 @@ void ReniceThisThread(void* arg) {
   prctl(PR_SET_NAME, "leveldb-bg", 0, 0, 0);
 }
 
-// setCompactionNice(path, nice): LevelDB runs every compaction of the process (all shards) on one
-// background thread of its default Env. Queues a task on that thread that sets its nice value, so
-// compactions take the CPU the serving threads leave and a serving thread that wakes up preempts
-// them (on 2 cores a compaction at nice 0 held a core for whole time slices while the front thread,
-// the shards and the clients shared the other). True when Env::Default was found.
+// setCompactionNice(path, nice): LevelDB runs compactions on the background thread(s) of its
+// default Env. Sets their nice value, so compactions take the CPU the serving threads leave and a
+// serving thread that wakes up preempts them (on 2 cores a compaction at nice 0 held a core for
+// whole time slices while the front thread, the shards and the clients shared the other).
+// The patched build (native/leveldb-build.cjs, background-threads) runs several threads and
+// exports cairn_leveldb_set_bg_nice, which each of them applies before its next job; a task queued
+// on the Env also starts them at once (the first one to take it renices and names itself again).
+// classic-level's prebuild has one thread, which that task renices. True when Env::Default was found.
 napi_value SetCompactionNice(napi_env env, napi_callback_info info) {
-  return WithClassicSymbol(env, info, "setCompactionNice(path, nice)", "_ZN7leveldb3Env7DefaultEv",
-      [](void* envDefault, int32_t nice) {
-        leveldb::Env* leveldbEnv = reinterpret_cast<leveldb::Env* (*)()>(envDefault)();
-        leveldbEnv->Schedule(&ReniceThisThread, reinterpret_cast<void*>(static_cast<intptr_t>(nice)));
-      });
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t nice = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[1], &nice) != napi_ok) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "setCompactionNice(path, nice)");
+    return nullptr;
+  }
+  void* setAll = ClassicSymbol(env, argv[0], "cairn_leveldb_set_bg_nice");
+  if (setAll != nullptr) reinterpret_cast<void (*)(int)>(setAll)(nice);
+  void* envDefault = ClassicSymbol(env, argv[0], "_ZN7leveldb3Env7DefaultEv");
+  if (envDefault != nullptr) {
+    leveldb::Env* leveldbEnv = reinterpret_cast<leveldb::Env* (*)()>(envDefault)();
+    leveldbEnv->Schedule(&ReniceThisThread, reinterpret_cast<void*>(static_cast<intptr_t>(nice)));
+  }
+  napi_value result;
+  napi_get_boolean(env, envDefault != nullptr, &result);
+  return result;
 }
 
 // setThreadBatch(on): the calling thread's policy becomes SCHED_BATCH (on) or SCHED_OTHER. The

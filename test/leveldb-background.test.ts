@@ -2,7 +2,7 @@
  * LevelDB's background work, kept off the serving threads' way. The file reaper against a real
  * LevelDB: it holds a second link to every table and log file, so a file LevelDB deletes (after a
  * compaction) stays on disk until the reaper's next round frees it, the database reads everything
- * it should meanwhile, and a server runs a reaper per shard. The compaction thread's nice value.
+ * it should meanwhile, and a server runs a reaper per shard. The compaction threads: how many, and their nice value.
  */
 import { describe, it, expect } from 'vitest';
 import fs from 'node:fs';
@@ -88,16 +88,19 @@ describe('FileReaper', () => {
   });
 });
 
-describe('leveldb-compaction-nice', () => {
-  it.runIf(process.platform === 'linux')('sets the nice value of LevelDB\'s compaction thread, and only of it', async () => {
-    for (const [nice, expected] of [[undefined, 19], [5, 5], [0, null]] as const) {
-      const server = await startServer({ shards: 2, args: nice === undefined ? [] : ['--leveldb-compaction-nice', String(nice)] });
+describe('LevelDB background threads', () => {
+  it.runIf(process.platform === 'linux')('one per shard by default (leveldb-background-threads), named leveldb-bg, at leveldb-compaction-nice', async () => {
+    const cases: [string[], number, number][] = [[[], 19, 2], [['--leveldb-compaction-nice', '5', '--leveldb-background-threads', '3'], 5, 3], [['--leveldb-compaction-nice', '0'], 0, 2]];
+    for (const [args, nice, threads] of cases) {
+      const server = await startServer({ shards: 2, args });
       try {
         await new Promise((resolve) => setTimeout(resolve, 300));
-        const nices = threadStats(server.proc.pid!).map((t) => t.nice);
-        // The background pool's threads run at +10 (piscina's niceIncrement) and come and go.
-        const others = nices.filter((n) => n !== 0 && n !== 10);
-        expect(others).toEqual(expected === null ? [] : [expected]);
+        const stats = threadStats(server.proc.pid!);
+        const bg = stats.filter((t) => t.name === 'leveldb-bg');
+        expect(bg.map((t) => t.nice), args.join(' ')).toEqual(Array(threads).fill(nice));
+        // Nothing else changed its nice value. (The background pool's threads run at +10,
+        // piscina's niceIncrement, and come and go.)
+        expect(stats.filter((t) => t.name !== 'leveldb-bg' && t.nice !== 0 && t.nice !== 10)).toEqual([]);
       } finally {
         await server.stop();
       }

@@ -144,8 +144,11 @@ export class CairnServer implements ServerState, ClientHost {
     // Before any LevelDB opens in this process (the limit is read once, when LevelDB's Env starts).
     const mmapFiles = c['leveldb-mmap-files'] as number;
     if (!limitTableMmaps(mmapFiles)) this.log.warn({ mmapFiles }, 'leveldb-mmap-files not applied (native addon not built); LevelDB maps up to 1000 table files');
+    // Read by the patched LevelDB when its first background job is scheduled (setCompactionNice's).
+    const bgThreads = c['leveldb-background-threads'] as number;
+    process.env.CAIRN_LEVELDB_BG_THREADS = String(bgThreads > 0 ? bgThreads : this.nshards);
     const nice = c['leveldb-compaction-nice'] as number;
-    // Also names that thread leveldb-bg (top -H, perf, bench:capacity's CPU by thread).
+    // Also starts those threads, named leveldb-bg (top -H, perf, bench:capacity's CPU by thread).
     if (!setCompactionNice(nice) && nice !== 0) this.log.warn({ nice }, 'leveldb-compaction-nice not applied (native addon not built)');
     if (c['sched-batch'] && !setThreadBatch(true)) this.log.warn('sched-batch not applied (native addon not built, or not Linux)');
     const shardPath = (i: number): string => path.join(dir, `shard-${i}`);
