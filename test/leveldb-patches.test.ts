@@ -17,7 +17,7 @@ const levels = (db: Db): number[] =>
 describe('patched LevelDB', () => {
   it('is built by npm install and loaded instead of the prebuild', () => {
     expect(classicLevelBinary()).toMatch(/[/\\]build[/\\]Release[/\\]classic_level\.node$/);
-    const expected = ['no-seek-compaction', ...(os.arch() === 'x64' ? ['sse42-crc32c'] : [])];
+    const expected = ['no-seek-compaction', 'background-threads', 'memtable-splice', ...(os.arch() === 'x64' ? ['sse42-crc32c'] : [])];
     expect(leveldbPatches()).toEqual(expect.arrayContaining(expected));
   });
 

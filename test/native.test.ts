@@ -82,6 +82,46 @@ describe('native sync writes', () => {
     await db.close();
   });
 
+  it('writes each batch in key order (memtable-splice) and keeps the last write of a key, as written', async () => {
+    const dir = path.join(tempDir(), 'db');
+    let db = await open(dir);
+    const model = new Map<string, string>();
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    // Keys of varied lengths (some prefixes of others), few enough that batches repeat them, and
+    // batches of all sizes, from single records up.
+    const key = (): string => `k${rand(400)}${'x'.repeat(rand(3))}`;
+    const sorted = (): string[][] => [...model.entries()].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    for (let round = 0; round < 300; round++) {
+      const ops: ({ type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer })[] = [];
+      const n = round % 10 === 0 ? 1 + rand(7) : 1 + rand(600);
+      for (let i = 0; i < n; i++) {
+        const k = key();
+        if (rand(5) === 0) {
+          ops.push({ type: 'del', key: Buffer.from(k) });
+          model.delete(k);
+        } else {
+          const v = `${round}.${i}.${'v'.repeat(rand(200))}`;
+          ops.push({ type: 'put', key: Buffer.from(k), value: Buffer.from(v) });
+          model.set(k, v);
+        }
+      }
+      nativeWriter!.write(db, ops, false);
+      if (round % 50 === 49) {
+        const got = (await db.iterator().all()).map(([k, v]) => [k.toString(), v.toString()]);
+        expect(got).toEqual(sorted());
+        for (const [k, v] of sorted().slice(0, 50)) expect(db.getSync(Buffer.from(k))!.toString()).toBe(v);
+      }
+    }
+    await db.close();
+    db = await open(dir);
+    expect((await db.iterator().all()).map(([k, v]) => [k.toString(), v.toString()])).toEqual(sorted());
+    await db.close();
+  });
+
   it('refuses a closed database instead of crashing', async () => {
     const db = await open(path.join(tempDir(), 'db'));
     await db.close();
