@@ -818,6 +818,32 @@ describe.each([1, 4])('sorted set commands with %i shard(s)', (shards) => {
     }
   });
 
+  it('members-only ranges (written as RESP by the addon) list exactly the members of the same range WITHSCORES', async () => {
+    const key = `resp${shards}`;
+    const members: string[] = [];
+    const pipe = client.pipeline();
+    // 3,000 members, a few hundred bytes to a few KB each (CR LF inside): replies span several chunks.
+    for (let i = 0; i < 3000; i++) {
+      const m = `m${i}\r\n${'x'.repeat((i * 37) % 2500)}`;
+      members.push(m);
+      pipe.zadd(key, String(Math.floor(i / 3) * (i % 2 ? -1 : 1) / 7), m);
+    }
+    await pipe.exec();
+    const queries: string[][] = [
+      ['zrange', key, '0', '-1'], ['zrange', key, '0', '-1', 'rev'], ['zrange', key, '5', '40'], ['zrange', key, '-40', '-5', 'rev'],
+      ['zrange', key, '2900', '-1'], ['zrange', key, '(-50', '70', 'byscore'], ['zrange', key, '(70', '-inf', 'byscore', 'rev', 'limit', '10', '500'],
+      ['zrangebyscore', key, '-inf', '+inf'], ['zrangebyscore', key, '(0', '(100', 'limit', '3', '-1'], ['zrevrangebyscore', key, '100', '-100', 'limit', '0', '25'],
+      ['zrangebyscore', key, '1000', '2000'], ['zrangebyscore', key, '-inf', '+inf', 'limit', '3000', '5'], ['zrevrange', key, '0', '99'],
+    ];
+    for (const q of queries) {
+      const plain = (await client.call(q[0]!, ...q.slice(1))) as string[];
+      const scored = (await client.call(q[0]!, ...q.slice(1), 'withscores')) as string[];
+      expect(plain, q.join(' ')).toEqual(scored.filter((_, i) => i % 2 === 0));
+    }
+    expect(((await client.call('zrange', key, '0', '-1')) as string[]).sort()).toEqual([...members].sort());
+    await client.del(key);
+  });
+
   it('holds a large sorted set: pipelined writes, ranges, ranks, ZSCAN, ZPOPMIN, then DEL and re-create', async () => {
     const N = 20_000;
     // Score floor(i/20): 20 members share each score, and the set's order is i's order.

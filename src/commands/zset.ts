@@ -219,11 +219,27 @@ async function zrange(c: ShardCall, kind: RangeKind | null, reverse: boolean | n
   const q = parseRangeQuery(c.args, 1, false, kind, reverse);
   const z = readZ(c);
   if (z === null) return c.w.array(0);
+  if (q.kind === 'score' && !q.withScores) {
+    // Members only: the addon writes them as RESP; the count is known once they are read.
+    const parts: Buffer[] = [];
+    const direct = z.writeScoreMembers(q.score!, q.reverse, q.offset, q.limit, { raw: (b) => parts.push(b) });
+    if (direct !== null) {
+      c.w.array(await direct);
+      for (const p of parts) c.w.raw(p);
+      return;
+    }
+  }
   if (q.kind !== 'rank') return replyEntries(c, await collectRange(z, q), q.withScores);
   const r = clampRanks(q.start, q.end, z.size);
   if (r === null) return c.w.array(0);
   const n = r[1] - r[0] + 1;
   scoredHeader(c.w, n, q.withScores);
+  const direct = q.withScores ? null : z.writeRankMembers(r[0], r[1], q.reverse, c.w);
+  if (direct !== null) {
+    const sent = await direct;
+    if (sent !== n) throw new Error(`sorted set size ${z.size} disagrees with its index (${sent} of ${n} entries)`);
+    return;
+  }
   let sent = 0;
   await z.rankRange(r[0], r[1], q.reverse, (m, s) => {
     sent++;

@@ -24,7 +24,7 @@
  */
 import { Collection, type CollectionContext } from './collection.js';
 import { Type, Prefix, type Meta, versionPrefix, scoreKeyAfter, prefixEnd, writeSortableDouble, readSortableDouble } from './encoding.js';
-import { scan, count, andThen, type MaybePromise, type Bounds } from './scan.js';
+import { scan, scanResp, respScans, count, andThen, type MaybePromise, type Bounds, type RawSink } from './scan.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -242,6 +242,18 @@ export class ZSet {
     return this.coll.synced(() => scan(this.coll.ctx.store, range, (k) => visit(k.subarray(skip + 8), readSortableDouble(k, skip))));
   }
 
+  /**
+   * Writes the members scan() would visit to `out` as RESP bulk strings, encoded by the addon (no
+   * JS per member; replies without scores). Returns how many; null where the store has no such
+   * reads (no addon): use scan().
+   */
+  writeMembers(o: IndexScan, out: RawSink): MaybePromise<number> | null {
+    if (!respScans(this.coll.ctx.store)) return null;
+    if ((o.limit ?? Infinity) <= 0) return 0;
+    const range = { ...this.bounded(o), reverse: o.reverse === true, values: false, skip: o.skip ?? 0, limit: o.limit ?? Infinity };
+    return this.coll.synced(() => scanResp(this.coll.ctx.store, { ...range, keySkip: this.indexPrefix.length + 8 }, out));
+  }
+
   /** Counts index entries within bounds (keys only, no decoding). */
   count(o: Bounds): MaybePromise<number> {
     const b = this.bounded(o);
@@ -273,9 +285,8 @@ export class ZSet {
   rankRange(start: number, end: number, reverse: boolean, visit: ZVisitor): MaybePromise<void> {
     const n = end - start + 1;
     if (n <= 0) return;
+    if (this.fromStart(start, end, reverse)) return andThen(this.scan({ reverse, skip: start, limit: n }, visit), () => undefined);
     const size = this.size;
-    const fromOther = size - 1 - end;
-    if (reverse ? 2 * start <= fromOther : start <= 2 * fromOther) return andThen(this.scan({ reverse, skip: start, limit: n }, visit), () => undefined);
     // Nearer the other end: read backwards from there, then replay in the asked order.
     const members: Buffer[] = [];
     const scores: number[] = [];
@@ -287,11 +298,29 @@ export class ZSet {
     });
   }
 
+  /** rankRange()'s members as RESP (writeMembers), where it reads from the asked end; else null. */
+  writeRankMembers(start: number, end: number, reverse: boolean, out: RawSink): MaybePromise<number> | null {
+    if (!this.fromStart(start, end, reverse)) return null;
+    return this.writeMembers({ reverse, skip: start, limit: end - start + 1 }, out);
+  }
+
+  /** Whether ranks [start, end] are nearer the asked end (read directly) than the other one (read back and replayed). */
+  private fromStart(start: number, end: number, reverse: boolean): boolean {
+    const fromOther = this.size - 1 - end;
+    return reverse ? 2 * start <= fromOther : start <= 2 * fromOther;
+  }
+
   /**
    * A score range in order (reverse: from max down), skipping `offset` entries and visiting at
    * most `limit` (negative: all). A negative offset visits nothing, as in Redis (its skip loop
    * runs off the end).
    */
+  /** scoreRange()'s members as RESP (writeMembers); null without the addon. */
+  writeScoreMembers(r: ScoreRange, reverse: boolean, offset: number, limit: number, out: RawSink): MaybePromise<number> | null {
+    if (scoreRangeEmpty(r) || offset < 0 || offset >= this.size || limit === 0) return respScans(this.coll.ctx.store) ? 0 : null;
+    return this.writeMembers({ ...this.scoreBounds(r), reverse, skip: offset, limit: limit < 0 ? Infinity : limit }, out);
+  }
+
   scoreRange(r: ScoreRange, reverse: boolean, offset: number, limit: number, visit: ZVisitor): MaybePromise<void> {
     // An offset past the end selects nothing (Redis returns early too): no need to walk there.
     if (scoreRangeEmpty(r) || offset < 0 || offset >= this.size || limit === 0) return;
