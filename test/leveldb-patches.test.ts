@@ -17,7 +17,7 @@ const levels = (db: Db): number[] =>
 describe('patched LevelDB', () => {
   it('is built by npm install and loaded instead of the prebuild', () => {
     expect(classicLevelBinary()).toMatch(/[/\\]build[/\\]Release[/\\]classic_level\.node$/);
-    const expected = ['no-seek-compaction', 'background-threads', 'memtable-splice', ...(os.arch() === 'x64' ? ['sse42-crc32c'] : [])];
+    const expected = ['no-seek-compaction', 'background-threads', 'memtable-splice', 'table-tail-read', ...(os.arch() === 'x64' ? ['sse42-crc32c'] : [])];
     expect(leveldbPatches()).toEqual(expect.arrayContaining(expected));
   });
 
@@ -43,6 +43,36 @@ describe('patched LevelDB', () => {
       expect(levels(db)).toEqual(before);
     } finally {
       await db.close();
+    }
+  });
+
+  it('opens tables from one read of their tail (table-tail-read), whatever their index and filter sizes', async () => {
+    // Every table is opened after the reopen; tables with small index blocks and with large ones
+    // (1 KB blocks, long keys: an index of ~400 KB, past the largest tail read, so those reads
+    // fall back to the file).
+    for (const [blockSize, keyPad] of [[16 * 1024, 0], [1024, 400]] as const) {
+      const dir = path.join(tempDir(), 'db');
+      let db: Db = new ClassicLevel(dir, { writeBufferSize: 256 * 1024, maxOpenFiles: 10, blockSize, maxFileSize: 64 * 1024, compression: false });
+      await db.open();
+      const key = (i: number): string => `k${String(i).padStart(6, '0')}${'p'.repeat(keyPad)}`;
+      const value = (i: number): string => `v${i}`.repeat(1 + (i % 40));
+      const n = 60_000;
+      for (let start = 0; start < n; start += 5000) {
+        await db.batch(Array.from({ length: 5000 }, (_, j) => ({ type: 'put' as const, key: key(start + j), value: value(start + j) })));
+      }
+      await db.compactRange(key(0), key(n));
+      await db.close();
+      db = new ClassicLevel(dir, { maxOpenFiles: 10, blockSize, maxFileSize: 64 * 1024 });
+      await db.open();
+      try {
+        const tables = levels(db).reduce((a, b) => a + b, 0);
+        expect(tables).toBeGreaterThanOrEqual(10);
+        for (let i = 0; i < n; i += 37) expect(db.getSync(key(i)), `${blockSize} ${i}`).toBe(value(i));
+        for (let i = n - 1; i >= 0; i -= 1013) expect(db.getSync(key(i))).toBe(value(i));
+        expect(db.getSync(`k${'9'.repeat(7)}`)).toBeUndefined();
+      } finally {
+        await db.close();
+      }
     }
   });
 });
