@@ -134,65 +134,116 @@ thread_local std::vector<uint32_t> tLengths;
 thread_local std::vector<char> tBytes;
 constexpr size_t kKeepCapacity = 8u << 20;
 
-napi_value ScanSync(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
-  napi_value argv[9];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  if (argc < 9) {
-    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "scanSync takes 9 arguments");
-    return nullptr;
-  }
-  leveldb::DB* db = DbArg(env, argv[0]);
-  if (db == nullptr) return nullptr;
+// The arguments scanSync and respSync share: ctx, lower, lowerExclusive, upper, upperInclusive,
+// flags, skip, limit, maxBytes (and respSync's keySkip after them).
+struct ScanRequest {
+  leveldb::DB* db = nullptr;
   Range r;
-  if (!ReadBounds(env, argv + 1, r)) return nullptr;
+  double skip = 0;
+  uint32_t limit = 0;
+  size_t maxBytes = SIZE_MAX;
+  bool wantKeys = false, wantValues = false;
+  size_t keySkip = 0;
+};
+
+// Reads `want` arguments (9, or 10 with keySkip) into `q`; false after throwing.
+bool ReadScanRequest(napi_env env, napi_callback_info info, size_t want, const char* usage, ScanRequest& q) {
+  size_t argc = 10;
+  napi_value argv[10];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
+  if (argc < want) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", usage);
+    return false;
+  }
+  q.db = DbArg(env, argv[0]);
+  if (q.db == nullptr) return false;
+  if (!ReadBounds(env, argv + 1, q.r)) return false;
   uint32_t flags = static_cast<uint32_t>(NumberArg(env, argv[5], 0));
-  double skip = NumberArg(env, argv[6], 0);
+  q.skip = NumberArg(env, argv[6], 0);
   double limitArg = NumberArg(env, argv[7], 0);
   double maxBytesArg = NumberArg(env, argv[8], 0);
-  uint32_t limit = limitArg <= 0 ? 0 : limitArg >= 4294967295.0 ? 0xffffffffu : static_cast<uint32_t>(limitArg);
-  size_t maxBytes = maxBytesArg <= 0 ? SIZE_MAX : static_cast<size_t>(maxBytesArg);
-  r.reverse = (flags & kReverse) != 0;
-  bool wantKeys = (flags & kKeys) != 0, wantValues = (flags & kValues) != 0;
-
-  std::vector<uint32_t>& lengths = tLengths;
-  std::vector<char>& bytes = tBytes;
-  lengths.clear();
-  bytes.clear();
-  leveldb::Iterator* it = db->NewIterator(leveldb::ReadOptions());
-  r.Start(it);
-  double skipped = 0;
-  while (skipped < skip && it->Valid() && r.Within(it->key())) {
-    skipped++;
-    r.Step(it);
+  q.limit = limitArg <= 0 ? 0 : limitArg >= 4294967295.0 ? 0xffffffffu : static_cast<uint32_t>(limitArg);
+  q.maxBytes = maxBytesArg <= 0 ? SIZE_MAX : static_cast<size_t>(maxBytesArg);
+  if (want > 9) {
+    double keySkipArg = NumberArg(env, argv[9], 0);
+    q.keySkip = keySkipArg <= 0 ? 0 : static_cast<size_t>(keySkipArg);
   }
+  q.r.reverse = (flags & kReverse) != 0;
+  q.wantKeys = (flags & kKeys) != 0;
+  q.wantValues = (flags & kValues) != 0;
+  return true;
+}
+
+struct WalkResult {
   uint32_t count = 0;
-  while (count < limit && bytes.size() < maxBytes && it->Valid()) {
-    leveldb::Slice k = it->key();
-    if (!r.Within(k)) break;
-    leveldb::Slice v = wantValues ? it->value() : leveldb::Slice();
-    if (!wantKeys) k = leveldb::Slice();
-    lengths.push_back(static_cast<uint32_t>(k.size()));
-    lengths.push_back(static_cast<uint32_t>(v.size()));
-    bytes.insert(bytes.end(), k.data(), k.data() + k.size());
-    bytes.insert(bytes.end(), v.data(), v.data() + v.size());
-    count++;
-    r.Step(it);
-  }
-  uint32_t ended = (!it->Valid() || !r.Within(it->key())) ? 1 : 0;
-  if (!Finish(env, it)) return nullptr;
+  uint32_t ended = 0;  // 1: the range has no more entries
+  double skipped = 0;
+};
 
-  size_t head = 16 + lengths.size() * sizeof(uint32_t);
+// Walks the request's range: passes over `skip` entries (counting them), then calls
+// visit(key, iterator) for each entry until `limit` of them, or until `bytes` (what the visitor
+// collects) reaches maxBytes, after at least one. False after throwing.
+template <typename Visit>
+bool Walk(napi_env env, const ScanRequest& q, const std::vector<char>& bytes, WalkResult& out, Visit visit) {
+  leveldb::Iterator* it = q.db->NewIterator(leveldb::ReadOptions());
+  q.r.Start(it);
+  while (out.skipped < q.skip && it->Valid() && q.r.Within(it->key())) {
+    out.skipped++;
+    q.r.Step(it);
+  }
+  while (out.count < q.limit && bytes.size() < q.maxBytes && it->Valid()) {
+    leveldb::Slice k = it->key();
+    if (!q.r.Within(k)) break;
+    visit(k, it);
+    out.count++;
+    q.r.Step(it);
+  }
+  out.ended = (!it->Valid() || !q.r.Within(it->key())) ? 1 : 0;
+  return Finish(env, it);
+}
+
+// A Buffer of the `head` bytes the caller writes at its start, then `bytes`.
+template <typename WriteHead>
+napi_value ResultBuffer(napi_env env, size_t head, std::vector<char>& bytes, WriteHead writeHead) {
   void* out = nullptr;
   napi_value result;
   if (napi_create_buffer(env, head + bytes.size(), &out, &result) != napi_ok) return nullptr;
   char* p = static_cast<char*>(out);
-  std::memcpy(p, &count, 4);
-  std::memcpy(p + 4, &ended, 4);
-  std::memcpy(p + 8, &skipped, 8);
-  if (!lengths.empty()) std::memcpy(p + 16, lengths.data(), lengths.size() * sizeof(uint32_t));
+  writeHead(p);
   if (!bytes.empty()) std::memcpy(p + head, bytes.data(), bytes.size());
   if (bytes.capacity() > kKeepCapacity) std::vector<char>().swap(bytes);
+  return result;
+}
+
+// The first 16 bytes of both replies: count, ended, skipped.
+void WriteWalkHead(char* p, const WalkResult& w) {
+  std::memcpy(p, &w.count, 4);
+  std::memcpy(p + 4, &w.ended, 4);
+  std::memcpy(p + 8, &w.skipped, 8);
+}
+
+napi_value ScanSync(napi_env env, napi_callback_info info) {
+  ScanRequest q;
+  if (!ReadScanRequest(env, info, 9, "scanSync takes 9 arguments", q)) return nullptr;
+  std::vector<uint32_t>& lengths = tLengths;
+  std::vector<char>& bytes = tBytes;
+  lengths.clear();
+  bytes.clear();
+  WalkResult w;
+  bool ok = Walk(env, q, bytes, w, [&](leveldb::Slice k, leveldb::Iterator* it) {
+    leveldb::Slice v = q.wantValues ? it->value() : leveldb::Slice();
+    if (!q.wantKeys) k = leveldb::Slice();
+    lengths.push_back(static_cast<uint32_t>(k.size()));
+    lengths.push_back(static_cast<uint32_t>(v.size()));
+    bytes.insert(bytes.end(), k.data(), k.data() + k.size());
+    bytes.insert(bytes.end(), v.data(), v.data() + v.size());
+  });
+  if (!ok) return nullptr;
+  size_t head = 16 + lengths.size() * sizeof(uint32_t);
+  napi_value result = ResultBuffer(env, head, bytes, [&](char* p) {
+    WriteWalkHead(p, w);
+    if (!lengths.empty()) std::memcpy(p + 16, lengths.data(), lengths.size() * sizeof(uint32_t));
+  });
   if (lengths.capacity() > kKeepCapacity) std::vector<uint32_t>().swap(lengths);
   return result;
 }
@@ -219,75 +270,34 @@ void AppendBulk(std::vector<char>& out, const char* data, size_t len) {
 thread_local std::vector<char> tLastKey;
 
 napi_value RespSync(napi_env env, napi_callback_info info) {
-  size_t argc = 10;
-  napi_value argv[10];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  if (argc < 10) {
-    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "respSync takes 10 arguments");
-    return nullptr;
-  }
-  leveldb::DB* db = DbArg(env, argv[0]);
-  if (db == nullptr) return nullptr;
-  Range r;
-  if (!ReadBounds(env, argv + 1, r)) return nullptr;
-  uint32_t flags = static_cast<uint32_t>(NumberArg(env, argv[5], 0));
-  double skip = NumberArg(env, argv[6], 0);
-  double limitArg = NumberArg(env, argv[7], 0);
-  double maxBytesArg = NumberArg(env, argv[8], 0);
-  double keySkipArg = NumberArg(env, argv[9], 0);
-  uint32_t limit = limitArg <= 0 ? 0 : limitArg >= 4294967295.0 ? 0xffffffffu : static_cast<uint32_t>(limitArg);
-  size_t maxBytes = maxBytesArg <= 0 ? SIZE_MAX : static_cast<size_t>(maxBytesArg);
-  size_t keySkip = keySkipArg <= 0 ? 0 : static_cast<size_t>(keySkipArg);
-  r.reverse = (flags & kReverse) != 0;
-  bool wantKeys = (flags & kKeys) != 0, wantValues = (flags & kValues) != 0;
-
+  ScanRequest q;
+  if (!ReadScanRequest(env, info, 10, "respSync takes 10 arguments", q)) return nullptr;
   std::vector<char>& bytes = tBytes;
   std::vector<char>& lastKey = tLastKey;
   bytes.clear();
   lastKey.clear();
-  leveldb::Iterator* it = db->NewIterator(leveldb::ReadOptions());
-  r.Start(it);
-  double skipped = 0;
-  while (skipped < skip && it->Valid() && r.Within(it->key())) {
-    skipped++;
-    r.Step(it);
-  }
-  uint32_t count = 0;
-  while (count < limit && bytes.size() < maxBytes && it->Valid()) {
-    leveldb::Slice k = it->key();
-    if (!r.Within(k)) break;
-    if (wantKeys) {
-      size_t cut = keySkip < k.size() ? keySkip : k.size();
+  WalkResult w;
+  bool ok = Walk(env, q, bytes, w, [&](leveldb::Slice k, leveldb::Iterator* it) {
+    if (q.wantKeys) {
+      size_t cut = q.keySkip < k.size() ? q.keySkip : k.size();
       AppendBulk(bytes, k.data() + cut, k.size() - cut);
     }
-    if (wantValues) {
+    if (q.wantValues) {
       leveldb::Slice v = it->value();
       AppendBulk(bytes, v.data(), v.size());
     }
-    count++;
     // The key slice is only valid until the iterator moves: keep a copy of the last one.
     lastKey.assign(k.data(), k.data() + k.size());
-    r.Step(it);
-  }
-  uint32_t ended = (!it->Valid() || !r.Within(it->key())) ? 1 : 0;
-  if (!Finish(env, it)) return nullptr;
-
+  });
+  if (!ok) return nullptr;
   uint32_t lastLen = static_cast<uint32_t>(lastKey.size());
-  uint32_t zero = 0;
-  size_t head = 24 + lastKey.size();
-  void* out = nullptr;
-  napi_value result;
-  if (napi_create_buffer(env, head + bytes.size(), &out, &result) != napi_ok) return nullptr;
-  char* p = static_cast<char*>(out);
-  std::memcpy(p, &count, 4);
-  std::memcpy(p + 4, &ended, 4);
-  std::memcpy(p + 8, &skipped, 8);
-  std::memcpy(p + 16, &lastLen, 4);
-  std::memcpy(p + 20, &zero, 4);
-  if (!lastKey.empty()) std::memcpy(p + 24, lastKey.data(), lastKey.size());
-  if (!bytes.empty()) std::memcpy(p + head, bytes.data(), bytes.size());
-  if (bytes.capacity() > kKeepCapacity) std::vector<char>().swap(bytes);
-  return result;
+  return ResultBuffer(env, 24 + lastKey.size(), bytes, [&](char* p) {
+    WriteWalkHead(p, w);
+    uint32_t zero = 0;
+    std::memcpy(p + 16, &lastLen, 4);
+    std::memcpy(p + 20, &zero, 4);
+    if (!lastKey.empty()) std::memcpy(p + 24, lastKey.data(), lastKey.size());
+  });
 }
 
 napi_value CountSync(napi_env env, napi_callback_info info) {

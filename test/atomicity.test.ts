@@ -2,14 +2,12 @@
  * Multi-key string commands over several shards are atomic: no client ever observes half of an
  * MSET, and racing MSETNX calls over overlapping keys never leave a half-applied state.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { Redis } from 'ioredis';
-import fs from 'node:fs';
-import { startServer, type TestServer } from './helpers/server.js';
+import { describe, it, expect } from 'vitest';
+import type { Redis } from 'ioredis';
+import { serverForSuite } from './helpers/suite.js';
 import { keyShard } from '../src/server/slot.js';
 
 const SHARDS = 4;
-const CLIENT_OPTIONS = { lazyConnect: false, maxRetriesPerRequest: 0, enableReadyCheck: false };
 
 /** `n` key names per shard, so every shard takes part in each multi-key call. */
 function keysOnEveryShard(prefix: string, perShard = 1): string[] {
@@ -23,23 +21,8 @@ function keysOnEveryShard(prefix: string, perShard = 1): string[] {
 }
 
 describe(`cross-shard atomicity (${SHARDS} shards)`, () => {
-  let server: TestServer;
-  const clients: Redis[] = [];
-  const connect = (): Redis => {
-    const c = new Redis(server.port, CLIENT_OPTIONS);
-    clients.push(c);
-    return c;
-  };
-
-  beforeAll(async () => {
-    server = await startServer({ shards: SHARDS });
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    await server?.stop();
-    if (server) fs.rmSync(server.dir, { recursive: true, force: true });
-  });
+  const suite = serverForSuite({ shards: SHARDS });
+  const connect = (): Redis => suite.connect();
 
   it('MGET never sees half of an MSET', async () => {
     const keys = keysOnEveryShard('atom', 2);

@@ -5,11 +5,8 @@
  * key names again), the commands queued behind it on the same connection, and commands split
  * across reads. Another client keeps the shared buffer busy with different bytes meanwhile.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import fs from 'node:fs';
-import type { Redis } from 'ioredis';
-import { startServer, type TestServer } from './helpers/server.js';
-import { connect } from './helpers/client.js';
+import { describe, it, expect } from 'vitest';
+import { serverForSuite } from './helpers/suite.js';
 import { keyShard } from '../src/server/slot.js';
 
 const SHARDS = 4;
@@ -24,23 +21,11 @@ function otherShardKey(src: string, base: string): string {
 }
 
 describe('arguments kept past the read that carried them', () => {
-  let server: TestServer;
-  const clients: Redis[] = [];
-
-  beforeAll(async () => {
-    server = await startServer({ shards: SHARDS });
-  });
-
-  afterAll(async () => {
-    for (const c of clients) c.disconnect();
-    await server?.stop();
-    if (server) fs.rmSync(server.dir, { recursive: true, force: true });
-  });
+  const suite = serverForSuite({ shards: SHARDS });
 
   it('cross-shard RENAME and the commands queued behind it keep their own bytes', async () => {
-    const a = connect(server.port);
-    const noise = connect(server.port);
-    clients.push(a, noise);
+    const a = suite.connect();
+    const noise = suite.connect();
     let flooding = true;
     const flood = (async (): Promise<number> => {
       let n = 0;
@@ -76,9 +61,8 @@ describe('arguments kept past the read that carried them', () => {
   });
 
   it('a command split over many reads, with other connections reading in between', async () => {
-    const b = connect(server.port);
-    const noise = connect(server.port);
-    clients.push(b, noise);
+    const b = suite.connect();
+    const noise = suite.connect();
     const value = Buffer.alloc(3 * 64 * 1024 + 17);
     for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
     const pending = Promise.all(Array.from({ length: 20 }, (_, i) => noise.set(`n${i}`, 'Q'.repeat(1000))));
