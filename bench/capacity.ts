@@ -451,16 +451,41 @@ function cpuByGroup(pid: number): Record<string, number> {
 }
 
 /** Runs `phase`, returning its result and each thread group's share of a core meanwhile. */
-async function withCpu<T>(pid: number, phase: () => Promise<T>): Promise<[T, CpuShare]> {
+async function withCpu<T>(pid: number, phase: () => Promise<T>): Promise<[T, CpuShare, ReadIo]> {
   const before = cpuByGroup(pid);
+  const ioBefore = readIo(pid);
   const t0 = Date.now();
   const r = await phase();
   const after = cpuByGroup(pid);
+  const ioAfter = readIo(pid);
   const secs = (Date.now() - t0) / 1000;
   const share: CpuShare = {};
   for (const [g, v] of Object.entries(after)) share[g] = (100 * (v - (before[g] ?? 0))) / secs;
-  return [r, share];
+  return [r, share, { syscalls: ioAfter.syscalls - ioBefore.syscalls, diskBytes: ioAfter.diskBytes - ioBefore.diskBytes }];
 }
+
+/**
+ * The server's reads (/proc/<pid>/io): read syscalls of every kind (sockets too) and the bytes it
+ * made the storage layer fetch (page cache misses). Per operation they tell how often a read went
+ * to the disk, whatever the machine's noise did to the throughput. Zeros where /proc has no io file.
+ */
+interface ReadIo {
+  syscalls: number;
+  diskBytes: number;
+}
+
+function readIo(pid: number): ReadIo {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    return { syscalls: field('syscr'), diskBytes: field('read_bytes') };
+  } catch {
+    return { syscalls: 0, diskBytes: 0 };
+  }
+}
+
+const ioLine = (io: ReadIo, ops: number): string => ops <= 0 ? 'no operations'
+  : `${(io.syscalls / ops).toFixed(2)} read syscalls (sockets included), ${(io.diskBytes / ops / 1024).toFixed(1)} KB read from the disk`;
 
 const cpuLine = (c: CpuShare): string =>
   Object.entries(c).filter(([, v]) => v >= 0.5).map(([g, v]) => `${g} ${v.toFixed(0)}%`).join(', ');
@@ -525,21 +550,23 @@ async function main(): Promise<void> {
     const make = operations(data, load.keys);
     mem.phase = 'throughput';
     console.log(`throughput: random operations, closed loop, ${o.clients} connections x ${o.depth} in flight, ${o.seconds} s...`);
-    const [throughput, cpuThroughput] = await withCpu(server.pid, () => watch(server, closedLoop(conns, { seconds: o.seconds, make, depth: o.depth })));
+    const [throughput, cpuThroughput, ioThroughput] = await withCpu(server.pid, () => watch(server, closedLoop(conns, { seconds: o.seconds, make, depth: o.depth })));
     check(throughput);
     console.log(`  ${fmtInt(throughput.achieved)} ops/s; ${percentileLine(throughput.all)}`);
     console.log(`  CPU, % of one core: ${cpuLine(cpuThroughput)}`);
+    console.log(`  per operation: ${ioLine(ioThroughput, throughput.completed)}`);
 
     const rate = o.rate ?? Math.max(1, Math.round(throughput.achieved / 2));
     mem.phase = 'latency';
     console.log(`latency: the same mix, open loop at ${fmtInt(rate)}/s over ${o.clients} connections (${o.pacing} pacing), ${o.seconds} s...`);
-    const [latency, cpuLatency] = await withCpu(server.pid, () => watch(server, openLoop(conns, { rate, seconds: o.seconds, make, pacing: o.pacing })));
+    const [latency, cpuLatency, ioLatency] = await withCpu(server.pid, () => watch(server, openLoop(conns, { rate, seconds: o.seconds, make, pacing: o.pacing })));
     check(latency);
     console.log(`  achieved ${fmtInt(latency.achieved)}/s; ${percentileLine(latency.all)}` +
       (latency.saturated ? ' (SATURATED: the server fell 5 s behind, sending stopped early; try a lower --rate)' : ''));
     // The load generator shares the machine: how late it sent is a floor under every latency above.
     console.log(`  load generator's own send lag: ${percentileLine(latency.sendLag)}`);
     console.log(`  CPU, % of one core: ${cpuLine(cpuLatency)}`);
+    console.log(`  per operation: ${ioLine(ioLatency, latency.completed)}`);
 
     if (commitsAfterLoad) {
       const end = await groupCommits(conns[0]!);
@@ -566,7 +593,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), options: o, machine: machine(), bench,
       server: server.command, shards: server.shards, budget, info,
       load: { keys: load.keys, logicalBytes: load.logicalBytes, seconds: load.seconds, timeline: load.timeline, reused: reused !== null }, settled,
-      throughput: { ...phaseJson(throughput), cpu: cpuThroughput }, latency: { ...phaseJson(latency), cpu: cpuLatency },
+      throughput: { ...phaseJson(throughput), cpu: cpuThroughput, io: ioThroughput }, latency: { ...phaseJson(latency), cpu: cpuLatency, io: ioLatency },
       memory: { peakRss: s.peakRss, peakAnon: s.peakAnon, peaksByPhase: mem.peaks, samples: mem.samples },
       disk: { afterLoad: diskAfterLoad, atEnd: s.diskAtEnd, spaceAmplification: s.diskAtEnd / load.logicalBytes, samples: disk.samples },
       baseline: s.baseline ?? null,
