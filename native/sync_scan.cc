@@ -24,6 +24,7 @@
 //   to the reply (bulk strings are the same in RESP2 and RESP3). No per-entry work is left to JS.
 //   Returns, native endian: u32 count | u32 ended | f64 skipped | u32 lastKeyLength | u32 0 |
 //     last key (whole, where the next chunk starts after) | the RESP bytes.
+// sizeSync(ctx, start, end) -> LevelDB's approximate bytes of [start, end) in table files.
 // countSync(ctx, lower, lowerExclusive, upper, upperInclusive, limit) -> entries in the range,
 //   at most `limit` (negative: no limit). Keys are compared in LevelDB, nothing is copied.
 #include "classic.h"
@@ -322,6 +323,36 @@ napi_value CountSync(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// sizeSync(ctx, start, end) -> LevelDB's estimate of the bytes the table files hold for keys in
+// [start, end) (DB::GetApproximateSizes: index lookups, no data read; what is still in the
+// memtables is not counted). For choosing the cheaper end of a count.
+napi_value SizeSync(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 3) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "sizeSync takes 3 arguments");
+    return nullptr;
+  }
+  leveldb::DB* db = DbArg(env, argv[0]);
+  if (db == nullptr) return nullptr;
+  Range r;
+  napi_value bounds[4] = {argv[1], argv[1], argv[2], argv[2]};
+  napi_get_boolean(env, false, &bounds[1]);
+  napi_get_boolean(env, false, &bounds[3]);
+  if (!ReadBounds(env, bounds, r)) return nullptr;
+  if (!r.hasLower || !r.hasUpper) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "sizeSync needs both ends");
+    return nullptr;
+  }
+  leveldb::Range range(r.lower, r.upper);
+  uint64_t size = 0;
+  db->GetApproximateSizes(&range, 1, &size);
+  napi_value result;
+  napi_create_double(env, static_cast<double>(size), &result);
+  return result;
+}
+
 }  // namespace
 
 void RegisterScan(napi_env env, napi_value exports) {
@@ -331,6 +362,9 @@ void RegisterScan(napi_env env, napi_value exports) {
   }
   if (napi_create_function(env, "respSync", NAPI_AUTO_LENGTH, RespSync, nullptr, &fn) == napi_ok) {
     napi_set_named_property(env, exports, "respSync", fn);
+  }
+  if (napi_create_function(env, "sizeSync", NAPI_AUTO_LENGTH, SizeSync, nullptr, &fn) == napi_ok) {
+    napi_set_named_property(env, exports, "sizeSync", fn);
   }
   if (napi_create_function(env, "countSync", NAPI_AUTO_LENGTH, CountSync, nullptr, &fn) == napi_ok) {
     napi_set_named_property(env, exports, "countSync", fn);

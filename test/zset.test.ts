@@ -1299,3 +1299,34 @@ describe.each([1, 4])('sorted set commands with %i shard(s)', (shards) => {
     expect(await run(client, ['command', 'getkeys', 'zmpop', '2', 'a', 'b', 'max'])).toEqual(['a', 'b']);
   });
 });
+
+describe('ZRANK over a sorted set in table files', () => {
+  it('counts from the nearer end (LevelDB\'s size estimate) and gives the same ranks', async () => {
+    const server = await startServer({ shards: 1, args: ['--leveldb-write-buffer-size', '64kb'] });
+    const client = newClient(server.port);
+    try {
+      const n = 30_000;
+      const member = (i: number): string => `member:${String(i).padStart(6, '0')}`;
+      for (let start = 0; start < n; start += 1000) {
+        const args: string[] = [];
+        for (let i = start; i < start + 1000; i++) args.push(String(i), member(i));
+        await client.call('zadd', 'ranked', ...args);
+      }
+      // Ranks near both ends and in the middle, both directions, and a member that is absent.
+      for (const i of [0, 1, 17, 4_999, 14_999, 15_000, 25_001, n - 18, n - 2, n - 1]) {
+        expect(await client.zrank('ranked', member(i)), `zrank ${i}`).toBe(i);
+        expect(await client.zrevrank('ranked', member(i)), `zrevrank ${i}`).toBe(n - 1 - i);
+      }
+      expect(await client.zrank('ranked', 'absent')).toBeNull();
+      // After writes the memtable holds part of the set again: still exact.
+      await client.zadd('ranked', '-1', 'first', String(n + 1), 'last');
+      expect(await client.zrank('ranked', member(n - 1))).toBe(n);
+      expect(await client.zrevrank('ranked', member(0))).toBe(n);
+      expect(await client.zrank('ranked', 'last')).toBe(n + 1);
+    } finally {
+      client.disconnect();
+      await server.stop();
+      fs.rmSync(server.dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -30,6 +30,8 @@ export interface Addon {
     flags: number, skip: number, limit: number, maxBytes: number, keySkip: number): Buffer;
   countSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
     limit: number): number;
+  /** LevelDB's approximate bytes of [start, end) in table files (native/sync_scan.cc); absent in older builds. */
+  sizeSync?(ctx: unknown, start: Buffer, end: Buffer): number;
 }
 
 /** The package root: the nearest folder above this module with native/binding.gyp. */

@@ -290,6 +290,16 @@ export function scanResp(store: Store, o: ScanOptions & { keySkip: number }, out
 }
 
 /**
+ * LevelDB's estimate of the bytes [start, end) takes in table files (no data read; memtables not
+ * counted), or null where there is no such estimate (no addon). To pick the cheaper end of a count.
+ */
+export function approximateSize(store: Store, start: Buffer, end: Buffer): number | null {
+  if (!nativeScans(store) || addon!.sizeSync === undefined) return null;
+  checkReadable(store, true);
+  return addon!.sizeSync(contextOf(store.db), start, end);
+}
+
+/**
  * Counts the entries of a range (at most `limit`; negative: all). O(n) either way: with the
  * addon the keys are stepped over inside LevelDB, nothing is copied to JS (about 50x faster than
  * reading them out). No writes may be pending.

@@ -24,7 +24,7 @@
  */
 import { Collection, type CollectionContext } from './collection.js';
 import { Type, Prefix, type Meta, versionPrefix, scoreKeyAfter, prefixEnd, writeSortableDouble, readSortableDouble } from './encoding.js';
-import { scan, scanResp, respScans, count, andThen, type MaybePromise, type Bounds, type RawSink } from './scan.js';
+import { scan, scanResp, respScans, count, approximateSize, andThen, type MaybePromise, type Bounds, type RawSink } from './scan.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -273,7 +273,26 @@ export class ZSet {
     const s = this.score(member);
     if (s === undefined) return null;
     const k = this.entryKey(s, member);
-    return reverse ? this.count({ gt: k }) : this.count({ lt: k });
+    // Counting is O(entries counted): count the side of the member that LevelDB's size estimate
+    // says is smaller (both are forward walks), and take the rank from the set's size.
+    const before = this.count.bind(this, { lt: k });
+    const after = this.count.bind(this, { gt: k });
+    const [near, far] = reverse ? [after, before] : [before, after];
+    return this.smallerBefore(k) === reverse ? andThen(far(), (n) => this.size - 1 - n) : near();
+  }
+
+  /**
+   * Whether the index holds fewer bytes before `k` than after it, by LevelDB's estimate (true when
+   * there is none: the set is small, or still in the memtable, or the store has no addon).
+   */
+  private smallerBefore(k: Buffer): boolean {
+    const { store } = this.coll.ctx;
+    if (this.size < 4096 || store.hasPending) return true;
+    const start = this.indexPrefix;
+    const end = prefixEnd(start)!;
+    const beforeBytes = approximateSize(store, start, k);
+    const afterBytes = approximateSize(store, k, end);
+    return beforeBytes === null || afterBytes === null || beforeBytes <= afterBytes;
   }
 
   /**
