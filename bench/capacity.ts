@@ -457,8 +457,8 @@ function cpuByGroup(pid: number): Record<string, number> {
   return out;
 }
 
-/** Runs `phase`, returning its result and each thread group's share of a core meanwhile. */
-async function withCpu<T>(pid: number, phase: () => Promise<T>): Promise<[T, CpuShare, ReadIo]> {
+/** Runs `phase`, returning its result, each thread group's share of a core meanwhile, and the server's reads. */
+async function withCpuAndIo<T>(pid: number, phase: () => Promise<T>): Promise<[T, CpuShare, ReadIo]> {
   const before = cpuByGroup(pid);
   const ioBefore = readIo(pid);
   const t0 = Date.now();
@@ -557,7 +557,7 @@ async function main(): Promise<void> {
     const make = operations(data, load.keys);
     mem.phase = 'throughput';
     console.log(`throughput: random operations, closed loop, ${o.clients} connections x ${o.depth} in flight, ${o.seconds} s...`);
-    const [throughput, cpuThroughput, ioThroughput] = await withCpu(server.pid, () => watch(server, closedLoop(conns, { seconds: o.seconds, make, depth: o.depth })));
+    const [throughput, cpuThroughput, ioThroughput] = await withCpuAndIo(server.pid, () => watch(server, closedLoop(conns, { seconds: o.seconds, make, depth: o.depth })));
     check(throughput);
     console.log(`  ${fmtInt(throughput.achieved)} ops/s; ${percentileLine(throughput.all)}`);
     console.log(`  CPU, % of one core: ${cpuLine(cpuThroughput)}`);
@@ -566,7 +566,7 @@ async function main(): Promise<void> {
     const rate = o.rate ?? Math.max(1, Math.round(throughput.achieved / 2));
     mem.phase = 'latency';
     console.log(`latency: the same mix, open loop at ${fmtInt(rate)}/s over ${o.clients} connections (${o.pacing} pacing), ${o.seconds} s...`);
-    const [latency, cpuLatency, ioLatency] = await withCpu(server.pid, () => watch(server, openLoop(conns, { rate, seconds: o.seconds, make, pacing: o.pacing })));
+    const [latency, cpuLatency, ioLatency] = await withCpuAndIo(server.pid, () => watch(server, openLoop(conns, { rate, seconds: o.seconds, make, pacing: o.pacing })));
     check(latency);
     console.log(`  achieved ${fmtInt(latency.achieved)}/s; ${percentileLine(latency.all)}` +
       (latency.saturated ? ' (SATURATED: the server fell 5 s behind, sending stopped early; try a lower --rate)' : ''));

@@ -24,7 +24,8 @@ namespace cairn {
 namespace {
 
 // The shape of this file's functions, f(path, n): finds `symbol` in classic-level's binary at
-// `path` and, if it is there, calls use(symbol, n). Returns whether the symbol was found.
+// `path` and, if it is there, calls use(symbol, n, find), where find(name) looks up another symbol
+// of that binary (null when absent). Returns whether `symbol` was found.
 template <typename Use>
 napi_value WithClassicSymbol(napi_env env, napi_callback_info info, const char* usage, const char* symbol, Use use) {
   size_t argc = 2;
@@ -36,7 +37,7 @@ napi_value WithClassicSymbol(napi_env env, napi_callback_info info, const char* 
     return nullptr;
   }
   void* sym = ClassicSymbol(env, argv[0], symbol);
-  if (sym != nullptr) use(sym, n);
+  if (sym != nullptr) use(sym, n, [&](const char* name) { return ClassicSymbol(env, argv[0], name); });
   napi_value result;
   napi_get_boolean(env, sym != nullptr, &result);
   return result;
@@ -46,7 +47,7 @@ napi_value WithClassicSymbol(napi_env env, napi_callback_info info, const char* 
 napi_value SetMmapLimit(napi_env env, napi_callback_info info) {
   return WithClassicSymbol(env, info, "setMmapLimit(path, limit)",
       "_ZN7leveldb18EnvPosixTestHelper20SetReadOnlyMMapLimitEi",
-      [](void* setter, int32_t limit) { reinterpret_cast<void (*)(int)>(setter)(limit); });
+      [](void* setter, int32_t limit, auto) { reinterpret_cast<void (*)(int)>(setter)(limit); });
 }
 
 // Runs on LevelDB's background thread (queued with Env::Schedule): sets that thread's nice value
@@ -66,24 +67,13 @@ void ReniceThisThread(void* arg) {
 // on the Env also starts them at once (the first one to take it renices and names itself again).
 // classic-level's prebuild has one thread, which that task renices. True when Env::Default was found.
 napi_value SetCompactionNice(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t nice = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
-      napi_get_value_int32(env, argv[1], &nice) != napi_ok) {
-    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "setCompactionNice(path, nice)");
-    return nullptr;
-  }
-  void* setAll = ClassicSymbol(env, argv[0], "cairn_leveldb_set_bg_nice");
-  if (setAll != nullptr) reinterpret_cast<void (*)(int)>(setAll)(nice);
-  void* envDefault = ClassicSymbol(env, argv[0], "_ZN7leveldb3Env7DefaultEv");
-  if (envDefault != nullptr) {
-    leveldb::Env* leveldbEnv = reinterpret_cast<leveldb::Env* (*)()>(envDefault)();
-    leveldbEnv->Schedule(&ReniceThisThread, reinterpret_cast<void*>(static_cast<intptr_t>(nice)));
-  }
-  napi_value result;
-  napi_get_boolean(env, envDefault != nullptr, &result);
-  return result;
+  return WithClassicSymbol(env, info, "setCompactionNice(path, nice)", "_ZN7leveldb3Env7DefaultEv",
+      [](void* envDefault, int32_t nice, auto find) {
+        void* setAll = find("cairn_leveldb_set_bg_nice");
+        if (setAll != nullptr) reinterpret_cast<void (*)(int)>(setAll)(nice);
+        leveldb::Env* leveldbEnv = reinterpret_cast<leveldb::Env* (*)()>(envDefault)();
+        leveldbEnv->Schedule(&ReniceThisThread, reinterpret_cast<void*>(static_cast<intptr_t>(nice)));
+      });
 }
 
 // setThreadBatch(on): the calling thread's policy becomes SCHED_BATCH (on) or SCHED_OTHER. The

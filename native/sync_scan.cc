@@ -76,24 +76,34 @@ struct Range {
   }
 };
 
+// Reads a range bound: a Buffer into `s` (present = true), or null/undefined (present = false).
+// False after throwing.
+bool ReadBound(napi_env env, napi_value v, leveldb::Slice& s, bool& present) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  present = !(t == napi_null || t == napi_undefined);
+  if (!present) return true;
+  void* data = nullptr;
+  size_t len = 0;
+  bool isBuffer = false;
+  if (napi_is_buffer(env, v, &isBuffer) != napi_ok || !isBuffer ||
+      napi_get_buffer_info(env, v, &data, &len) != napi_ok) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "a range bound must be a Buffer or null");
+    return false;
+  }
+  s = leveldb::Slice(static_cast<const char*>(data), len);
+  return true;
+}
+
 // Reads argv[at .. at+3] (lower, lowerExclusive, upper, upperInclusive) into `r`; false after throwing.
 bool ReadBounds(napi_env env, napi_value* argv, Range& r) {
   for (int side = 0; side < 2; side++) {
-    napi_value v = argv[side * 2];
-    napi_valuetype t;
-    if (napi_typeof(env, v, &t) != napi_ok) return false;
     bool flag = false;
     napi_get_value_bool(env, argv[side * 2 + 1], &flag);
-    if (t == napi_null || t == napi_undefined) continue;
-    void* data = nullptr;
-    size_t len = 0;
-    bool isBuffer = false;
-    if (napi_is_buffer(env, v, &isBuffer) != napi_ok || !isBuffer ||
-        napi_get_buffer_info(env, v, &data, &len) != napi_ok) {
-      napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "a range bound must be a Buffer or null");
-      return false;
-    }
-    leveldb::Slice s(static_cast<const char*>(data), len);
+    leveldb::Slice s;
+    bool present = false;
+    if (!ReadBound(env, argv[side * 2], s, present)) return false;
+    if (!present) continue;
     if (side == 0) {
       r.hasLower = true;
       r.lower = s;
@@ -119,6 +129,18 @@ leveldb::DB* DbArg(napi_env env, napi_value v) {
   leveldb::DB* db = static_cast<ClassicDatabase*>(ptr)->db_;
   if (db == nullptr) napi_throw_error(env, "LEVEL_DATABASE_NOT_OPEN", "Database is not open");
   return db;
+}
+
+// The start every function here shares: reads up to `argc` arguments into argv (argc becomes how
+// many were given), requires at least `min`, and returns the open LevelDB of argv[0]; null after
+// throwing.
+leveldb::DB* DbCall(napi_env env, napi_callback_info info, napi_value* argv, size_t& argc, size_t min, const char* usage) {
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < min) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", usage);
+    return nullptr;
+  }
+  return DbArg(env, argv[0]);
 }
 
 // Throws the iterator's error, if any; deletes it either way. False when it threw.
@@ -151,12 +173,7 @@ struct ScanRequest {
 bool ReadScanRequest(napi_env env, napi_callback_info info, size_t want, const char* usage, ScanRequest& q) {
   size_t argc = 10;
   napi_value argv[10];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return false;
-  if (argc < want) {
-    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", usage);
-    return false;
-  }
-  q.db = DbArg(env, argv[0]);
+  q.db = DbCall(env, info, argv, argc, want, usage);
   if (q.db == nullptr) return false;
   if (!ReadBounds(env, argv + 1, q.r)) return false;
   uint32_t flags = static_cast<uint32_t>(NumberArg(env, argv[5], 0));
@@ -304,12 +321,7 @@ napi_value RespSync(napi_env env, napi_callback_info info) {
 napi_value CountSync(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  if (argc < 5) {
-    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "countSync takes 5 or 6 arguments");
-    return nullptr;
-  }
-  leveldb::DB* db = DbArg(env, argv[0]);
+  leveldb::DB* db = DbCall(env, info, argv, argc, 5, "countSync takes 5 or 6 arguments");
   if (db == nullptr) return nullptr;
   Range r;
   if (!ReadBounds(env, argv + 1, r)) return nullptr;
@@ -329,23 +341,15 @@ napi_value CountSync(napi_env env, napi_callback_info info) {
 napi_value SizeSync(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  if (argc < 3) {
-    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "sizeSync takes 3 arguments");
-    return nullptr;
-  }
-  leveldb::DB* db = DbArg(env, argv[0]);
+  leveldb::DB* db = DbCall(env, info, argv, argc, 3, "sizeSync takes 3 arguments");
   if (db == nullptr) return nullptr;
-  Range r;
-  napi_value bounds[4] = {argv[1], argv[1], argv[2], argv[2]};
-  napi_get_boolean(env, false, &bounds[1]);
-  napi_get_boolean(env, false, &bounds[3]);
-  if (!ReadBounds(env, bounds, r)) return nullptr;
-  if (!r.hasLower || !r.hasUpper) {
+  leveldb::Range range;
+  bool hasStart = false, hasEnd = false;
+  if (!ReadBound(env, argv[1], range.start, hasStart) || !ReadBound(env, argv[2], range.limit, hasEnd)) return nullptr;
+  if (!hasStart || !hasEnd) {
     napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "sizeSync needs both ends");
     return nullptr;
   }
-  leveldb::Range range(r.lower, r.upper);
   uint64_t size = 0;
   db->GetApproximateSizes(&range, 1, &size);
   napi_value result;

@@ -110,11 +110,13 @@ async function getAll(c: ShardCall, part: Part): Promise<void> {
   if (h === null) return part === 'both' ? c.w.map(0) : c.w.array(0);
   if (part === 'both') c.w.map(h.size);
   else c.w.array(h.size);
+  const fields = part !== 'values';
+  const values = part !== 'fields';
   // The addon writes the fields and values as RESP itself when it can.
-  const n = await (h.writeRange({ values: part !== 'fields', subs: part !== 'values' }, c.w) ??
-    h.forEach({ values: part !== 'fields' }, (field, value) => {
-      if (part !== 'values') c.w.bulk(field);
-      if (part !== 'fields') c.w.bulk(value);
+  const n = await (h.writeRange({ values, subs: fields }, c.w) ??
+    h.forEach({ values }, (field, value) => {
+      if (fields) c.w.bulk(field);
+      if (values) c.w.bulk(value);
     }));
   // The header promised `size` entries: a disagreement must not reach the client as a broken reply.
   if (n !== h.size) throw new Error(`hash size ${h.size} disagrees with its ${n} fields`);

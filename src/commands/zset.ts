@@ -234,17 +234,16 @@ async function zrange(c: ShardCall, kind: RangeKind | null, reverse: boolean | n
   if (r === null) return c.w.array(0);
   const n = r[1] - r[0] + 1;
   scoredHeader(c.w, n, q.withScores);
+  // Members only: the addon writes them as RESP, where the range is read from the asked end.
   const direct = q.withScores ? null : z.writeRankMembers(r[0], r[1], q.reverse, c.w);
-  if (direct !== null) {
-    const sent = await direct;
-    if (sent !== n) throw new Error(`sorted set size ${z.size} disagrees with its index (${sent} of ${n} entries)`);
-    return;
-  }
   let sent = 0;
-  await z.rankRange(r[0], r[1], q.reverse, (m, s) => {
-    sent++;
-    scoredEntry(c.w, m, s, q.withScores);
-  });
+  if (direct !== null) sent = await direct;
+  else {
+    await z.rankRange(r[0], r[1], q.reverse, (m, s) => {
+      sent++;
+      scoredEntry(c.w, m, s, q.withScores);
+    });
+  }
   // The header promised n entries: a disagreement must not reach the client as a broken reply.
   if (sent !== n) throw new Error(`sorted set size ${z.size} disagrees with its index (${sent} of ${n} entries)`);
 }

@@ -158,8 +158,7 @@ export class List {
    */
   scan(from: number, to: number, reverse: boolean, visit: PositionVisitor): MaybePromise<number> {
     if (from >= to) return 0;
-    const { store } = this.coll.ctx;
-    if (to - from <= POINT_READS_MAX && (store.hasPending || !nativeScans(store))) return this.scanPoints(from, to, reverse, visit);
+    if (this.pointReads(from, to)) return this.scanPoints(from, to, reverse, visit);
     let pos = reverse ? to - 1 : from;
     const step = reverse ? -1 : 1;
     let stopped = false;
@@ -171,26 +170,25 @@ export class List {
         return false;
       }
     });
-    return andThen(read, (n) => {
-      if (!stopped && n !== to - from) throw new Error(`list range [${from}, ${to}) has ${n} entries`);
-      return n;
-    });
+    return andThen(read, (n) => (stopped ? n : checkedCount(from, to, n)));
   }
 
   /**
    * Writes the elements at positions [from, to), left to right, to `out` as RESP bulk strings
-   * (LRANGE's reply body), encoded by the addon in one range read. Null where scan() would not
-   * take one synchronous range read (writes pending, or no addon): use scan().
+   * (LRANGE's reply body), encoded by the addon in one range read. Null where scan() would take
+   * point reads (a short range with writes pending) or there is no addon: use scan().
    */
   writeRange(from: number, to: number, out: RawSink): MaybePromise<number> | null {
     if (from >= to) return 0;
-    if (this.coll.ctx.store.hasPending) return null;
+    if (this.pointReads(from, to)) return null;
     const read = this.coll.writeRange({ from: this.sub(from), before: this.sub(to), subs: false }, out);
-    if (read === null) return null;
-    return andThen(read, (n) => {
-      if (n !== to - from) throw new Error(`list range [${from}, ${to}) has ${n} entries`);
-      return n;
-    });
+    return read === null ? null : andThen(read, (n) => checkedCount(from, to, n));
+  }
+
+  /** Whether scan() reads positions [from, to) with point reads rather than one range read. */
+  private pointReads(from: number, to: number): boolean {
+    const { store } = this.coll.ctx;
+    return to - from <= POINT_READS_MAX && (store.hasPending || !nativeScans(store));
   }
 
   private scanPoints(from: number, to: number, reverse: boolean, visit: PositionVisitor): number {
@@ -287,3 +285,8 @@ export class List {
   }
 }
 
+/** `n`, the entries a range read of positions [from, to) found, when it is all of them; else throws (a corrupt list). */
+function checkedCount(from: number, to: number, n: number): number {
+  if (n !== to - from) throw new Error(`list range [${from}, ${to}) has ${n} entries`);
+  return n;
+}

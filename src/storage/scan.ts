@@ -99,15 +99,33 @@ function checkReadable(store: Store, midway = false): void {
 
 // ---------------------------------------------------------------- chunk readers
 
+/** A range's bounds as the addon takes them: lower, lowerExclusive, upper, upperInclusive. */
+function boundArgs(b: Bounds): [Buffer | null, boolean, Buffer | null, boolean] {
+  return [b.gt ?? b.gte ?? null, b.gt !== undefined, b.lt ?? b.lte ?? null, b.lte !== undefined];
+}
+
 /** One chunk through the addon, synchronously. */
 export function nativeChunk(db: Db, req: ChunkRequest): Chunk {
   const r = req.range;
-  const lower = r.gt ?? r.gte ?? null;
-  const upper = r.lt ?? r.lte ?? null;
   const flags = (r.reverse === true ? F_REVERSE : 0) | F_KEYS | (r.values === false ? 0 : F_VALUES);
-  const buf = addon!.scanSync(contextOf(db), lower, r.gt !== undefined, upper, r.lte !== undefined,
-    flags, req.skip, req.limit, CHUNK_BYTES);
+  const buf = addon!.scanSync(contextOf(db), ...boundArgs(r), flags, req.skip, req.limit, CHUNK_BYTES);
   return decodeChunk(buf, req.keys !== false);
+}
+
+/** The head scanSync's and respSync's replies share (native/sync_scan.cc): count, ended, skipped. */
+interface ChunkHead {
+  /** The reply, in 8-aligned memory (a copy if it was not), for native-endian typed-array reads. */
+  aligned: Buffer;
+  count: number;
+  ended: boolean;
+  skipped: number;
+}
+
+function readChunkHead(buf: Buffer): ChunkHead {
+  const aligned = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
+  const words = new Uint32Array(aligned.buffer, aligned.byteOffset, 2);
+  const skipped = new Float64Array(aligned.buffer, aligned.byteOffset + 8, 1)[0]!;
+  return { aligned, count: words[0]!, ended: words[1] === 1, skipped };
 }
 
 /**
@@ -116,11 +134,7 @@ export function nativeChunk(db: Db, req: ChunkRequest): Chunk {
  * as the rest of an entry's decoding, and LRANGE needs none).
  */
 export function decodeChunk(buf: Buffer, allKeys = true): Chunk {
-  // Native-endian fields, read through typed arrays over the buffer (its own, 8-aligned memory).
-  const aligned = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
-  const head = new Uint32Array(aligned.buffer, aligned.byteOffset, 4);
-  const count = head[0]!;
-  const skipped = new Float64Array(aligned.buffer, aligned.byteOffset + 8, 1)[0]!;
+  const { aligned, count, ended, skipped } = readChunkHead(buf);
   const lens = new Uint32Array(aligned.buffer, aligned.byteOffset + 16, count * 2);
   const keys: Buffer[] = new Array(count);
   const values: Buffer[] = new Array(count);
@@ -133,7 +147,7 @@ export function decodeChunk(buf: Buffer, allKeys = true): Chunk {
     values[i] = vl === 0 ? EMPTY : aligned.subarray(at, at + vl);
     at += vl;
   }
-  return { keys, values, skipped, ended: head[1] === 1 };
+  return { keys, values, skipped, ended };
 }
 
 /** One chunk through classic-level's iterators (the libuv pool): the fallback without the addon. */
@@ -272,18 +286,14 @@ export function scanResp(store: Store, o: ScanOptions & { keySkip: number }, out
   let skip = o.skip ?? 0;
   let n = 0;
   while (n < limit) {
-    const lower = range.gt ?? range.gte ?? null;
-    const upper = range.lt ?? range.lte ?? null;
-    const buf = addon!.respSync!(ctx, lower, range.gt !== undefined, upper, range.lte !== undefined,
-      flags, skip, Math.min(RESP_CHUNK_ENTRIES, limit - n), CHUNK_BYTES, o.keySkip);
-    const aligned = buf.byteOffset % 8 === 0 ? buf : Buffer.from(buf);
-    const head = new Uint32Array(aligned.buffer, aligned.byteOffset, 6);
-    const count = head[0]!;
-    skip -= new Float64Array(aligned.buffer, aligned.byteOffset + 8, 1)[0]!;
-    const lastKeyEnd = 24 + head[4]!;
+    const buf = addon!.respSync!(ctx, ...boundArgs(range), flags, skip, Math.min(RESP_CHUNK_ENTRIES, limit - n), CHUNK_BYTES, o.keySkip);
+    const { aligned, count, ended, skipped } = readChunkHead(buf);
+    skip -= skipped;
+    // After the shared head: the last key's length (and 4 bytes of padding), the key, the RESP.
+    const lastKeyEnd = 24 + new Uint32Array(aligned.buffer, aligned.byteOffset + 16, 1)[0]!;
     if (aligned.length > lastKeyEnd) out.raw(aligned.subarray(lastKeyEnd));
     n += count;
-    if (head[1] === 1 || count === 0) return n;
+    if (ended || count === 0) return n;
     range = after(range, aligned.subarray(24, lastKeyEnd));
   }
   return n;
@@ -307,7 +317,7 @@ export function approximateSize(store: Store, start: Buffer, end: Buffer): numbe
 export function count(store: Store, b: Bounds, limit = -1): number | Promise<number> {
   checkReadable(store);
   if (nativeScans(store)) {
-    return addon!.countSync(contextOf(store.db), b.gt ?? b.gte ?? null, b.gt !== undefined, b.lt ?? b.lte ?? null, b.lte !== undefined, limit);
+    return addon!.countSync(contextOf(store.db), ...boundArgs(b), limit);
   }
   return poolCount(store.db, b, limit);
 }

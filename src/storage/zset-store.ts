@@ -24,7 +24,7 @@
  */
 import { Collection, type CollectionContext } from './collection.js';
 import { Type, Prefix, type Meta, versionPrefix, scoreKeyAfter, prefixEnd, writeSortableDouble, readSortableDouble } from './encoding.js';
-import { scan, scanResp, respScans, count, approximateSize, andThen, type MaybePromise, type Bounds, type RawSink } from './scan.js';
+import { scan, scanResp, respScans, count, approximateSize, andThen, type MaybePromise, type Bounds, type RawSink, type ScanOptions as RangeScan } from './scan.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -238,8 +238,13 @@ export class ZSet {
   scan(o: IndexScan, visit: ZVisitor): MaybePromise<number> {
     if ((o.limit ?? Infinity) <= 0) return 0;
     const skip = this.indexPrefix.length;
-    const range = { ...this.bounded(o), reverse: o.reverse === true, values: false, skip: o.skip ?? 0, limit: o.limit ?? Infinity };
+    const range = this.indexRange(o);
     return this.coll.synced(() => scan(this.coll.ctx.store, range, (k) => visit(k.subarray(skip + 8), readSortableDouble(k, skip))));
+  }
+
+  /** The index range (keys only) that `o` selects. */
+  private indexRange(o: IndexScan): RangeScan {
+    return { ...this.bounded(o), reverse: o.reverse === true, values: false, skip: o.skip ?? 0, limit: o.limit ?? Infinity };
   }
 
   /**
@@ -250,7 +255,7 @@ export class ZSet {
   writeMembers(o: IndexScan, out: RawSink): MaybePromise<number> | null {
     if (!respScans(this.coll.ctx.store)) return null;
     if ((o.limit ?? Infinity) <= 0) return 0;
-    const range = { ...this.bounded(o), reverse: o.reverse === true, values: false, skip: o.skip ?? 0, limit: o.limit ?? Infinity };
+    const range = this.indexRange(o);
     return this.coll.synced(() => scanResp(this.coll.ctx.store, { ...range, keySkip: this.indexPrefix.length + 8 }, out));
   }
 
@@ -273,12 +278,12 @@ export class ZSet {
     const s = this.score(member);
     if (s === undefined) return null;
     const k = this.entryKey(s, member);
-    // Counting is O(entries counted): count the side of the member that LevelDB's size estimate
-    // says is smaller (both are forward walks), and take the rank from the set's size.
-    const before = this.count.bind(this, { lt: k });
-    const after = this.count.bind(this, { gt: k });
-    const [near, far] = reverse ? [after, before] : [before, after];
-    return this.smallerBefore(k) === reverse ? andThen(far(), (n) => this.size - 1 - n) : near();
+    // The rank is the number of entries before the member (after it, with `reverse`). Counting is
+    // O(entries counted), so count the side LevelDB's size estimate says is smaller (both are
+    // forward walks) and, if that is the other side, take the rank from the set's size.
+    const countBefore = this.smallerBefore(k);
+    const counted = this.count(countBefore ? { lt: k } : { gt: k });
+    return countBefore !== reverse ? counted : andThen(counted, (n) => this.size - 1 - n);
   }
 
   /**
@@ -334,17 +339,24 @@ export class ZSet {
    * most `limit` (negative: all). A negative offset visits nothing, as in Redis (its skip loop
    * runs off the end).
    */
-  /** scoreRange()'s members as RESP (writeMembers); null without the addon. */
-  writeScoreMembers(r: ScoreRange, reverse: boolean, offset: number, limit: number, out: RawSink): MaybePromise<number> | null {
-    if (scoreRangeEmpty(r) || offset < 0 || offset >= this.size || limit === 0) return respScans(this.coll.ctx.store) ? 0 : null;
-    return this.writeMembers({ ...this.scoreBounds(r), reverse, skip: offset, limit: limit < 0 ? Infinity : limit }, out);
+  scoreRange(r: ScoreRange, reverse: boolean, offset: number, limit: number, visit: ZVisitor): MaybePromise<void> {
+    const q = this.scoreQuery(r, reverse, offset, limit);
+    if (q === null) return;
+    return andThen(this.scan(q, visit), () => undefined);
   }
 
-  scoreRange(r: ScoreRange, reverse: boolean, offset: number, limit: number, visit: ZVisitor): MaybePromise<void> {
+  /** scoreRange()'s members as RESP (writeMembers); null without the addon. */
+  writeScoreMembers(r: ScoreRange, reverse: boolean, offset: number, limit: number, out: RawSink): MaybePromise<number> | null {
+    const q = this.scoreQuery(r, reverse, offset, limit);
+    if (q === null) return respScans(this.coll.ctx.store) ? 0 : null;
+    return this.writeMembers(q, out);
+  }
+
+  /** The index scan of a score range with offset and limit (scoreRange), or null when it selects nothing. */
+  private scoreQuery(r: ScoreRange, reverse: boolean, offset: number, limit: number): IndexScan | null {
     // An offset past the end selects nothing (Redis returns early too): no need to walk there.
-    if (scoreRangeEmpty(r) || offset < 0 || offset >= this.size || limit === 0) return;
-    const take = limit < 0 ? Infinity : limit;
-    return andThen(this.scan({ ...this.scoreBounds(r), reverse, skip: offset, limit: take }, visit), () => undefined);
+    if (scoreRangeEmpty(r) || offset < 0 || offset >= this.size || limit === 0) return null;
+    return { ...this.scoreBounds(r), reverse, skip: offset, limit: limit < 0 ? Infinity : limit };
   }
 
   /**
