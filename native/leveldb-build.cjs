@@ -47,6 +47,16 @@ const PATCHES = [
   ...backgroundThreadPatches(),
   ...memtableSplicePatches(),
   ...tableTailReadPatches(),
+  {
+    name: 'get-many',
+    // Exports cairn_leveldb_get_many (native/leveldb-get-many.inc, appended to db_impl.cc): many
+    // point reads in one call, overlapped on a small thread pool once one of them reaches the disk.
+    // A shard reads the records a frame of commands will need through it before running them
+    // (src/storage/get-many.ts), instead of waiting for each command's disk reads in turn.
+    file: `${LEVELDB}/db/db_impl.cc`,
+    find: '}  // namespace leveldb\n',
+    replace: '}  // namespace leveldb\n' + fs.readFileSync(path.join(__dirname, 'leveldb-get-many.inc'), 'utf8'),
+  },
 ];
 
 /**

@@ -200,6 +200,7 @@ napi_value Init(napi_env env, napi_value exports) {
   }
   cairn::RegisterScan(env, exports);
   cairn::RegisterMemory(env, exports);
+  cairn::RegisterGet(env, exports);
   return exports;
 }
 

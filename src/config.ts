@@ -130,6 +130,8 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
     doc: 'Cache of recently read and written records, per shard, in front of LevelDB (0 = off).' }),
   opt({ section: 'storage', name: 'leveldb-native-writes', type: 'bool', default: true, mutable: false, effect: 'restart',
     doc: 'Write each group commit, and read key ranges (LRANGE, ZRANGE, HGETALL, SCAN, ranks, ...), on the shard\'s own thread with the bundled native addon (built by npm install); with "no", or when the addon is not built, both go through the libuv thread pool.' }),
+  opt({ section: 'storage', name: 'leveldb-overlapped-reads', type: 'bool', default: true, mutable: false, effect: 'restart',
+    doc: 'Before running a frame of commands, a shard reads the records they will look up first in one native call that overlaps the reads reaching the disk (on a pool of up to 16 threads), instead of waiting for each in turn. Needs the native addon and the patched LevelDB (npm install builds both) and the row cache.' }),
   opt({ section: 'storage', name: 'leveldb-cache-size', type: 'memory', default: 64 * MB, min: 0, max: 1e15, mutable: false, effect: 'restart',
     doc: 'LevelDB block cache per shard.' }),
   opt({ section: 'storage', name: 'leveldb-write-buffer-size', type: 'memory', default: 4 * MB, min: 64 * 1024, max: 1e15, mutable: false, effect: 'restart',

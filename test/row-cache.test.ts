@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { RowCache } from '../src/storage/row-cache.js';
+import { metaKey } from '../src/storage/encoding.js';
+import { ManyReader } from '../src/storage/get-many.js';
 
 const k = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -239,6 +241,85 @@ describe('row cache in the store: index records', () => {
       b.done();
       expect(store.db.getSync(z)).toEqual(Buffer.alloc(0));
       expect(store.db.getSync(e)).toEqual(Buffer.alloc(0));
+    });
+  });
+});
+
+describe('overlapped reads (Store.prefetchMeta, get-many)', () => {
+  it('reads many keys in one call, on the pool or not, exactly as getSync does', async () => {
+    await withStore(0, async (store) => {
+      const reader = ManyReader.for(store.db);
+      // Built by npm install (the addon and the patched LevelDB); without them there is nothing to test.
+      if (reader === null) return;
+      for (let i = 0; i < 500; i += 2) store.put(Buffer.from('k' + i), Buffer.alloc(i * 7, i));
+      await store.writeBatch(store.takeOps()!.ops);
+      // 0: every read counts as slow, so all but the first go to the pool.
+      for (const slow of [1e9, 0]) {
+        reader.slowMicros = slow;
+        const got = new Map<string, Buffer | null>();
+        for (let i = 0; i < 200; i++) reader.add(0x6b, 0x31 + (i % 9), Buffer.from(String(i)));
+        reader.read((k, v) => got.set(k.toString(), v === null ? null : Buffer.from(v)));
+        expect(got.size).toBe(200);
+        for (const [k, v] of got) {
+          const want = store.db.getSync(Buffer.from(k)) ?? null;
+          expect(v === null || want === null ? v === want : v.equals(want), k).toBe(true);
+        }
+      }
+      expect(reader.stats.calls).toBe(2);
+      expect(reader.stats.keys).toBe(400);
+      expect(reader.stats.slow).toBeGreaterThan(0);
+    });
+  });
+
+  it('never caches a value older than a pending write, whether the ring kept the write or refused it', async () => {
+    // An 8 KB cache: most records are not cached, so prefetches read LevelDB, and many pending
+    // writes live in the overlay rather than the ring.
+    await withStore(8192, async (store) => {
+      const model = new Map<string, Buffer | null>();
+      const user = (i: number): Buffer => Buffer.from('u' + i);
+      let seed = 5;
+      const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+      const prefetchSome = (): void => {
+        const keys = Array.from({ length: 2 + rnd(60) }, () => user(rnd(200)));
+        store.prefetchMeta(keys.map(() => 0), keys, keys.length);
+      };
+      const check = (): void => {
+        for (let i = 0; i < 200; i++) {
+          const want = model.get('u' + i) ?? null;
+          const got = store.get(metaKey(0, user(i))) ?? null;
+          expect(got === null || want === null ? got === want : got.equals(want), 'u' + i).toBe(true);
+        }
+      };
+      const batches: { ops: unknown[]; done: () => void }[] = [];
+      for (let turn = 0; turn < 30; turn++) {
+        for (let n = 0; n < 40; n++) {
+          const i = rnd(200);
+          if (rnd(4) === 0) {
+            store.del(metaKey(0, user(i)));
+            model.set('u' + i, null);
+          } else {
+            const v = Buffer.alloc(rnd(2000), turn);
+            store.put(metaKey(0, user(i)), v);
+            model.set('u' + i, v);
+          }
+          if (rnd(8) === 0) prefetchSome();
+        }
+        prefetchSome();
+        check();
+        const b = store.takeOps();
+        if (b) batches.push(b);
+        prefetchSome();
+        if (turn % 2 === 1) {
+          while (batches.length > 0) {
+            const x = batches.shift()!;
+            store.writeBatch(x.ops as never);
+            x.done();
+            prefetchSome();
+          }
+        }
+        check();
+      }
+      expect(store.prefetchStats === null || store.prefetchStats.keys > 0).toBe(true);
     });
   });
 });

@@ -94,18 +94,24 @@ export interface ShardTotals {
   slowBatchWrites: number;
   /** LevelDB level-0 files: the most any shard has (8 slow its writes down, 12 stop them). */
   level0Files: number;
+  /** Overlapped reads (Store.prefetchMeta): shards using them, native calls, keys, reads that hit the disk. */
+  overlappedShards: number;
+  overlappedCalls: number;
+  overlappedKeys: number;
+  overlappedSlow: number;
 }
 
 /*
  * __stats reply (RESP2 array): [keys-per-db[], expires-per-db[], expired, hits, misses, heap-used,
  * leveldb-memory, [id, usec, failed, ...], [id, code, count, ...], sweep-pending, sweep-swept,
  * sweep-deleted, heap-committed, external, log-fsyncs, retired-db-ids, batch-writes,
- * batch-write-usec, batch-write-max-usec, slow-batch-writes, level-0 files]. `__stats RESET`
+ * batch-write-usec, batch-write-max-usec, slow-batch-writes, level-0 files, overlapped reads
+ * [calls, keys, slow] (empty when unavailable)]. `__stats RESET`
  * zeroes the counters.
  */
 function statsReply(c: ShardCall): void {
   const { store, w } = c;
-  w.array(21);
+  w.array(22);
   w.array(store.databases);
   for (let n = 0; n < store.databases; n++) w.int(store.counts[store.dbId(n)]!);
   w.array(store.databases);
@@ -145,6 +151,14 @@ function statsReply(c: ShardCall): void {
   w.int(b.maxUsec);
   w.int(b.slow);
   w.int(leveldbNumber(store, 'leveldb.num-files-at-level0'));
+  const o = store.prefetchStats;
+  if (o === null) w.array(0);
+  else {
+    w.array(3);
+    w.int(o.calls);
+    w.int(o.keys);
+    w.int(o.slow);
+  }
 }
 
 /** A numeric LevelDB property of the shard's database (0 when this build does not have it). */
@@ -166,6 +180,8 @@ export const statsCommand: CommandSpec = command({
       c.store.keyspaceMisses = 0;
       sweepState(c.store).deleted = 0;
       Object.assign(c.store.batchWrites, { count: 0, usec: 0, maxUsec: 0, slow: 0 });
+      const o = c.store.prefetchStats;
+      if (o !== null) Object.assign(o, { calls: 0, keys: 0, slow: 0 });
       shardStats.reset();
       c.w.ok();
       return;
@@ -182,6 +198,7 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
     keys: [], expires: [], expiredKeys: 0, hits: 0, misses: 0, heapUsed: 0, heapCommitted: 0, external: 0, leveldbMemory: 0,
     commands: new Map(), errors: new Map(), errorReplies: 0, sweepPending: 0, sweepSwept: 0, sweepDeleted: 0, logFsyncs: 0, sweepPendingDbs: 0,
     batchWrites: 0, batchWriteUsec: 0, batchWriteMaxUsec: 0, slowBatchWrites: 0, level0Files: 0,
+    overlappedShards: 0, overlappedCalls: 0, overlappedKeys: 0, overlappedSlow: 0,
   };
   for (const raw of await Promise.all(calls)) {
     const r = parseReply(raw) as RespValue[];
@@ -221,6 +238,13 @@ export async function gatherShardStats(server: ServerState): Promise<ShardTotals
     t.batchWriteMaxUsec = Math.max(t.batchWriteMaxUsec, r[18] as number);
     t.slowBatchWrites += r[19] as number;
     t.level0Files = Math.max(t.level0Files, r[20] as number);
+    const o = r[21] as number[];
+    if (o.length === 3) {
+      t.overlappedShards++;
+      t.overlappedCalls += o[0]!;
+      t.overlappedKeys += o[1]!;
+      t.overlappedSlow += o[2]!;
+    }
   }
   return t;
 }
@@ -541,6 +565,12 @@ function statsSection(server: ServerState, t: ShardTotals): Field[] {
     ['sweep_deleted_subkeys', t.sweepDeleted],
     ['sweep_running', Sweeper.of(server)?.running ?? 0],
     ['sweep_compactions', Sweeper.of(server)?.compactions ?? 0],
+    // Overlapped point reads (leveldb-overlapped-reads): shards using them, native calls, keys
+    // read through them, and reads among those that took over 50 us (the disk).
+    ['cairn_overlapped_read_shards', t.overlappedShards],
+    ['cairn_overlapped_read_calls', t.overlappedCalls],
+    ['cairn_overlapped_read_keys', t.overlappedKeys],
+    ['cairn_overlapped_read_slow', t.overlappedSlow],
   ];
 }
 

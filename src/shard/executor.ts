@@ -21,6 +21,7 @@ import { ReplyWriter } from '../server/resp/writer.js';
 import { decodeFrame, encodeReplies, type DecodedCommand } from '../server/frame.js';
 import type { Store, BatchOp } from '../storage/store.js';
 import { shardStats } from './stats.js';
+import { MAX_KEYS } from '../storage/get-many.js';
 import { misconfError } from './write-error.js';
 
 interface Segment {
@@ -69,8 +70,38 @@ export class ShardExecutor {
 
   onFrame(ab: ArrayBuffer): void {
     const cmds = decodeFrame(ab);
+    if (cmds.length > 1 && this.error === null) this.prefetch(cmds);
     for (const c of cmds) this.queue.push(c);
     this.pump();
+  }
+
+  /** The keys and databases of a frame's commands (reused; emptied after each frame). */
+  private readonly frameKeys: Buffer[] = [];
+  private readonly frameDbs: number[] = [];
+
+  /**
+   * Reads the meta records of the frame's keys together (Store.prefetchMeta): each command looks
+   * its key up first, and a shard that meets the disk once per command waits for each read in
+   * turn. Correct whenever it runs: the row cache is write-through, so a command queued before
+   * these that writes one of the keys updates the cached record.
+   */
+  private prefetch(cmds: readonly DecodedCommand[]): void {
+    const keys = this.frameKeys;
+    const dbs = this.frameDbs;
+    for (const c of cmds) {
+      const spec = this.specs[c.id]!;
+      const k = spec.keys;
+      if (k === null || k.step <= 0 || spec.shard === undefined) continue;
+      const last = Math.min(k.last < 0 ? c.args.length + k.last : k.last, c.args.length - 1);
+      const db = this.store.dbId(c.db);
+      for (let i = k.first; i <= last && keys.length < MAX_KEYS; i += k.step) {
+        keys.push(c.args[i]!);
+        dbs.push(db);
+      }
+    }
+    if (keys.length > 1) this.store.prefetchMeta(dbs, keys, keys.length);
+    keys.length = 0;
+    dbs.length = 0;
   }
 
   /** Queues internal work (active expiry) to run between commands, without a reply. */

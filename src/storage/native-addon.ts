@@ -32,6 +32,10 @@ export interface Addon {
     limit: number): number;
   /** LevelDB's approximate bytes of [start, end) in table files (native/sync_scan.cc); absent in older builds. */
   sizeSync?(ctx: unknown, start: Buffer, end: Buffer): number;
+  /** Finds the patched LevelDB's cairn_leveldb_get_many (native/sync_get.cc); false with the prebuild. */
+  bindGetMany?(classicLevelBinary: string): boolean;
+  /** Point reads of many keys in one call (native/sync_get.cc for the arguments and the result). */
+  getManySync?(ctx: unknown, keys: Buffer, ends: Uint32Array, count: number, parallel: boolean, slowMicros: number): Buffer;
 }
 
 /** The package root: the nearest folder above this module with native/binding.gyp. */

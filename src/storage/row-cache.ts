@@ -96,6 +96,11 @@ export class RowCache {
     return this.cap + (this.cap > 0 ? this.index.byteLength : 0);
   }
 
+  /** Whether `k` is cached (its record, or that it is absent); not counted as a hit or miss. */
+  has(k: Buffer): boolean {
+    return this.cap > 0 && this.find(k, hashOf(k)) >= 0;
+  }
+
   /** The cached record (a copy), null when known absent, undefined when not cached. */
   get(k: Buffer): Buffer | null | undefined {
     if (this.cap === 0) return undefined;

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { RowCache } from './row-cache.js';
 import { nativeWriter } from './native-write.js';
+import { ManyReader, type ReadStats } from './get-many.js';
 import {
   Type, type Meta, type TypeCode, metaKey, decodeMeta, encodeStringMeta, encodeMeta, expiryKey,
   countKey, garbageKey, readU64, writeU64, INFO_KEY, FORMAT_VERSION, READABLE_FORMATS, Prefix,
@@ -30,6 +31,8 @@ export interface BatchOp {
 export interface StoreOptions {
   /** Write group commits on the shard's thread with the native addon when it is built. */
   nativeWrites?: boolean;
+  /** Read a frame's meta records in one overlapped native call first (get-many.ts), when available. */
+  overlappedReads?: boolean;
   /** Bytes of the JS-side row cache (0 = off). */
   rowCacheSize: number;
   cacheSize: number;
@@ -116,9 +119,48 @@ export class Store {
   /** DEBUG SET-DISK-ERROR: every LevelDB write of this shard fails with this message. */
   injectedFault: string | null = null;
 
-  private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number, nativeWrites: boolean) {
+  /** Overlapped point reads of the records a frame's commands will look up (null: unavailable). */
+  private readonly reader: ManyReader | null;
+
+  private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number, nativeWrites: boolean, overlappedReads: boolean) {
     this.rows = new RowCache(rowCacheSize);
     this.syncWrites = nativeWrites && nativeWriter !== null;
+    this.reader = overlappedReads && this.syncWrites && this.rows.enabled ? ManyReader.for(db) : null;
+  }
+
+  /** Native calls, keys and slow (disk) reads of prefetchMeta (INFO); null when it is unavailable. */
+  get prefetchStats(): ReadStats | null {
+    return this.reader?.stats ?? null;
+  }
+
+  /**
+   * Reads the meta records of (dbs[i], keys[i]) that neither the row cache nor the pending writes
+   * hold, in one overlapped native call (get-many.ts), and caches them, so the commands about to
+   * run find them there instead of each waiting for its own disk reads. Does nothing when fewer
+   * than two are missing (nothing to overlap) or the reader is unavailable.
+   */
+  prefetchMeta(dbs: readonly number[], keys: readonly Buffer[], n: number): void {
+    const r = this.reader;
+    if (r === null || this.db.status !== 'open') return;
+    const overlay = this.current.size > 0 || this.inflight.length > 0;
+    for (let i = 0; i < n && !r.full; i++) {
+      const k = r.add(Prefix.META, dbs[i]!, keys[i]!);
+      if (this.rows.has(k) || (overlay && this.pendingHas(k))) r.drop();
+    }
+    if (r.count < 2) return r.reset();
+    r.read(this.cacheRead);
+  }
+
+  private readonly cacheRead = (k: Buffer, v: Buffer | null): void => {
+    this.rows.set(k, v);
+  };
+
+  /** Whether a write of `k` waits in the overlay (the pending writes the row cache refused). */
+  private pendingHas(k: Buffer): boolean {
+    const s = k.toString('latin1');
+    if (this.current.has(s)) return true;
+    for (const m of this.inflight) if (m.has(s)) return true;
+    return false;
   }
 
   static async open(path: string, databases: number, shard: number, shards: number, o: StoreOptions): Promise<Store> {
@@ -131,7 +173,7 @@ export class Store {
       compression: o.compression, createIfMissing: true,
     });
     await db.open();
-    const store = new Store(db, databases, o.rowCacheSize, o.nativeWrites ?? true);
+    const store = new Store(db, databases, o.rowCacheSize, o.nativeWrites ?? true, o.overlappedReads ?? true);
     const info = db.getSync(INFO_KEY);
     if (info === undefined) {
       await db.put(INFO_KEY, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, shard, shards })));
