@@ -56,5 +56,6 @@ inline void* ClassicSymbol(napi_env env, napi_value pathArg, const char* name) {
 void RegisterScan(napi_env env, napi_value exports);
 void RegisterMemory(napi_env env, napi_value exports);
 void RegisterGet(napi_env env, napi_value exports);
+void RegisterFdWrite(napi_env env, napi_value exports);
 
 }  // namespace cairn

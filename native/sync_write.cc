@@ -201,6 +201,7 @@ napi_value Init(napi_env env, napi_value exports) {
   cairn::RegisterScan(env, exports);
   cairn::RegisterMemory(env, exports);
   cairn::RegisterGet(env, exports);
+  cairn::RegisterFdWrite(env, exports);
   return exports;
 }
 

@@ -11,6 +11,10 @@ import type { ClientState } from './context.js';
 import type { ReplyTarget } from './shards.js';
 import { ObufState, OBUF_UNCOUNTED_BYTES, type ObufLimit } from '../output-buffer-limits.js';
 import { ownArgs } from './client-socket.js';
+import { addon } from '../storage/native-addon.js';
+
+/** Direct socket writes (see Client.send); absent without the native addon. */
+const fdWrite = addon?.fdWrite;
 
 /**
  * Flow control. A client's commands run only while
@@ -183,13 +187,32 @@ export class Client implements ClientState, ReplyTarget {
     const out = n === 1 ? ready[0]! : Buffer.concat(ready);
     this.readyBytes -= out.length;
     this.host.countOutput(out.length);
-    if (!this.socket.write(out)) this.waitingDrain = true;
+    this.send(out);
     if (this.closeAtSeq >= 0 && this.base > this.closeAtSeq) {
       this.socket.end();
       this.closed = true;
       return;
     }
     this.resume();
+  }
+
+  /**
+   * Writes `out` with one write(2) straight to the socket's fd when nothing waits in its stream
+   * (native/fd_write.cc: no Writable stream, WriteWrap or after-write callback per reply); what
+   * the kernel does not take, or a write that fails, goes through the stream, which retries it,
+   * keeps the order and reports errors as usual.
+   */
+  private send(out: Buffer): void {
+    const s = this.socket as Socket & { _handle?: { fd?: number } | null };
+    if (fdWrite !== undefined && !this.waitingDrain && s.writableLength === 0 && !s.destroyed) {
+      const fd = s._handle?.fd ?? -1;
+      if (fd >= 0) {
+        const n = fdWrite(fd, out);
+        if (n === out.length) return;
+        if (n > 0) out = out.subarray(n);
+      }
+    }
+    if (!this.socket.write(out)) this.waitingDrain = true;
   }
 
   /** Reads only while commands can run and nothing parsed waits, and the socket is not backed up. */
