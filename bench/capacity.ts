@@ -581,6 +581,12 @@ async function main(): Promise<void> {
       console.log(`group commits in the measuring phases: ${commitsLine({ ...end, writes: end.writes - commitsAfterLoad.writes,
         usec: end.usec - commitsAfterLoad.usec, slow: end.slow - commitsAfterLoad.slow })}`);
     }
+    const stats = parseInfo((await conns[0]!.ok(['INFO', 'stats'])) as string);
+    const st = (k: string): number => Number(stats[k] ?? 0);
+    if (st('cairn_overlapped_read_shards') > 0) {
+      console.log(`overlapped reads (server lifetime): ${fmtInt(st('cairn_overlapped_read_calls'))} calls, ` +
+        `${fmtInt(st('cairn_overlapped_read_keys'))} keys, ${fmtInt(st('cairn_overlapped_read_slow'))} of them over 50 us (the disk)`);
+    }
     const info = parseInfo((await conns[0]!.ok(['INFO', 'memory'])) as string);
     mem.sample();
     mem.stop();

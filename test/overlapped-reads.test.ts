@@ -33,7 +33,7 @@ describe('overlapped reads', () => {
         await p.exec();
         r.disconnect();
       });
-      await withServer(dir, [], async (s) => {
+      await withServer(dir, ['--leveldb-overlapped-reads', 'always'], async (s) => {
         const r = connect(s.port);
         // Reads of present and absent keys, with writes and deletes of some of them in the same
         // pipeline: a read after a write in the same frame must see the write.

@@ -271,6 +271,32 @@ describe('overlapped reads (Store.prefetchMeta, get-many)', () => {
     });
   });
 
+  it('reads every frame ahead while reads are slow (the disk), and only samples otherwise', async () => {
+    await withStore(0, async (store) => {
+      const reader = ManyReader.for(store.db);
+      if (reader === null) return;
+      const sampled = (): number => {
+        let n = 0;
+        for (let i = 0; i < 64; i++) if (reader.wanted()) n++;
+        return n;
+      };
+      const readTwo = (): void => {
+        reader.add(0x6b, 0x31, Buffer.from('a'));
+        reader.add(0x6b, 0x31, Buffer.from('b'));
+        reader.read(() => undefined);
+      };
+      expect(sampled()).toBe(2);
+      reader.slowMicros = 0;
+      readTwo();
+      expect(sampled()).toBe(64);
+      reader.slowMicros = 1e9;
+      for (let i = 0; i < 15; i++) readTwo();
+      expect(reader.wanted()).toBe(true);
+      readTwo();
+      expect(sampled()).toBe(2);
+    });
+  });
+
   it('never caches a value older than a pending write, whether the ring kept the write or refused it', async () => {
     // An 8 KB cache: most records are not cached, so prefetches read LevelDB, and many pending
     // writes live in the overlay rather than the ring.

@@ -176,7 +176,7 @@ export class CairnServer implements ServerState, ClientHost {
       store: {
         ...this.caches,
         nativeWrites: c['leveldb-native-writes'] as boolean,
-        overlappedReads: c['leveldb-overlapped-reads'] as boolean,
+        overlappedReads: c['leveldb-overlapped-reads'] as 'auto' | 'always' | 'no',
         blockSize: c['leveldb-block-size'] as number,
         compression: c['leveldb-compression'] as boolean,
       },

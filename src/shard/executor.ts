@@ -70,7 +70,7 @@ export class ShardExecutor {
 
   onFrame(ab: ArrayBuffer): void {
     const cmds = decodeFrame(ab);
-    if (cmds.length > 1 && this.error === null) this.prefetch(cmds);
+    if (cmds.length > 1 && this.error === null && this.store.wantsPrefetch) this.prefetch(cmds);
     for (const c of cmds) this.queue.push(c);
     this.pump();
   }

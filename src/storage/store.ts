@@ -31,8 +31,8 @@ export interface BatchOp {
 export interface StoreOptions {
   /** Write group commits on the shard's thread with the native addon when it is built. */
   nativeWrites?: boolean;
-  /** Read a frame's meta records in one overlapped native call first (get-many.ts), when available. */
-  overlappedReads?: boolean;
+  /** Read a frame's meta records in one overlapped native call first (get-many.ts), when available: auto (default) only while reads reach the disk. */
+  overlappedReads?: 'auto' | 'always' | 'no';
   /** Bytes of the JS-side row cache (0 = off). */
   rowCacheSize: number;
   cacheSize: number;
@@ -122,10 +122,15 @@ export class Store {
   /** Overlapped point reads of the records a frame's commands will look up (null: unavailable). */
   private readonly reader: ManyReader | null;
 
-  private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number, nativeWrites: boolean, overlappedReads: boolean) {
+  private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number, nativeWrites: boolean, overlappedReads: 'auto' | 'always' | 'no') {
     this.rows = new RowCache(rowCacheSize);
     this.syncWrites = nativeWrites && nativeWriter !== null;
-    this.reader = overlappedReads && this.syncWrites && this.rows.enabled ? ManyReader.for(db) : null;
+    this.reader = overlappedReads !== 'no' && this.syncWrites && this.rows.enabled ? ManyReader.for(db, overlappedReads === 'always') : null;
+  }
+
+  /** Whether the next frame's records should be read ahead (prefetchMeta): see get-many.ts. */
+  get wantsPrefetch(): boolean {
+    return this.reader !== null && this.reader.wanted();
   }
 
   /** Native calls, keys and slow (disk) reads of prefetchMeta (INFO); null when it is unavailable. */
@@ -147,7 +152,10 @@ export class Store {
       const k = r.add(Prefix.META, dbs[i]!, keys[i]!);
       if (this.rows.has(k) || (overlay && this.pendingHas(k))) r.drop();
     }
-    if (r.count < 2) return r.reset();
+    if (r.count < 2) {
+      r.reset();
+      return r.noteCached();
+    }
     r.read(this.cacheRead);
   }
 
@@ -173,7 +181,7 @@ export class Store {
       compression: o.compression, createIfMissing: true,
     });
     await db.open();
-    const store = new Store(db, databases, o.rowCacheSize, o.nativeWrites ?? true, o.overlappedReads ?? true);
+    const store = new Store(db, databases, o.rowCacheSize, o.nativeWrites ?? true, o.overlappedReads ?? 'auto');
     const info = db.getSync(INFO_KEY);
     if (info === undefined) {
       await db.put(INFO_KEY, Buffer.from(JSON.stringify({ format: FORMAT_VERSION, shard, shards })));
