@@ -29,7 +29,11 @@ describe('overlapped reads', () => {
         const r = connect(s.port);
         const p = r.pipeline();
         for (let i = 0; i < N; i += 2) p.set(`k${i}`, value(i));
-        for (let i = 0; i < 200; i++) p.hset(`h${i}`, 'f', String(i));
+        for (let i = 0; i < 200; i++) {
+          p.hset(`h${i}`, 'f', String(i));
+          p.sadd(`s${i}`, 'm', 'n');
+          p.zadd(`z${i}`, i, 'm');
+        }
         await p.exec();
         r.disconnect();
       });
@@ -55,15 +59,40 @@ describe('overlapped reads', () => {
             want.push(0);
           }
         }
+        // Members read ahead in the collections found (readsMembers), written in between too.
         for (let i = 0; i < 200; i++) {
           p.hget(`h${i}`, 'f');
           want.push(String(i));
           p.type(`h${i}`);
           want.push('hash');
+          p.sismember(`s${i}`, 'm');
+          want.push(1);
+          p.zscore(`z${i}`, 'm');
+          want.push(String(i));
+          if (i % 3 === 0) {
+            p.hset(`h${i}`, 'f', `new${i}`);
+            want.push(0);
+            p.srem(`s${i}`, 'm');
+            want.push(1);
+            p.zadd(`z${i}`, i + 0.5, 'm');
+            want.push(0);
+          }
+          p.hmget(`h${i}`, 'f', 'nope');
+          want.push([i % 3 === 0 ? `new${i}` : String(i), null]);
+          p.smismember(`s${i}`, 'm', 'n', 'nope');
+          want.push([i % 3 === 0 ? 0 : 1, 1, 0]);
+          p.zmscore(`z${i}`, 'm', 'nope');
+          want.push([String(i % 3 === 0 ? i + 0.5 : i), null]);
+          p.hexists(`h${i}`, 'f');
+          want.push(1);
+          p.hstrlen(`h${i}`, 'f');
+          want.push((i % 3 === 0 ? `new${i}` : String(i)).length);
         }
         const got = (await p.exec())!.map(([err, v]) => err ?? v);
         expect(got.length).toBe(want.length);
-        for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) expect([i, got[i]]).toEqual([i, want[i]]);
+        for (let i = 0; i < want.length; i++) {
+          if (JSON.stringify(got[i]) !== JSON.stringify(want[i])) expect([i, got[i]]).toEqual([i, want[i]]);
+        }
         const stats = await infoFields(r, 'stats');
         // With the patched LevelDB (npm install builds it) both shards read this way, and the pipelines above went through it.
         if (stats.get('cairn_overlapped_read_shards') !== '0') {
