@@ -321,6 +321,8 @@ export async function resetStats(server: ServerState): Promise<void> {
   // Zeroed in place: a command running now still holds its entry.
   for (const s of st.commandStats.values()) s.calls = s.usec = s.rejected = s.failed = 0;
   Backups.of(server)?.statsReset();
+  const fr = server.shards.frontReads;
+  fr.served = fr.hits = fr.misses = 0;
   const t = trackersOf(server);
   t.rates.reset();
   t.peakMemory = 0;
@@ -546,8 +548,8 @@ function statsSection(server: ServerState, t: ShardTotals): Field[] {
     ['expired_keys', t.expiredKeys],
     ['evicted_keys', 0],
     ['evicted_clients', 0],
-    ['keyspace_hits', t.hits],
-    ['keyspace_misses', t.misses],
+    ['keyspace_hits', t.hits + server.shards.frontReads.hits],
+    ['keyspace_misses', t.misses + server.shards.frontReads.misses],
     ['pubsub_channels', 0],
     ['pubsub_patterns', 0],
     ['pubsubshard_channels', 0],
@@ -565,8 +567,10 @@ function statsSection(server: ServerState, t: ShardTotals): Field[] {
     ['sweep_deleted_subkeys', t.sweepDeleted],
     ['sweep_running', Sweeper.of(server)?.running ?? 0],
     ['sweep_compactions', Sweeper.of(server)?.compactions ?? 0],
-    // Overlapped point reads (leveldb-overlapped-reads): shards using them, native calls, keys
+    // GETs the front thread answered from the shards' row caches (row-cache-front-reads), then
+    // overlapped point reads (leveldb-overlapped-reads): shards using them, native calls, keys
     // read through them, and reads among those that took over 50 us (the disk).
+    ['cairn_front_reads', server.shards.frontReads.served],
     ['cairn_overlapped_read_shards', t.overlappedShards],
     ['cairn_overlapped_read_calls', t.overlappedCalls],
     ['cairn_overlapped_read_keys', t.overlappedKeys],

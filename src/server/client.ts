@@ -149,11 +149,16 @@ export class Client implements ClientState, ReplyTarget {
   /** Takes the next reply slot. */
   slot(): number {
     this.replies.push(undefined);
+    this.awaiting++;
     return this.nextSeq++;
   }
 
+  /** Commands of this client whose reply has not arrived yet. */
+  awaiting = 0;
+
   deliver(seq: number, reply: Buffer): void {
     if (this.closed) return;
+    if (this.replies[seq - this.base] === undefined) this.awaiting--;
     this.replies[seq - this.base] = reply;
     this.readyBytes += reply.length;
     // The estimate jumps to a larger reply at once and follows smaller ones slowly.

@@ -22,6 +22,8 @@ import type { ProtocolError } from './resp/decoder.js';
 import type { ServerState, ServerStats, WriteErrors } from './context.js';
 import type { CommandSpec } from '../commands/types.js';
 import { COMMAND_LIST, lookupCommand, commandId, keyIndexes } from '../commands/table.js';
+
+const GET_SPEC = lookupCommand('get');
 import { CommandError, E, unknownCommand, errorArg } from '../commands/errors.js';
 import { FORMAT_VERSION, READABLE_FORMATS } from '../storage/encoding.js';
 import { Sweeper } from '../shard/sweep.js';
@@ -138,6 +140,7 @@ export class CairnServer implements ServerState, ClientHost {
     const c = this.config;
     const dir = path.resolve(c.dir as string);
     this.nshards = prepareDataDir(dir, c.shards as number);
+    this.frontGets = c['row-cache-front-reads'] as boolean;
     this.coord = new Coordinator(this.nshards);
     setMaxStringLength(c['proto-max-bulk-len'] as number);
     this.log.info({ dir, shards: this.nshards, pid: process.pid, leveldbPatches: leveldbPatches() }, 'Cairn starting');
@@ -321,6 +324,9 @@ export class CairnServer implements ServerState, ClientHost {
 
   // ---------------------------------------------------------------- dispatch
 
+  /** front-reads option: GETs of cached strings answered on this thread. */
+  private frontGets = true;
+
   /** Runs one parsed command for a client: checks it, routes it to a shard or runs it here. */
   execute(client: Client, args: Buffer[]): void {
     const name = args[0]!.toString('latin1').toLowerCase();
@@ -346,6 +352,16 @@ export class CairnServer implements ServerState, ClientHost {
       for (let i = 1; i < keys.length; i++) if (this.shardOf(args[keys[i]!]!) !== shard) { single = false; break; }
       if (single) {
         if (!this.coord.canSendOne(shard)) return this.waitFor(client, [shard], ownArgs(args));
+        // GET of a cached string: answered here (front-reads.ts) when no earlier command of this
+        // client is still unanswered (the reply could not depend on it).
+        if (spec === GET_SPEC && client.awaiting === 0 && this.frontGets) {
+          const reply = this.shards.frontReads.get(shard, client.db, args[1]!, client.resp);
+          if (reply !== null) {
+            this.count(spec, client);
+            client.deliver(client.slot(), reply);
+            return;
+          }
+        }
         this.count(spec, client);
         this.shards.send(shard, client.resp, client.db, commandId(spec), args, client, client.slot());
         return;

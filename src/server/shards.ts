@@ -8,6 +8,8 @@
 import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { FrameBuilder, decodeReplies } from './frame.js';
 import { runShard, type ShardWorkerData, type ShardControl } from '../shard/host.js';
+import { FrontReads } from './front-reads.js';
+import type { SharedRows } from '../storage/row-cache.js';
 
 /** Where a reply goes: a client's reply slot, or a promise of a front-thread caller. */
 export interface ReplyTarget {
@@ -93,6 +95,8 @@ export class ShardPool {
   private shards: Shard[] = [];
   private flushScheduled = false;
   private closing = false;
+  /** GETs answered here from the shards' row caches (each shard publishes its cache when ready). */
+  readonly frontReads = new FrontReads();
 
   constructor(private readonly hooks: ShardPoolHooks) {}
 
@@ -113,7 +117,7 @@ export class ShardPool {
       this.shards.push(shard);
       ready.push(new Promise((resolve, reject) => {
         let started = false;
-        worker.on('message', (m: ArrayBuffer | { type: string; message?: string; level?: string; msg?: string; code?: string; error?: string | null }) => {
+        worker.on('message', (m: ArrayBuffer | { type: string; message?: string; level?: string; msg?: string; code?: string; error?: string | null; rows?: SharedRows | null }) => {
           if (m instanceof ArrayBuffer) {
             const replies = decodeReplies(m);
             for (const r of replies) shard.fifo.deliver(r);
@@ -121,6 +125,7 @@ export class ShardPool {
             return;
           }
           if (m.type === 'ready') {
+            this.frontReads.attach(i, m.rows ?? null);
             started = true;
             resolve();
           } else if (m.type === 'error') {

@@ -150,6 +150,6 @@ export async function runShard(data: ShardWorkerData, port: ShardPort): Promise<
       });
     }
   });
-  port.postMessage({ type: 'ready', keys: store.totalKeys });
+  port.postMessage({ type: 'ready', keys: store.totalKeys, rows: store.rows.shared() });
 }
 

@@ -21,6 +21,12 @@
  * Eviction is FIFO over the ring: a new entry is appended at the head; when the ring is full the
  * oldest entries at the tail go (skipping dead ones). A live pinned entry at the tail stops
  * eviction: the set() is refused and the store keeps that write in its overlay instead.
+ *
+ * The ring, its index and a small control block live in SharedArrayBuffers, so the front thread
+ * can answer GET of a cached string itself (SharedRowReader, pika-style reads on the network
+ * thread) without a hop to the shard. The shard stays the only writer: every change of the ring
+ * or the index is bracketed by a sequence number (odd while changing, a seqlock), the reader
+ * checks it before and after, and it only uses entries whose batch is written (not pinned).
  */
 
 import { copyBytes } from '../util/bytes.js';
@@ -32,15 +38,71 @@ const WRAP = 0xffff;
 /** Largest key stored (longer keys are not cached; LevelDB keys of Cairn are prefix + user key). */
 const MAX_KEY = 0xfff0;
 const EMPTY = Buffer.alloc(0);
+/** Control block (Int32Array on a SharedArrayBuffer): the seqlock, the written batch, then the database ids. */
+const SEQ = 0;
+const WRITTEN = 1;
+const IDS = 2;
 
-export class RowCache {
+/** What the front thread needs to read a shard's cache (RowCache.shared, posted at start-up). */
+export interface SharedRows {
+  data: SharedArrayBuffer;
+  index: SharedArrayBuffer;
+  ctrl: SharedArrayBuffer;
+}
+
+/** The ring and index layout and the lookup shared by the cache (shard) and its reader (front). */
+abstract class RingView {
   /** The ring: entries of HEADER bytes then key and value, each padded to 4 bytes. */
-  private readonly data: Buffer;
-  private readonly i32: Int32Array;
-  private readonly cap: number;
+  protected readonly data: Buffer;
+  protected readonly i32: Int32Array;
+  protected readonly cap: number;
   /** Open-addressing index, linear probing: entry offset + 1, 0 = empty slot. */
-  private readonly index: Int32Array;
-  private readonly mask: number;
+  protected readonly index: Int32Array;
+  protected readonly mask: number;
+  /** SEQ, WRITTEN, IDS... (see above); empty when the cache is off. */
+  protected readonly ctrl: Int32Array;
+
+  protected constructor(data: Buffer, index: Int32Array, ctrl: Int32Array) {
+    this.data = data;
+    this.cap = data.length;
+    this.i32 = new Int32Array(data.buffer, data.byteOffset, this.cap >> 2);
+    this.index = index;
+    this.mask = index.length - 1;
+    this.ctrl = ctrl;
+  }
+
+  /**
+   * The index slot of `k` (hash `h`), or -1. Bounded by the index size: a reader racing the
+   * writer may see a half-updated index (its answer is then discarded by the seqlock check).
+   */
+  protected find(k: Buffer, h: number): number {
+    const klen = k.length;
+    for (let s = h & this.mask, n = 0; n <= this.mask; s = (s + 1) & this.mask, n++) {
+      const e = this.index[s]!;
+      if (e === 0) return -1;
+      const w = (e - 1) >> 2;
+      if (this.i32[w] === h && this.i32[w + 1] === klen && this.keyEquals(e - 1 + HEADER, k)) return s;
+    }
+    return -1;
+  }
+
+  private keyEquals(at: number, k: Buffer): boolean {
+    const d = this.data;
+    if (at + k.length > d.length) return false;
+    for (let i = 0; i < k.length; i++) if (d[at + i] !== k[i]) return false;
+    return true;
+  }
+
+  /**
+   * Batch numbers are int32 counters that wrap (skipping 0, which means "not pinned"): compared
+   * by their difference, valid while fewer than 2^31 batches separate them.
+   */
+  protected pinnedBy(pin: number, written: number): boolean {
+    return pin !== 0 && ((pin - written) | 0) > 0;
+  }
+}
+
+export class RowCache extends RingView {
   private readonly maxEntries: number;
   private readonly maxEntryBytes: number;
   /** Next entry goes here; the oldest entry starts at tail. */
@@ -56,15 +118,15 @@ export class RowCache {
   /** The pin of the entry the last set() replaced (0: none, or not pinned). */
   replacedPin = 0;
 
-  constructor(limit: number) {
+  /**
+   * `limit` bytes in all (index included); `databases`: how many database ids the control block
+   * publishes to the front thread (publishIds).
+   */
+  constructor(limit: number, databases = 0) {
     const bytes = Math.max(0, Math.floor(limit || 0));
     if (bytes < 4096) {
       // Off (also for a missing limit: never unbounded). Writes all go to the store's overlay.
-      this.cap = 0;
-      this.data = EMPTY;
-      this.i32 = new Int32Array(0);
-      this.index = new Int32Array(1);
-      this.mask = 0;
+      super(EMPTY, new Int32Array(1), new Int32Array(IDS));
       this.maxEntries = 0;
       this.maxEntryBytes = 0;
       return;
@@ -73,13 +135,42 @@ export class RowCache {
     // 40 bytes or more on average (smaller ones are evicted early by the entry count instead).
     let slots = 1024;
     while (slots * 4 * 2 <= bytes / 5) slots *= 2;
-    this.index = new Int32Array(slots);
-    this.mask = slots - 1;
+    const cap = (bytes - slots * 4) & ~3;
+    super(Buffer.from(new SharedArrayBuffer(cap)), new Int32Array(new SharedArrayBuffer(slots * 4)),
+      new Int32Array(new SharedArrayBuffer(4 * (IDS + databases))));
     this.maxEntries = Math.floor(slots * 0.75);
-    this.cap = (bytes - slots * 4) & ~3;
-    this.data = Buffer.allocUnsafeSlow(this.cap);
-    this.i32 = new Int32Array(this.data.buffer, this.data.byteOffset, this.cap >> 2);
     this.maxEntryBytes = Math.floor(this.cap / 16);
+  }
+
+  /** The shared memory a SharedRowReader on another thread reads (null when the cache is off). */
+  shared(): SharedRows | null {
+    if (this.cap === 0) return null;
+    return { data: this.data.buffer as SharedArrayBuffer, index: this.index.buffer as SharedArrayBuffer, ctrl: this.ctrl.buffer as SharedArrayBuffer };
+  }
+
+  /** Publishes the store's database ids (database number -> id) to the reader. */
+  publishIds(ids: readonly number[]): void {
+    if (this.cap === 0) return;
+    this.begin();
+    for (let n = 0; n < ids.length && IDS + n < this.ctrl.length; n++) this.ctrl[IDS + n] = ids[n]!;
+    this.end();
+  }
+
+  /** Makes every database id unknown to the reader (-1) until the next publishIds. */
+  hideIds(): void {
+    if (this.cap === 0) return;
+    this.begin();
+    this.ctrl.fill(-1, IDS);
+    this.end();
+  }
+
+  /** Seqlock: odd while the ring, index or ids change. */
+  private begin(): void {
+    Atomics.add(this.ctrl, SEQ, 1);
+  }
+
+  private end(): void {
+    Atomics.add(this.ctrl, SEQ, 1);
   }
 
   get enabled(): boolean {
@@ -134,6 +225,13 @@ export class RowCache {
    */
   set(k: Buffer, v: Buffer | null, pin = 0): boolean {
     if (this.cap === 0) return false;
+    this.begin();
+    const ok = this.setLocked(k, v, pin);
+    this.end();
+    return ok;
+  }
+
+  private setLocked(k: Buffer, v: Buffer | null, pin: number): boolean {
     const h = hashOf(k);
     const old = this.find(k, h);
     this.replacedPin = 0;
@@ -160,15 +258,14 @@ export class RowCache {
 
   /** Batches up to `gen` are written: their entries become ordinary (evictable) cache entries. */
   unpin(gen: number): void {
-    if (((gen - this.written) | 0) > 0) this.written = gen;
+    if (((gen - this.written) | 0) > 0) {
+      this.written = gen;
+      Atomics.store(this.ctrl, WRITTEN, gen);
+    }
   }
 
-  /**
-   * Batch numbers are int32 counters that wrap (skipping 0, which means "not pinned"): compared
-   * by their difference, valid while fewer than 2^31 batches separate them.
-   */
   private pinned(pin: number): boolean {
-    return pin !== 0 && ((pin - this.written) | 0) > 0;
+    return this.pinnedBy(pin, this.written);
   }
 
   /**
@@ -178,10 +275,12 @@ export class RowCache {
    */
   clear(): void {
     if (this.cap === 0) return;
+    this.begin();
     this.index.fill(0);
     this.entries = 0;
     this.head = this.tail = 0;
     this.wrapped = false;
+    this.end();
   }
 
   // ------------------------------------------------------------ ring
@@ -234,22 +333,6 @@ export class RowCache {
 
   // ------------------------------------------------------------ index
 
-  private find(k: Buffer, h: number): number {
-    const klen = k.length;
-    for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
-      const e = this.index[s]!;
-      if (e === 0) return -1;
-      const w = (e - 1) >> 2;
-      if (this.i32[w] === h && this.i32[w + 1] === klen && this.keyEquals(e - 1 + HEADER, k)) return s;
-    }
-  }
-
-  private keyEquals(at: number, k: Buffer): boolean {
-    const d = this.data;
-    for (let i = 0; i < k.length; i++) if (d[at + i] !== k[i]) return false;
-    return true;
-  }
-
   /** The slot that points at the entry at `off`, or -1 (a dead entry). */
   private slotOf(h: number, off: number): number {
     for (let s = h & this.mask; ; s = (s + 1) & this.mask) {
@@ -285,6 +368,67 @@ export class RowCache {
     }
   }
 }
+
+/**
+ * The front thread's view of a shard's RowCache (its SharedArrayBuffers). Read-only and lock-free:
+ * a caller takes the sequence number (begin), locates a record and uses its bytes, then checks
+ * that the sequence number has not moved (valid); otherwise what it read may be torn and must be
+ * thrown away. Only records whose batch is written are located, so nothing the front reads can
+ * be lost by a crash before its writer was answered.
+ */
+export class SharedRowReader extends RingView {
+  /** Length of the record located last. */
+  length = 0;
+
+  constructor(s: SharedRows) {
+    super(Buffer.from(s.data), new Int32Array(s.index), new Int32Array(s.ctrl));
+  }
+
+  /** The ring's bytes (records located by locate() start at its offsets). */
+  get bytes(): Buffer {
+    return this.data;
+  }
+
+  /** The sequence number to check with valid(), or -1 while the shard is changing the cache. */
+  begin(): number {
+    const seq = Atomics.load(this.ctrl, SEQ);
+    return (seq & 1) === 0 ? seq : -1;
+  }
+
+  valid(seq: number): boolean {
+    return Atomics.load(this.ctrl, SEQ) === seq;
+  }
+
+  /** The id of database `n` (inside a begin/valid window). */
+  dbId(n: number): number {
+    return IDS + n < this.ctrl.length ? this.ctrl[IDS + n]! : -1;
+  }
+
+  /**
+   * Where the record of `k` starts in `bytes` (its length in `length`), ABSENT when it is known
+   * not to exist, or UNKNOWN: not cached, or written by a batch not yet in LevelDB.
+   */
+  locate(k: Buffer): number {
+    const slot = this.find(k, hashOf(k));
+    if (slot < 0) return UNKNOWN;
+    // A racing writer can leave anything here: every number is checked before use.
+    const off = this.index[slot]! - 1;
+    if (!(off >= 0 && off + HEADER <= this.cap)) return UNKNOWN;
+    const w = off >> 2;
+    if (this.pinnedBy(this.i32[w + 3]!, Atomics.load(this.ctrl, WRITTEN))) return UNKNOWN;
+    const vlen = this.i32[w + 2]!;
+    if (vlen === -1) return ABSENT;
+    const at = off + HEADER + pad(k.length);
+    if (!(vlen >= 0 && at + vlen <= this.cap)) return UNKNOWN;
+    this.length = vlen;
+    return at;
+  }
+}
+
+/** SharedRowReader.locate: not usable (not cached, or pending). */
+export const UNKNOWN = -1;
+/** SharedRowReader.locate: cached as known absent. */
+export const ABSENT = -2;
 
 function pad(n: number): number {
   return (n + 3) & ~3;

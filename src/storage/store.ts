@@ -123,7 +123,7 @@ export class Store {
   private readonly reader: ManyReader | null;
 
   private constructor(readonly db: Db, readonly databases: number, rowCacheSize: number, nativeWrites: boolean, overlappedReads: 'auto' | 'always' | 'no') {
-    this.rows = new RowCache(rowCacheSize);
+    this.rows = new RowCache(rowCacheSize, databases);
     this.syncWrites = nativeWrites && nativeWriter !== null;
     this.reader = overlappedReads !== 'no' && this.syncWrites && this.rows.enabled ? ManyReader.for(db, overlappedReads === 'always') : null;
   }
@@ -232,6 +232,7 @@ export class Store {
       // Without a record, database n has id n: only an id that differs needs one.
       if (id !== n || raw !== undefined) grown = true;
     }
+    this.rows.publishIds(this.ids);
     return grown;
   }
 
@@ -289,6 +290,7 @@ export class Store {
     const fresh = this.freeId();
     if (fresh < 0) return false;
     this.ids[n] = fresh;
+    this.hideIdsUntilWritten();
     this.dbOf[old] = -1;
     this.dbOf[fresh] = n;
     this.retiredIds.add(old);
@@ -303,12 +305,26 @@ export class Store {
     return true;
   }
 
+  /** The batch after which the database ids may be shown to the front thread again (0: shown). */
+  private idsShownAt = 0;
+
+  /**
+   * The front thread reads cached records by database id (RowCache.publishIds): after FLUSHDB or
+   * SWAPDB changed them, it may not use them before the batch that records the change is written,
+   * or it could answer from a change that a crash would undo.
+   */
+  private hideIdsUntilWritten(): void {
+    this.rows.hideIds();
+    this.idsShownAt = this.pendingGen;
+  }
+
   /** SWAPDB: databases `a` and `b` swap ids (their records, counts and cached rows go with the ids). */
   swapDbs(a: number, b: number): void {
     if (a === b) return;
     const [ia, ib] = [this.ids[a]!, this.ids[b]!];
     this.ids[a] = ib;
     this.ids[b] = ia;
+    this.hideIdsUntilWritten();
     this.dbOf[ib] = a;
     this.dbOf[ia] = b;
     this.put(DB_IDS_KEY, this.dbIdsRecord());
@@ -573,6 +589,10 @@ export class Store {
         if (i >= 0) this.inflight.splice(i, 1);
       }
       this.rows.unpin(gen);
+      if (this.idsShownAt !== 0 && ((gen - this.idsShownAt) | 0) >= 0) {
+        this.idsShownAt = 0;
+        this.rows.publishIds(this.ids);
+      }
     };
     return { ops, done };
   }

@@ -1,0 +1,149 @@
+/**
+ * GETs answered by the front thread from the shards' row caches (src/server/front-reads.ts): only
+ * for strings whose group commit is written, never across a command of the same client still in
+ * flight; everything else (pending writes, expired keys, other types, changed databases) goes to
+ * the shard and gets the shard's answer.
+ */
+import { describe, it, expect } from 'vitest';
+import { serverForSuite } from './helpers/suite.js';
+import { infoFields } from './helpers/info.js';
+import { RawClient } from './helpers/raw.js';
+
+const frontReads = async (r: ReturnType<ReturnType<typeof serverForSuite>['connect']>): Promise<number> =>
+  Number((await infoFields(r, 'stats')).get('cairn_front_reads'));
+
+describe('GET answered from the row cache by the front thread', () => {
+  const suite = serverForSuite({ shards: 2, args: ['--enable-debug-command', 'yes'] });
+
+  it('answers cached strings and known-absent keys itself, exactly as the shard would', async () => {
+    const r = suite.connect();
+    await r.set('fr:a', 'alpha');
+    await r.set('fr:empty', '');
+    await r.get('fr:none'); // now cached as absent
+    const before = await frontReads(r);
+    expect(await r.get('fr:a')).toBe('alpha');
+    expect(await r.get('fr:empty')).toBe('');
+    expect(await r.get('fr:none')).toBe(null);
+    const bin = Buffer.from([0, 13, 10, 255, 36]);
+    await r.set('fr:bin', bin);
+    expect(await r.getBuffer('fr:bin')).toEqual(bin);
+    expect(await frontReads(r)).toBeGreaterThanOrEqual(before + 4);
+    const stats = await infoFields(r, 'stats');
+    expect(Number(stats.get('keyspace_hits'))).toBeGreaterThan(0);
+  });
+
+  it('leaves other types, expired keys and other databases to the shard', async () => {
+    const r = suite.connect();
+    await r.rpush('fr:list', 'x');
+    await expect(r.get('fr:list')).rejects.toThrow('WRONGTYPE Operation against a key holding the wrong kind of value');
+    await r.set('fr:ttl', 'soon', 'PX', 30);
+    expect(await r.get('fr:ttl')).toBe('soon');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(await r.get('fr:ttl')).toBe(null);
+    expect(await r.exists('fr:ttl')).toBe(0);
+    await r.set('fr:db', 'zero');
+    await r.select(3);
+    expect(await r.get('fr:db')).toBe(null);
+    await r.set('fr:db', 'three');
+    expect(await r.get('fr:db')).toBe('three');
+    await r.select(0);
+    expect(await r.get('fr:db')).toBe('zero');
+    expect(await r.swapdb(0, 3)).toBe('OK');
+    expect(await r.get('fr:db')).toBe('three');
+    expect(await r.flushdb()).toBe('OK');
+    expect(await r.get('fr:db')).toBe(null);
+    await r.select(3);
+    expect(await r.get('fr:db')).toBe('zero');
+    await r.flushdb();
+    await r.select(0);
+  });
+
+  it('RESP3 gets its own null', async () => {
+    const c = await RawClient.connect(suite.server.port);
+    c.write('HELLO 3\r\nPING\r\n');
+    while (!c.pending().endsWith('+PONG\r\n')) await new Promise((resolve) => setTimeout(resolve, 10));
+    await c.read(c.pending().length);
+    c.write('GET fr:resp3-none\r\nGET fr:resp3-none\r\n');
+    expect(await c.readLike('_\r\n_\r\n')).toBe('_\r\n_\r\n');
+    c.close();
+  });
+
+  it('a read after a write in the same pipeline sees the write', async () => {
+    const r = suite.connect();
+    await r.set('fr:p', 'old');
+    expect(await r.get('fr:p')).toBe('old');
+    for (let i = 0; i < 50; i++) {
+      const res = await r.pipeline().set('fr:p', `v${i}`).get('fr:p').exec();
+      expect(res![1]![1]).toBe(`v${i}`);
+    }
+  });
+
+  it('never shows a write before it is written: a GET during a late group commit waits for it or sees the old value', async () => {
+    const a = suite.connect();
+    const b = suite.connect();
+    await a.set('fr:late', 'before');
+    expect(await b.get('fr:late')).toBe('before');
+    expect(await a.debug('SET-WRITE-DELAY', '300')).toBe('OK');
+    try {
+      let acked = 0;
+      const set = a.set('fr:late', 'after').then(() => (acked = Date.now()));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const got = await b.get('fr:late');
+      const answered = Date.now();
+      await set;
+      // 'after' may only be seen once the write that made it was acknowledged.
+      if (got === 'after') expect(answered).toBeGreaterThanOrEqual(acked);
+      else expect(got).toBe('before');
+    } finally {
+      await a.debug('SET-WRITE-DELAY', '0');
+    }
+  });
+
+  it('readers racing writers of the same keys see whole values, never older than acknowledged nor newer than sent', async () => {
+    const w = suite.connect();
+    const readers = [suite.connect(), suite.connect()];
+    const KEYS = 8;
+    const sent = new Array<number>(KEYS).fill(0);
+    const acked = new Array<number>(KEYS).fill(0);
+    const value = (n: number): string => String(n).padStart(3, '0') + ':' + String.fromCharCode(97 + (n % 26)).repeat(n % 700);
+    for (let k = 0; k < KEYS; k++) await w.set(`fr:race${k}`, value(0));
+    let writing = true;
+    const writer = (async () => {
+      for (let n = 1; n <= 400; n++) {
+        const k = n % KEYS;
+        sent[k] = n;
+        await w.set(`fr:race${k}`, value(n));
+        acked[k] = n;
+      }
+      writing = false;
+    })();
+    let checked = 0;
+    await Promise.all(readers.map(async (r) => {
+      while (writing) {
+        const k = checked % KEYS;
+        const lo = acked[k]!;
+        const got = (await r.get(`fr:race${k}`))!;
+        const hi = sent[k]!;
+        const n = Number(got.slice(0, got.indexOf(':')));
+        expect(got).toBe(value(n));
+        expect(n).toBeGreaterThanOrEqual(lo);
+        expect(n).toBeLessThanOrEqual(hi);
+        checked++;
+      }
+    }));
+    await writer;
+    expect(checked).toBeGreaterThan(100);
+  });
+});
+
+describe('row-cache-front-reads no', () => {
+  const suite = serverForSuite({ shards: 1, args: ['--row-cache-front-reads', 'no'] });
+
+  it('sends every GET to its shard', async () => {
+    const r = suite.connect();
+    await r.set('k', 'v');
+    expect(await r.get('k')).toBe('v');
+    expect(await r.get('k')).toBe('v');
+    expect(await frontReads(r)).toBe(0);
+  });
+});
