@@ -355,9 +355,11 @@ export class CairnServer implements ServerState, ClientHost {
         // GET of a cached string: answered here (front-reads.ts) when no earlier command of this
         // client is still unanswered (the reply could not depend on it).
         if (spec === GET_SPEC && client.awaiting === 0 && this.frontGets) {
+          const started = performance.now();
           const reply = this.shards.frontReads.get(shard, client.db, args[1]!, client.resp);
           if (reply !== null) {
             this.count(spec, client);
+            this.statsOf(spec).usec += (performance.now() - started) * 1000;
             client.deliver(client.slot(), reply);
             return;
           }
