@@ -138,57 +138,72 @@ describe('row cache in the store: pending writes', () => {
   it('reads see every pending write, whether the ring kept it or refused it, before and after its batch', async () => {
     // A 8 KB cache: most of each turn's writes cannot be pinned and go to the overlay.
     await withStore(8192, async (store) => {
-      const model = new Map<string, Buffer | null>();
       const key = (i: number): Buffer => Buffer.from('k' + i);
-      let seed = 11;
-      const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
-      const check = (): void => {
-        for (let i = 0; i < 300; i++) {
-          const want = model.get('k' + i) ?? null;
-          const got = store.get(key(i)) ?? null;
-          // Buffer.equals: vitest's deep equality walks a Buffer element by element (slow).
-          expect(got === null || want === null ? got === want : got.equals(want), 'k' + i).toBe(true);
-        }
-      };
-      const batches: { ops: unknown[]; done: () => void }[] = [];
-      for (let turn = 0; turn < 30; turn++) {
-        for (let n = 0; n < 40; n++) {
-          const i = rnd(300);
-          if (rnd(4) === 0) {
-            store.del(key(i));
-            model.set('k' + i, null);
-          } else {
-            const v = Buffer.alloc(rnd(2000), turn);
-            store.put(key(i), v);
-            model.set('k' + i, v);
-          }
-        }
-        check();
-        const b = store.takeOps();
-        if (b) batches.push(b);
-        // Write the oldest batch every other turn, so two batches are in flight at times.
-        if (turn % 2 === 1) {
-          while (batches.length > 0) {
-            const x = batches.shift()!;
-            store.writeBatch(x.ops as never);
-            x.done();
-          }
-        }
-        check();
-      }
+      const model = drillPendingWrites(store, 300, key, 11);
       // What LevelDB holds itself (past the cache) is the model: the batches lost no write.
-      for (const x of batches) {
-        store.writeBatch(x.ops as never);
-        x.done();
-      }
       for (let i = 0; i < 300; i++) {
-        const want = model.get('k' + i) ?? null;
+        const want = model[i] ?? null;
         const got = store.db.getSync(key(i)) ?? null;
         expect(got === null || want === null ? got === want : got.equals(want), 'k' + i).toBe(true);
       }
     });
   });
 });
+
+type TestStore = import('../src/storage/store.js').Store;
+
+/**
+ * Random puts and deletes of keys 0..n-1 (keyOf) over 30 turns of 40 writes, the batches written
+ * every other turn (so two are in flight at times), checking after each turn and each write of
+ * batches that store.get sees every key as the model has it; `poke(where)` runs between writes
+ * ('write'), and before and after each batch is taken or written ('batch'). Writes what is left at
+ * the end and returns the model (value, or null for deleted; undefined: never written).
+ */
+function drillPendingWrites(store: TestStore, n: number, keyOf: (i: number) => Buffer, seed: number,
+  poke: (where: 'write' | 'batch') => void = () => undefined): (Buffer | null | undefined)[] {
+  const model: (Buffer | null | undefined)[] = new Array(n);
+  const rnd = (m: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % m);
+  const check = (): void => {
+    for (let i = 0; i < n; i++) {
+      const want = model[i] ?? null;
+      const got = store.get(keyOf(i)) ?? null;
+      // Buffer.equals: vitest's deep equality walks a Buffer element by element (slow).
+      expect(got === null || want === null ? got === want : got.equals(want), `key ${i}`).toBe(true);
+    }
+  };
+  const batches: { ops: unknown[]; done: () => void }[] = [];
+  const writeBatches = (): void => {
+    while (batches.length > 0) {
+      const x = batches.shift()!;
+      store.writeBatch(x.ops as never);
+      x.done();
+      poke('batch');
+    }
+  };
+  for (let turn = 0; turn < 30; turn++) {
+    for (let w = 0; w < 40; w++) {
+      const i = rnd(n);
+      if (rnd(4) === 0) {
+        store.del(keyOf(i));
+        model[i] = null;
+      } else {
+        const v = Buffer.alloc(rnd(2000), turn);
+        store.put(keyOf(i), v);
+        model[i] = v;
+      }
+      poke('write');
+    }
+    poke('batch');
+    check();
+    const b = store.takeOps();
+    if (b) batches.push(b);
+    poke('batch');
+    if (turn % 2 === 1) writeBatches();
+    check();
+  }
+  writeBatches();
+  return model;
+}
 
 describe('row cache in the store: one write per key and batch', () => {
   it('a key written several times in a turn is one write in its batch, with the last value', async () => {
@@ -301,50 +316,14 @@ describe('overlapped reads (Store.prefetchMeta, get-many)', () => {
     // An 8 KB cache: most records are not cached, so prefetches read LevelDB, and many pending
     // writes live in the overlay rather than the ring.
     await withStore(8192, async (store) => {
-      const model = new Map<string, Buffer | null>();
       const user = (i: number): Buffer => Buffer.from('u' + i);
       let seed = 5;
       const rnd = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
-      const prefetchSome = (): void => {
+      drillPendingWrites(store, 200, (i) => metaKey(0, user(i)), 7, (where) => {
+        if (where === 'write' && rnd(8) !== 0) return;
         const keys = Array.from({ length: 2 + rnd(60) }, () => user(rnd(200)));
         store.prefetchMeta(keys.map(() => 0), keys, keys.length);
-      };
-      const check = (): void => {
-        for (let i = 0; i < 200; i++) {
-          const want = model.get('u' + i) ?? null;
-          const got = store.get(metaKey(0, user(i))) ?? null;
-          expect(got === null || want === null ? got === want : got.equals(want), 'u' + i).toBe(true);
-        }
-      };
-      const batches: { ops: unknown[]; done: () => void }[] = [];
-      for (let turn = 0; turn < 30; turn++) {
-        for (let n = 0; n < 40; n++) {
-          const i = rnd(200);
-          if (rnd(4) === 0) {
-            store.del(metaKey(0, user(i)));
-            model.set('u' + i, null);
-          } else {
-            const v = Buffer.alloc(rnd(2000), turn);
-            store.put(metaKey(0, user(i)), v);
-            model.set('u' + i, v);
-          }
-          if (rnd(8) === 0) prefetchSome();
-        }
-        prefetchSome();
-        check();
-        const b = store.takeOps();
-        if (b) batches.push(b);
-        prefetchSome();
-        if (turn % 2 === 1) {
-          while (batches.length > 0) {
-            const x = batches.shift()!;
-            store.writeBatch(x.ops as never);
-            x.done();
-            prefetchSome();
-          }
-        }
-        check();
-      }
+      });
       expect(store.prefetchStats === null || store.prefetchStats.keys > 0).toBe(true);
     });
   });
