@@ -143,6 +143,36 @@ describe.each([1, 4])('server commands (%i shards)', (shards) => {
       expect(await redis.call('COMMAND', 'GETKEYSANDFLAGS', 'get', 'k')).toEqual([['k', ['RO', 'access']]]);
     });
 
+    it('COMMAND GETKEYS reads numkeys as Redis 7.0 does (key specs for an integer, else the key function\'s atoi)', async () => {
+      // Each expectation was checked against redis-server 7.0.15.
+      const cases: [string[], string[] | null][] = [
+        [['zunionstore', 'd', ' 1', 'k'], ['k', 'd']],
+        [['zunionstore', 'd', '1abc', 'k'], ['k', 'd']],
+        [['zunionstore', 'd', '+1', 'k', 'x'], ['k', 'd']],
+        [['zunionstore', 'd', '4294967297', 'k'], ['d', 'k']],
+        [['zinterstore', 'd', '2', 'a', 'b'], ['d', 'a', 'b']],
+        [['zdiffstore', 'd', ' 2', 'a', 'b'], ['a', 'b', 'd']],
+        [['zunion', ' 2', 'a', 'b'], ['a', 'b']],
+        [['zinter', '2x', 'a', 'b', 'c'], ['a', 'b']],
+        [['zunion', '4294967297', 'a', 'b'], ['a']],
+        [['sintercard', ' 1', 'a'], ['a']],
+        [['sintercard', '4294967298', 'a', 'b'], ['a', 'b']],
+        [['lmpop', '1 ', 'a', 'LEFT'], ['a']],
+        [['zmpop', '4294967297', 'a', 'MAX'], ['a']],
+        [['zunionstore', 'd', '99999999999999999999', 'k'], null],
+        [['zunionstore', 'd', '-0', 'k'], null],
+        [['zunionstore', 'd', '0', 'k'], null],
+      ];
+      for (const [args, keys] of cases) {
+        const call = redis.call('COMMAND', 'GETKEYS', ...args);
+        if (keys === null) await expect(call, args.join(' ')).rejects.toThrow('ERR Invalid arguments specified for command');
+        else expect(await call, args.join(' ')).toEqual(keys);
+      }
+      // The commands themselves still parse numkeys strictly.
+      await expect(redis.call('ZUNIONSTORE', 'd', ' 1', 'k')).rejects.toThrow('ERR value is not an integer or out of range');
+      await expect(redis.call('LMPOP', ' 1', 'a', 'LEFT')).rejects.toThrow('ERR numkeys should be greater than 0');
+    });
+
     it('COMMAND GETKEYS errors', async () => {
       await expect(redis.call('COMMAND', 'GETKEYS', 'nosuch', 'x')).rejects.toThrow('ERR Invalid command specified');
       await expect(redis.call('COMMAND', 'GETKEYS', '__dbsize', 'x')).rejects.toThrow('ERR Invalid command specified');

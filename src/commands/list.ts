@@ -24,7 +24,7 @@ import { i64Arg, lower } from './args.js';
 import { partsByShard, sendParts, firstError } from './fanout.js';
 import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
 import type { ReplyWriter } from '../server/resp/writer.js';
-import { parseI64 } from '../util/number.js';
+import { parseI64, cAtoi } from '../util/number.js';
 import { Type } from '../storage/encoding.js';
 import { List, type End } from '../storage/list.js';
 
@@ -397,10 +397,10 @@ function parseLmpop(args: Buffer[]): LmpopArgs {
 
 /** Key positions of LMPOP for routing: none when numkeys is not valid (the handler replies the error). */
 function lmpopKeys(args: Buffer[]): number[] {
-  const n = args.length > 1 ? parseI64(args[1]!) : null;
-  if (n === null || n < 1n || n > BigInt(args.length - 2)) return [];
+  const n = args.length > 1 ? cAtoi(args[1]!) : 0; // as Redis' key functions read numkeys
+  if (n < 1 || n > args.length - 2) return [];
   const keys: number[] = [];
-  for (let i = 2; i < 2 + Number(n); i++) keys.push(i);
+  for (let i = 2; i < 2 + n; i++) keys.push(i);
   return keys;
 }
 

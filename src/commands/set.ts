@@ -30,7 +30,7 @@ import { CommandError, E } from './errors.js';
 import { i64Arg, lower } from './args.js';
 import { partsByShard, firstError, restArePositions } from './fanout.js';
 import { MAX_RANDOM_REPLY } from './hash.js';
-import { parseI64 } from '../util/number.js';
+import { parseI64, cAtoi } from '../util/number.js';
 import { ReplyWriter } from '../server/resp/writer.js';
 import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
 import { Type } from '../storage/encoding.js';
@@ -279,9 +279,9 @@ function parseSintercard(args: Buffer[]): SintercardArgs {
 
 /** Key positions of SINTERCARD; none when numkeys is invalid (the front handler then replies the error). */
 function sintercardKeys(args: Buffer[]): number[] {
-  const n = parseI64(args[1]!);
-  if (n === null || n < 1n || n > BigInt(args.length - 2)) return [];
-  return restArePositions(args.slice(0, 2 + Number(n)), 2);
+  const n = cAtoi(args[1]!); // as Redis' key functions read numkeys
+  if (n < 1 || n > args.length - 2) return [];
+  return restArePositions(args.slice(0, 2 + n), 2);
 }
 
 async function sintercard(c: ShardCall): Promise<void> {

@@ -23,7 +23,7 @@ import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parse
 import { Collection } from '../storage/collection.js';
 import { ZSet, decodeScore } from '../storage/zset-store.js';
 import { Type } from '../storage/encoding.js';
-import { parseI64 } from '../util/number.js';
+import { parseI64, cAtoi } from '../util/number.js';
 
 export type SetOp = 'union' | 'inter' | 'diff';
 type Aggregate = 'sum' | 'min' | 'max';
@@ -80,10 +80,14 @@ export function parseInputKeys(args: Buffer[], d: SetOpCommand): number[] {
 export function setOpKeys(d: SetOpCommand): (args: Buffer[]) => number[] {
   return (args) => {
     const at = numkeysAt(d);
-    const n = args.length > at ? parseI64(args[at]!) : null;
-    if (n === null || n < 1n || n > BigInt(args.length - at - 1)) return [];
-    const keys = Array.from({ length: Number(n) }, (_, i) => at + 1 + i);
-    return d.store ? [1, ...keys] : keys;
+    // As Redis 7.0 reads it: a strict integer through the key specs (destination first), anything
+    // else through the command's key function, which uses atoi (inputs first, then the destination).
+    // Either way the count is cast to a C int.
+    const n = args.length > at ? cAtoi(args[at]!) : 0;
+    if (n < 1 || n > args.length - at - 1) return [];
+    const keys = Array.from({ length: n }, (_, i) => at + 1 + i);
+    if (!d.store) return keys;
+    return parseI64(args[at]!) !== null ? [1, ...keys] : [...keys, 1];
   };
 }
 

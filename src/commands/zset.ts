@@ -29,7 +29,7 @@ import {
   parseScanCursor, parseScanOptions, scanPage, SCAN_WHOLE_MAX, randomBelow, distinctPositions, positionsWithReplacement,
 } from '../storage/collection.js';
 import { stringMatchLen } from '../util/glob.js';
-import { parseI64 } from '../util/number.js';
+import { parseI64, cAtoi } from '../util/number.js';
 
 const I64_MAX = 9223372036854775807n;
 /** ZRANDMEMBER's count bounds with WITHSCORES (count*2 must fit): -LONG_MAX/2 .. LONG_MAX/2. */
@@ -383,9 +383,9 @@ function parseMpop(args: Buffer[]): MpopArgs {
  * follows); none when numkeys is unusable, and the command then fails on the front.
  */
 function mpopKeys(args: Buffer[]): number[] {
-  const n = parseI64(args[1]!);
-  if (n === null || n < 1n || n > BigInt(args.length - 2)) return [];
-  return Array.from({ length: Number(n) }, (_, i) => 2 + i);
+  const n = cAtoi(args[1]!); // as Redis' key functions read numkeys
+  if (n < 1 || n > args.length - 2) return [];
+  return Array.from({ length: n }, (_, i) => 2 + i);
 }
 
 /** Pops from the first key holding a sorted set, in argument order; a wrong type before it fails. */

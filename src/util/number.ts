@@ -100,3 +100,26 @@ export function parseFloatArg(b: Buffer | string): number | null {
   if (Number.isNaN(v)) return null;
   return v;
 }
+
+/**
+ * C's atoi as glibc has it, (int) strtol(s, NULL, 10): leading white space, an optional sign,
+ * digits up to the first other byte (none: 0); out of long's range it clamps to LONG_MIN/LONG_MAX,
+ * and the int cast keeps the low 32 bits. Redis' key-position functions read numkeys with it
+ * (COMMAND GETKEYS ZUNIONSTORE d " 1" k gives [k, d]; the command itself then rejects " 1").
+ */
+export function cAtoi(b: Buffer): number {
+  let i = 0;
+  while (i < b.length && (b[i] === 0x20 || (b[i]! >= 0x09 && b[i]! <= 0x0d))) i++;
+  let neg = false;
+  if (i < b.length && (b[i] === 0x2b || b[i] === 0x2d)) neg = b[i++] === 0x2d;
+  let n = 0n;
+  const LONG_MAX = (1n << 63n) - 1n;
+  for (; i < b.length && b[i]! >= 0x30 && b[i]! <= 0x39; i++) {
+    n = n * 10n + BigInt(b[i]! - 0x30);
+    if (n > LONG_MAX + 1n) break; // clamped below either way
+  }
+  let v = neg ? -n : n;
+  if (v > LONG_MAX) v = LONG_MAX;
+  if (v < -LONG_MAX - 1n) v = -LONG_MAX - 1n;
+  return Number(BigInt.asIntN(32, v));
+}
