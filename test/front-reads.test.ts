@@ -99,6 +99,40 @@ describe('GET answered from the row cache by the front thread', () => {
     }
   });
 
+  it('a read after a cross-shard MSET was seen in part sees the rest (the shard may not have run its part yet)', async () => {
+    const w = suite.connect();
+    const x = suite.connect();
+    const r = suite.connect();
+    // a on one shard, b and c on the other (2 shards).
+    const [a, b, c] = ['{fr0}a', '{fr2}b', '{fr2}c'];
+    const shardOf = async (k: string): Promise<number> => {
+      const { keyShard } = await import('../src/server/slot.js');
+      return keyShard(Buffer.from(k), 2);
+    };
+    expect(await shardOf(a)).not.toBe(await shardOf(b));
+    expect(await shardOf(b)).toBe(await shardOf(c));
+    await w.mset(a, 'old', b, 'old');
+    expect(await r.get(a)).toBe('old');
+    expect(await r.get(b)).toBe('old');
+    // Stall b's shard: its next group commit sleeps, and it runs nothing else meanwhile.
+    expect(await w.debug('SET-WRITE-DELAY', '400', String(await shardOf(b)))).toBe('OK');
+    try {
+      const stalled = x.set(c, 'x');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const mset = w.mset(a, 'new', b, 'new');
+      // a's part is written long before b's shard gets to its own.
+      let seenA = await r.get(a);
+      for (let i = 0; i < 40 && seenA !== 'new'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        seenA = await r.get(a);
+      }
+      if (seenA === 'new') expect(await r.get(b)).toBe('new');
+      await Promise.all([stalled, mset]);
+    } finally {
+      await w.debug('SET-WRITE-DELAY', '0');
+    }
+  });
+
   it('readers racing writers of the same keys see whole values, never older than acknowledged nor newer than sent', async () => {
     const w = suite.connect();
     const readers = [suite.connect(), suite.connect()];

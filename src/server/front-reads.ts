@@ -6,8 +6,9 @@
  * a key that is not cached, pending (written by a batch not yet in LevelDB), expired, not a
  * string, a cache the shard changed while it read, or database ids the shard has not published.
  *
- * The server uses it only where the answer cannot depend on a command still in flight: the client
- * has no earlier command unanswered, and no cross-shard command holds the shard (coordinator).
+ * The server uses it only where the answer cannot depend on a command still in flight: nothing
+ * sent to the shard is unanswered (every command dispatched before has run and is written), the
+ * client has no earlier command unanswered, and no cross-shard command holds the shard.
  */
 import { SharedRowReader, UNKNOWN, ABSENT, type SharedRows } from '../storage/row-cache.js';
 import { Prefix, Type, META_HEADER, readU64 } from '../storage/encoding.js';

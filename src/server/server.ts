@@ -352,9 +352,11 @@ export class CairnServer implements ServerState, ClientHost {
       for (let i = 1; i < keys.length; i++) if (this.shardOf(args[keys[i]!]!) !== shard) { single = false; break; }
       if (single) {
         if (!this.coord.canSendOne(shard)) return this.waitFor(client, [shard], ownArgs(args));
-        // GET of a cached string: answered here (front-reads.ts) when no earlier command of this
-        // client is still unanswered (the reply could not depend on it).
-        if (spec === GET_SPEC && client.awaiting === 0 && this.frontGets) {
+        // GET of a cached string: answered here (front-reads.ts) when nothing sent to the shard
+        // is still unanswered (every command dispatched before this one has run and is written:
+        // a cross-shard MSET seen in part on another shard must be seen whole here) and no
+        // earlier command of this client is either.
+        if (spec === GET_SPEC && client.awaiting === 0 && this.frontGets && this.shards.inFlight(shard) === 0) {
           const started = performance.now();
           const reply = this.shards.frontReads.get(shard, client.db, args[1]!, client.resp);
           if (reply !== null) {

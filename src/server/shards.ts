@@ -156,6 +156,11 @@ export class ShardPool {
     }
   }
 
+  /** Commands sent (or about to be sent) to `shard` whose reply has not come back. */
+  inFlight(shard: number): number {
+    return this.shards[shard]!.fifo.size;
+  }
+
   /** Queues a client's command for `shard`; the reply goes to target.deliver(seq, ...). */
   send(shard: number, resp: number, db: number, id: number, args: readonly (Buffer | string)[], target: ReplyTarget, seq: number): void {
     if (this.closing) return target.deliver(seq, SHUTTING_DOWN);
