@@ -53,6 +53,14 @@ inline void* ClassicSymbol(napi_env env, napi_value pathArg, const char* name) {
   return sym;
 }
 
+// exports[name] = a function calling `fn` (nothing when N-API refuses: the JS side checks what is there).
+inline void Export(napi_env env, napi_value exports, const char* name, napi_callback fn) {
+  napi_value f;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, nullptr, &f) == napi_ok) {
+    napi_set_named_property(env, exports, name, f);
+  }
+}
+
 void RegisterScan(napi_env env, napi_value exports);
 void RegisterMemory(napi_env env, napi_value exports);
 void RegisterGet(napi_env env, napi_value exports);

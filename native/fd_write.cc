@@ -37,10 +37,7 @@ napi_value FdWrite(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void RegisterFdWrite(napi_env env, napi_value exports) {
-  napi_value fn;
-  if (napi_create_function(env, "fdWrite", NAPI_AUTO_LENGTH, FdWrite, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "fdWrite", fn);
-  }
+  Export(env, exports, "fdWrite", FdWrite);
 }
 
 }  // namespace cairn

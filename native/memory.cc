@@ -118,19 +118,10 @@ napi_value SetThreadName(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void RegisterMemory(napi_env env, napi_value exports) {
-  napi_value fn;
-  if (napi_create_function(env, "setMmapLimit", NAPI_AUTO_LENGTH, SetMmapLimit, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "setMmapLimit", fn);
-  }
-  if (napi_create_function(env, "setCompactionNice", NAPI_AUTO_LENGTH, SetCompactionNice, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "setCompactionNice", fn);
-  }
-  if (napi_create_function(env, "setThreadBatch", NAPI_AUTO_LENGTH, SetThreadBatch, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "setThreadBatch", fn);
-  }
-  if (napi_create_function(env, "setThreadName", NAPI_AUTO_LENGTH, SetThreadName, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "setThreadName", fn);
-  }
+  Export(env, exports, "setMmapLimit", SetMmapLimit);
+  Export(env, exports, "setCompactionNice", SetCompactionNice);
+  Export(env, exports, "setThreadBatch", SetThreadBatch);
+  Export(env, exports, "setThreadName", SetThreadName);
 }
 
 }  // namespace cairn

@@ -110,13 +110,8 @@ napi_value GetManySync(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void RegisterGet(napi_env env, napi_value exports) {
-  napi_value fn;
-  if (napi_create_function(env, "bindGetMany", NAPI_AUTO_LENGTH, BindGetMany, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "bindGetMany", fn);
-  }
-  if (napi_create_function(env, "getManySync", NAPI_AUTO_LENGTH, GetManySync, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "getManySync", fn);
-  }
+  Export(env, exports, "bindGetMany", BindGetMany);
+  Export(env, exports, "getManySync", GetManySync);
 }
 
 }  // namespace cairn

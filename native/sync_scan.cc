@@ -360,19 +360,10 @@ napi_value SizeSync(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void RegisterScan(napi_env env, napi_value exports) {
-  napi_value fn;
-  if (napi_create_function(env, "scanSync", NAPI_AUTO_LENGTH, ScanSync, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "scanSync", fn);
-  }
-  if (napi_create_function(env, "respSync", NAPI_AUTO_LENGTH, RespSync, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "respSync", fn);
-  }
-  if (napi_create_function(env, "sizeSync", NAPI_AUTO_LENGTH, SizeSync, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "sizeSync", fn);
-  }
-  if (napi_create_function(env, "countSync", NAPI_AUTO_LENGTH, CountSync, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "countSync", fn);
-  }
+  Export(env, exports, "scanSync", ScanSync);
+  Export(env, exports, "respSync", RespSync);
+  Export(env, exports, "sizeSync", SizeSync);
+  Export(env, exports, "countSync", CountSync);
 }
 
 }  // namespace cairn

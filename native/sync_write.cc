@@ -188,16 +188,9 @@ napi_value WriteContentsSync(napi_env env, napi_callback_info info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  napi_value fn;
-  if (napi_create_function(env, "writeSync", NAPI_AUTO_LENGTH, WriteSync, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "writeSync", fn);
-  }
-  if (napi_create_function(env, "bindBatchContents", NAPI_AUTO_LENGTH, BindBatchContents, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "bindBatchContents", fn);
-  }
-  if (napi_create_function(env, "writeContentsSync", NAPI_AUTO_LENGTH, WriteContentsSync, nullptr, &fn) == napi_ok) {
-    napi_set_named_property(env, exports, "writeContentsSync", fn);
-  }
+  cairn::Export(env, exports, "writeSync", WriteSync);
+  cairn::Export(env, exports, "bindBatchContents", BindBatchContents);
+  cairn::Export(env, exports, "writeContentsSync", WriteContentsSync);
   cairn::RegisterScan(env, exports);
   cairn::RegisterMemory(env, exports);
   cairn::RegisterGet(env, exports);
