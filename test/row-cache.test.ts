@@ -45,6 +45,20 @@ describe('row cache', () => {
     expect(c.get(k('key:0'))).toBeUndefined();
   });
 
+  it('evicts replaced entries without losing live ones: hot keys overwritten through many wraps of the ring', () => {
+    const c = new RowCache(16 * 1024);
+    // A few cold keys written once, then hot keys rewritten until the ring has wrapped many times:
+    // eviction walks mostly replaced (dead) entries and must still drop exactly the oldest live ones.
+    for (let i = 0; i < 20; i++) c.set(k('cold' + i), Buffer.alloc(16, i));
+    for (let round = 0; round < 2000; round++) {
+      for (let h = 0; h < 8; h++) c.set(k('hot' + h), Buffer.from(`${round}:${h}`));
+    }
+    for (let h = 0; h < 8; h++) expect(c.get(k('hot' + h))!.toString()).toBe(`1999:${h}`);
+    // The cold keys were the oldest live entries: evicted once the ring came round to them.
+    for (let i = 0; i < 20; i++) expect(c.get(k('cold' + i))).toBeUndefined();
+    expect(c.size).toBe(8);
+  });
+
   it('agrees with a Map under random sets, deletes and overwrites of varied sizes', () => {
     const c = new RowCache(32 * 1024);
     const model = new Map<string, Buffer | null>();

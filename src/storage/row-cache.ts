@@ -37,6 +37,8 @@ const HEADER = 16;
 const WRAP = 0xffff;
 /** Largest key stored (longer keys are not cached; LevelDB keys of Cairn are prefix + user key). */
 const MAX_KEY = 0xfff0;
+/** Flag in the key-length field of an entry that was replaced: eviction skips it without an index probe. */
+const DEAD = 0x10000;
 const EMPTY = Buffer.alloc(0);
 /** Control block (Int32Array on a SharedArrayBuffer): the seqlock, the written batch, then the database ids. */
 const SEQ = 0;
@@ -236,7 +238,9 @@ export class RowCache extends RingView {
     const old = this.find(k, h);
     this.replacedPin = 0;
     if (old >= 0) {
-      this.replacedPin = this.i32[((this.index[old]! - 1) >> 2) + 3]!;
+      const ow = (this.index[old]! - 1) >> 2;
+      this.replacedPin = this.i32[ow + 3]!;
+      this.i32[ow + 1] = this.i32[ow + 1]! | DEAD;
       this.removeSlot(old);
     }
     const klen = k.length;
@@ -319,12 +323,15 @@ export class RowCache extends RingView {
       return true;
     }
     const w = this.tail >> 2;
-    const slot = this.slotOf(this.i32[w]!, this.tail);
+    const klenField = this.i32[w + 1]!;
+    // A replaced entry is marked dead: only a live one is looked up in the index (overwrite-heavy
+    // loads evict mostly dead entries; the probe was ~4.5% of a shard's time under INCR -P 16, perf).
+    const slot = klenField & DEAD ? -1 : this.slotOf(this.i32[w]!, this.tail);
     if (slot >= 0) {
       if (this.pinned(this.i32[w + 3]!)) return false; // its batch is not written yet
       this.removeSlot(slot);
     }
-    const klen = this.i32[w + 1]!;
+    const klen = klenField & 0xffff;
     const vlen = this.i32[w + 2]!;
     this.tail += HEADER + pad(klen) + pad(vlen < 0 ? 0 : vlen);
     if (this.tail === this.head && !this.wrapped) this.head = this.tail = 0;
