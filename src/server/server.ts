@@ -22,8 +22,6 @@ import type { ProtocolError } from './resp/decoder.js';
 import type { ServerState, ServerStats, WriteErrors } from './context.js';
 import type { CommandSpec } from '../commands/types.js';
 import { COMMAND_LIST, lookupCommand, commandId, keyIndexes } from '../commands/table.js';
-
-const GET_SPEC = lookupCommand('get');
 import { CommandError, E, unknownCommand, errorArg } from '../commands/errors.js';
 import { FORMAT_VERSION, READABLE_FORMATS } from '../storage/encoding.js';
 import { Sweeper } from '../shard/sweep.js';
@@ -32,6 +30,9 @@ import { clientInfoLine } from '../commands/client.js';
 import { obufLimits, type ObufLimit, type ObufLimits } from '../output-buffer-limits.js';
 import { Backups } from './backup.js';
 import { misconfError } from '../shard/write-error.js';
+
+/** GET's spec: answered on the front thread from a shard's row cache when it can be (front-reads.ts). */
+const GET_SPEC = lookupCommand('get');
 
 const WORKER_FILE = new URL(findWorkerFile('shard'), import.meta.url);
 const BACKGROUND_FILE = new URL(findWorkerFile('background'), import.meta.url);
@@ -324,7 +325,7 @@ export class CairnServer implements ServerState, ClientHost {
 
   // ---------------------------------------------------------------- dispatch
 
-  /** front-reads option: GETs of cached strings answered on this thread. */
+  /** row-cache-front-reads: GETs of cached strings answered on this thread. */
   private frontGets = true;
 
   /** Runs one parsed command for a client: checks it, routes it to a shard or runs it here. */
