@@ -11,7 +11,7 @@
  * client has no earlier command unanswered, and no cross-shard command holds the shard.
  */
 import { SharedRowReader, UNKNOWN, ABSENT, type SharedRows } from '../storage/row-cache.js';
-import { Prefix, Type, META_HEADER, readU64 } from '../storage/encoding.js';
+import { Type, META_HEADER, metaExpire, writeMetaKey } from '../storage/encoding.js';
 
 const NIL2 = Buffer.from('$-1\r\n');
 const NIL3 = Buffer.from('_\r\n');
@@ -47,7 +47,7 @@ export class FrontReads {
       const b = r.bytes;
       const len = r.length;
       if (len < META_HEADER || b[at] !== Type.STRING) return null;
-      const expire = readU64(b, at + 2);
+      const expire = metaExpire(b, at);
       if (expire !== 0 && expire <= Date.now()) return null;
       const vlen = len - META_HEADER;
       const head = `$${vlen}\r\n`;
@@ -64,14 +64,10 @@ export class FrontReads {
     return out;
   }
 
-  /** 'M' | db id | key (encoding.ts metaKey), in a reused buffer. */
+  /** encoding.ts metaKey(id, key), in a reused buffer. */
   private metaKey(id: number, key: Buffer): Buffer {
     const n = 2 + key.length;
     if (n > this.key.length) this.key = Buffer.allocUnsafe(Math.max(n, this.key.length * 2));
-    const k = this.key;
-    k[0] = Prefix.META;
-    k[1] = id;
-    key.copy(k, 2);
-    return k.subarray(0, n);
+    return this.key.subarray(0, writeMetaKey(this.key, 0, id, key));
   }
 }

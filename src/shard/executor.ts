@@ -22,6 +22,7 @@ import { decodeFrame, encodeReplies, type DecodedCommand } from '../server/frame
 import type { Store, BatchOp } from '../storage/store.js';
 import { shardStats } from './stats.js';
 import { MAX_KEYS } from '../storage/get-many.js';
+import { keyIndexes } from '../commands/table.js';
 import { misconfError } from './write-error.js';
 
 interface Segment {
@@ -90,11 +91,11 @@ export class ShardExecutor {
     const dbs = this.frameDbs;
     for (const c of cmds) {
       const spec = this.specs[c.id]!;
-      const k = spec.keys;
-      if (k === null || k.step <= 0 || spec.shard === undefined) continue;
-      const last = Math.min(k.last < 0 ? c.args.length + k.last : k.last, c.args.length - 1);
+      // Fixed key positions only (a command whose keys move is read as it runs).
+      if (spec.keys === null || spec.shard === undefined) continue;
       const db = this.store.dbId(c.db);
-      for (let i = k.first; i <= last && keys.length < MAX_KEYS; i += k.step) {
+      for (const i of keyIndexes(spec, c.args)) {
+        if (keys.length >= MAX_KEYS) break;
         keys.push(c.args[i]!);
         dbs.push(db);
       }

@@ -125,10 +125,16 @@ export function decodeDbIds(v: Buffer): DbIds {
 
 export function metaKey(db: number, key: Buffer): Buffer {
   const out = Buffer.allocUnsafe(2 + key.length);
-  out[0] = Prefix.META;
-  out[1] = db;
-  key.copy(out, 2);
+  writeMetaKey(out, 0, db, key);
   return out;
+}
+
+/** metaKey(db, key) written into `out` at `at` (2 + key.length bytes); returns where it ends. */
+export function writeMetaKey(out: Buffer, at: number, db: number, key: Buffer): number {
+  out[at] = Prefix.META;
+  out[at + 1] = db;
+  key.copy(out, at + 2);
+  return at + 2 + key.length;
 }
 
 /** The prefix shared by every meta key of `db` (for SCAN/KEYS/FLUSHDB). */
@@ -267,9 +273,9 @@ export function decodeMeta(v: Buffer): Meta {
   return m;
 }
 
-/** Reads only the expiry of an encoded meta value (no full decode). */
-export function metaExpire(v: Buffer): number {
-  return readU64(v, 2);
+/** Reads only the expiry of an encoded meta value (no full decode), which starts at `at` in `v`. */
+export function metaExpire(v: Buffer, at = 0): number {
+  return readU64(v, at + 2);
 }
 
 // ---------------------------------------------------------------- numbers

@@ -15,6 +15,7 @@
  */
 import { addon, classicLevelBinary, contextOf } from './native-addon.js';
 import type { Db } from './store.js';
+import { writeMetaKey } from './encoding.js';
 
 /** A read slower than this went to the disk (page cache and LevelDB's caches answer in a few µs). */
 const SLOW_MICROS = 50;
@@ -85,10 +86,10 @@ export class ManyReader {
   }
 
   /**
-   * Appends a key of two prefix bytes and `key`, and returns a view of it (valid until reset or
+   * Appends the meta key of (db, key) (encoding.ts) and returns a view of it (valid until reset or
    * the next add); drop() takes the last one back.
    */
-  add(p0: number, p1: number, key: Buffer): Buffer {
+  addMetaKey(db: number, key: Buffer): Buffer {
     const need = this.used + 2 + key.length;
     if (need > this.buf.length) {
       const bigger = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
@@ -96,9 +97,7 @@ export class ManyReader {
       this.buf = bigger;
     }
     const at = this.used;
-    this.buf[at] = p0;
-    this.buf[at + 1] = p1;
-    key.copy(this.buf, at + 2);
+    writeMetaKey(this.buf, at, db, key);
     this.used = need;
     this.ends[this.count++] = need;
     return this.buf.subarray(at, need);

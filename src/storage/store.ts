@@ -147,10 +147,9 @@ export class Store {
   prefetchMeta(dbs: readonly number[], keys: readonly Buffer[], n: number): void {
     const r = this.reader;
     if (r === null || this.db.status !== 'open') return;
-    const overlay = this.current.size > 0 || this.inflight.length > 0;
     for (let i = 0; i < n && !r.full; i++) {
-      const k = r.add(Prefix.META, dbs[i]!, keys[i]!);
-      if (this.rows.has(k) || (overlay && this.pendingHas(k))) r.drop();
+      const k = r.addMetaKey(dbs[i]!, keys[i]!);
+      if (this.rows.has(k) || this.pendingWrite(k) !== undefined) r.drop();
     }
     if (r.count < 2) {
       r.reset();
@@ -163,12 +162,16 @@ export class Store {
     this.rows.set(k, v);
   };
 
-  /** Whether a write of `k` waits in the overlay (the pending writes the row cache refused). */
-  private pendingHas(k: Buffer): boolean {
+  /**
+   * The latest write of `k` waiting in the overlay (the pending writes the row cache refused):
+   * its value, null for a delete, undefined when there is none.
+   */
+  private pendingWrite(k: Buffer): Buffer | null | undefined {
+    if (this.current.size === 0 && this.inflight.length === 0) return undefined;
     const s = k.toString('latin1');
-    if (this.current.has(s)) return true;
-    for (const m of this.inflight) if (m.has(s)) return true;
-    return false;
+    let v = this.current.get(s);
+    for (let i = this.inflight.length - 1; v === undefined && i >= 0; i--) v = this.inflight[i]!.get(s);
+    return v;
   }
 
   static async open(path: string, databases: number, shard: number, shards: number, o: StoreOptions): Promise<Store> {
@@ -375,15 +378,8 @@ export class Store {
     // entry is the latest value; the overlay holds the pending writes it refused.
     const cached = this.rows.get(k);
     if (cached !== undefined) return cached === null ? undefined : cached;
-    if (this.current.size > 0 || this.inflight.length > 0) {
-      const s = k.toString('latin1');
-      let v = this.current.get(s);
-      if (v !== undefined) return v === null ? undefined : v;
-      for (let i = this.inflight.length - 1; i >= 0; i--) {
-        v = this.inflight[i]!.get(s);
-        if (v !== undefined) return v === null ? undefined : v;
-      }
-    }
+    const pending = this.pendingWrite(k);
+    if (pending !== undefined) return pending === null ? undefined : pending;
     const v = this.db.getSync(k);
     this.rows.set(k, v ?? null);
     return v;
