@@ -19,6 +19,7 @@ import { shardStats } from '../shard/stats.js';
 import { Sweeper, sweepState, pendingVersions } from '../shard/sweep.js';
 import { Backups } from '../server/backup.js';
 import { leveldbPatches } from '../storage/native-addon.js';
+import { crossWriteStats } from '../server/cross-write.js';
 
 /** The Redis version Cairn reports (HELLO, INFO): the release whose behaviour it follows. */
 export const REDIS_VERSION = '7.0.15';
@@ -575,6 +576,11 @@ function statsSection(server: ServerState, t: ShardTotals): Field[] {
     ['cairn_overlapped_read_calls', t.overlappedCalls],
     ['cairn_overlapped_read_keys', t.overlappedKeys],
     ['cairn_overlapped_read_slow', t.overlappedSlow],
+    // Cross-shard writes (src/server/cross-write.ts): done, with intent or marker records not yet
+    // deleted, and parts finished at start-up after a crash.
+    ['cairn_cross_shard_writes', crossWriteStats.writes],
+    ['cairn_cross_shard_unsettled', crossWriteStats.unsettled],
+    ['cairn_cross_shard_recovered', crossWriteStats.recovered],
   ];
 }
 

@@ -14,7 +14,8 @@
  * collections (their sub-keys embed the user key and db) are transferValue() and writeAcross().
  */
 import { accessSets, command, allKeys, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall, type ShardHandler } from './types.js';
-import { sumOverShards, restArePositions } from './fanout.js';
+import { sumOverShards, restArePositions, firstError } from './fanout.js';
+import { crossWrite, type Part } from '../server/cross-write.js';
 import { CommandError, E, errorArg } from './errors.js';
 import { lower, i64Arg, dbArg } from './args.js';
 import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
@@ -146,8 +147,9 @@ function renameAcross(nx: boolean) {
       const payload = await dumpValue(server, a, client.db, src, 'write');
       if (payload === null) throw new CommandError(E.NO_SUCH_KEY);
       const from = { shard: a, db: client.db, key: src };
-      if (!(await writeAcross(server, from, { shard: b, db: client.db, key: dst }, payload, nx ? 'nx' : 'replace'))) return c.w.int(0);
-      throwIfError(parseReply(await server.callShard(a, client.db, ['del', src])));
+      // The source's deletion is written as part of the target's write (src/server/cross-write.ts).
+      const delSource = { shard: a, db: client.db, args: ['del', src] };
+      if (!(await writeAcross(server, from, { shard: b, db: client.db, key: dst }, payload, nx ? 'nx' : 'replace', [delSource]))) return c.w.int(0);
       if (nx) c.w.int(1);
       else c.w.ok();
     });
@@ -210,11 +212,14 @@ async function dumpValue(server: ServerState, shard: number, db: number, key: Bu
   return r as Buffer | null;
 }
 
-/** __restore on `shard`: true when the value was written (false: NX and the key exists). */
-async function restoreValue(server: ServerState, shard: number, db: number, key: Buffer, payload: Buffer, mode: 'nx' | 'replace'): Promise<boolean> {
-  const r = parseReply(await server.callShard(shard, db, ['__restore', key, payload, mode]));
-  throwIfError(r);
-  return r === 1;
+/**
+ * __restore of `dst` with the parts `also` (on other shards) as one cross-shard write: true when
+ * the value was written (false: NX and the key exists; only when `also` is empty, see writeAcross).
+ */
+async function restoreValue(server: ServerState, dst: Place, payload: Buffer, mode: 'nx' | 'replace', also: readonly Part[]): Promise<boolean> {
+  const replies = await crossWrite(server, { shard: dst.shard, db: dst.db, args: ['__restore', dst.key, payload, mode] }, also);
+  firstError(replies);
+  return replies[0] === 1;
 }
 
 // ---------------------------------------------------------------- collections across shards
@@ -246,19 +251,22 @@ async function callOk(server: ServerState, p: Place, args: (Buffer | string)[]):
  * both shards. A string is its meta record. A collection's records are streamed in bounded chunks
  * under a fresh version staged on the destination (its 'G' record carries the shard's boot id, so
  * the sweep leaves it alone, and a crash leaves it to the sweep); the version becomes visible only
- * when __restore writes its meta at the end, so no client ever sees a half-copied key.
+ * when __restore writes its meta at the end, so no client ever sees a half-copied key. The parts
+ * `also` (RENAME: the source's deletion) are written with that meta as one cross-shard write.
  * Returns false when `mode` is nx and `dst` exists.
  */
-async function writeAcross(server: ServerState, src: Place, dst: Place, payload: Buffer, mode: 'nx' | 'replace'): Promise<boolean> {
-  if (payload[0] === Type.STRING) return restoreValue(server, dst.shard, dst.db, dst.key, payload, mode);
-  // Checked first, so a refused copy streams nothing (the reservation keeps the answer true).
-  if (mode === 'nx' && (await dumpValue(server, dst.shard, dst.db, dst.key, 'write')) !== null) return false;
+async function writeAcross(server: ServerState, src: Place, dst: Place, payload: Buffer, mode: 'nx' | 'replace', also: readonly Part[] = []): Promise<boolean> {
+  // Checked first, so a refused copy streams nothing and no part of `also` is ever written (the
+  // reservation keeps the answer true). A lone string's __restore checks for itself.
+  const lone = payload[0] === Type.STRING && also.length === 0;
+  if (mode === 'nx' && !lone && (await dumpValue(server, dst.shard, dst.db, dst.key, 'write')) !== null) return false;
+  if (payload[0] === Type.STRING) return restoreValue(server, dst, payload, mode, also);
   const m = decodeMeta(payload);
   const staged = (await callOk(server, dst, ['__vstage', 'begin', dst.key])) as Buffer;
   let settled = false;
   try {
     await streamVersion(server, src, m.version!, dst, staged);
-    const written = await restoreValue(server, dst.shard, dst.db, dst.key, encodeMeta({ ...m, version: staged.readBigUInt64BE(0) }), mode);
+    const written = await restoreValue(server, dst, encodeMeta({ ...m, version: staged.readBigUInt64BE(0) }), mode, also);
     settled = true; // __restore committed the staged version or left it to the sweep
     return written;
   } finally {

@@ -22,6 +22,7 @@ import { accessSets, command, oneKey, twoKeys, type CommandSpec, type FrontCall,
 import { CommandError, E } from './errors.js';
 import { i64Arg, lower } from './args.js';
 import { partsByShard, sendParts, firstError } from './fanout.js';
+import { crossWrite } from '../server/cross-write.js';
 import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
 import type { ReplyWriter } from '../server/resp/writer.js';
 import { parseI64, cAtoi } from '../util/number.js';
@@ -335,13 +336,13 @@ async function popOn(c: FrontCall, shard: number, key: Buffer, end: End, count: 
   return r as Buffer[] | null;
 }
 
-function pushOn(c: FrontCall, shard: number, key: Buffer, end: End, value: Buffer): Promise<RespValue> {
-  return c.ctx.server.callShard(shard, c.ctx.client.db, ['__lpush', key, end, value]).then(parseReply);
-}
-
-/** LMOVE between two shards, with both reserved: check both types, pop on one, push on the other. */
+/**
+ * LMOVE between two shards, with both reserved: check both types, read the element, then push it
+ * on one and pop it on the other as one cross-shard write (src/server/cross-write.ts).
+ */
 async function lmoveAcross(c: FrontCall, from: End, to: End): Promise<void> {
   const { server } = c.ctx;
+  const db = c.ctx.client.db;
   const srcKey = c.args[1]!;
   const dstKey = c.args[2]!;
   const a = server.shardOf(srcKey);
@@ -350,16 +351,12 @@ async function lmoveAcross(c: FrontCall, from: End, to: End): Promise<void> {
     const [[src], [dst]] = await Promise.all([kindsOn(c, a, [srcKey]), kindsOn(c, b, [dstKey])]);
     if (src === Kind.MISSING) return c.w.nil();
     if (src === Kind.OTHER || dst === Kind.OTHER) throw new CommandError(E.WRONGTYPE);
-    const popped = await popOn(c, a, srcKey, from, 1);
-    if (popped === null) return c.w.nil(); // expired between the two calls
-    const v = popped[0]!;
-    const pushed = await pushOn(c, b, dstKey, to, v);
-    if (pushed instanceof ReplyErr) {
-      // The destination refused the write (a storage error): the element goes back where it was.
-      throwIfError(await pushOn(c, a, srcKey, from, v));
-      throw new CommandError(pushed.message);
-    }
-    c.w.bulk(v);
+    const v = parseReply(await server.callShard(a, db, ['lindex', srcKey, from === 'left' ? '0' : '-1']));
+    throwIfError(v);
+    if (v === null) return c.w.nil(); // expired between the two calls
+    const push = { shard: b, db, args: ['__lpush', dstKey, to, v as Buffer] };
+    firstError(await crossWrite(server, push, [{ shard: a, db, args: ['__lpopn', srcKey, from, '1'] }]));
+    c.w.bulk(v as Buffer);
   });
 }
 

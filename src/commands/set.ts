@@ -17,8 +17,9 @@
  *        keys, every other shard returns the union of its keys), and the front combines them.
  *      SINTERSTORE/SUNIONSTORE/SDIFFSTORE: coordinated. With the shards reserved, the same reads,
  *        then __setstore replaces the destination with a new version (the old one becomes garbage).
- *      SMOVE: coordinated: __settype on the destination, __smovefrom on the source (Redis' checks
- *        in Redis' order, then the removal), then SADD on the destination.
+ *      SMOVE: coordinated: __settype on the destination, __smovecheck on the source (Redis' checks
+ *        in Redis' order), then SADD on the destination and SREM on the source as one cross-shard
+ *        write (src/server/cross-write.ts).
  *
  * Replies: members come in byte order (Redis' order is its hash table's, unspecified). SMEMBERS,
  * SINTER, SUNION, SDIFF and SPOP with a count reply with RESP3 sets; SRANDMEMBER with a count,
@@ -29,6 +30,7 @@ import { accessSets, command, oneKey, allKeys, twoKeys, type CommandSpec, type F
 import { CommandError, E } from './errors.js';
 import { i64Arg, lower } from './args.js';
 import { partsByShard, firstError, restArePositions } from './fanout.js';
+import { crossWrite } from '../server/cross-write.js';
 import { MAX_RANDOM_REPLY } from './hash.js';
 import { parseI64, cAtoi } from '../util/number.js';
 import { ReplyWriter } from '../server/resp/writer.js';
@@ -355,9 +357,12 @@ async function smoveFront(c: FrontCall): Promise<void> {
   const b = server.shardOf(dst);
   await server.coord.withShards([a, b], async () => {
     const dstType = expectInt(parseReply(await server.callShard(b, client.db, ['__settype', dst])));
-    const moved = expectInt(parseReply(await server.callShard(a, client.db, ['__smovefrom', src, member, String(dstType)])));
-    if (moved === 1) expectInt(parseReply(await server.callShard(b, client.db, ['sadd', dst, member])));
-    c.w.int(moved);
+    const moves = expectInt(parseReply(await server.callShard(a, client.db, ['__smovecheck', src, member, String(dstType)])));
+    if (moves === 1) {
+      const add = { shard: b, db: client.db, args: ['sadd', dst, member] };
+      firstError(await crossWrite(server, add, [{ shard: a, db: client.db, args: ['srem', src, member] }]));
+    }
+    c.w.int(moves);
   });
 }
 
@@ -506,16 +511,14 @@ export const setCommands: readonly CommandSpec[] = [
     },
   }),
   command({
-    name: '__smovefrom', arity: 4, flags: ['write', 'fast'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0',
-    summary: "SMOVE's source side: checks (source, then the destination type from __settype) and removes the member; 1 if removed.",
+    name: '__smovecheck', arity: 4, flags: ['write', 'fast'], acl: [], keys: null, internal: true,
+    group: 'internal', since: '0.4.0',
+    summary: "SMOVE's source side: its checks (source, then the destination type from __settype); 1 if the member would move.",
     shard: (c) => {
       const src = findSetForWrite(c, 1);
       if (src === null) return c.w.int(0);
       if (Number(c.args[3]!.toString('latin1')) === DST_OTHER) throw new CommandError(E.WRONGTYPE);
-      if (!src.delete(c.args[2]!)) return c.w.int(0);
-      src.save();
-      c.w.int(1);
+      c.w.int(src.has(c.args[2]!) ? 1 : 0);
     },
   }),
 ];

@@ -13,6 +13,7 @@ import { accessSets, command, oneKey, allKeys, keyValuePairs, twoKeys, type Comm
 import { CommandError, E } from './errors.js';
 import { i64Arg } from './args.js';
 import { partsByShard, sendParts, firstError, restArePositions } from './fanout.js';
+import { crossWrite } from '../server/cross-write.js';
 import {
   SE, Opt, parseStringOptions, optionsExpire, expireAtMs, getRangeBounds, checkStringLength, lcsReply,
   type ExpireUnit,
@@ -186,7 +187,9 @@ async function msetnxAcrossShards(c: FrontCall): Promise<void> {
     const counts = await sendParts(c, '__existcount', parts);
     firstError(counts);
     if (counts.some((n) => (n as number) > 0)) return c.w.int(0);
-    firstError(await sendParts(c, 'mset', parts, 2));
+    // One cross-shard write (src/server/cross-write.ts): the first shard's part, then the others.
+    const [first, ...rest] = parts.map((p) => ({ shard: p.shard, db: c.ctx.client.db, args: ['mset', ...p.positions.flatMap((i) => [c.args[i]!, c.args[i + 1]!])] }));
+    firstError(await crossWrite(c.ctx.server, first!, rest));
     c.w.int(1);
   });
 }

@@ -15,6 +15,7 @@ import { zsetCommands } from './zset.js';
 import { objectCommands } from './object.js';
 import { sweepCommands } from '../shard/sweep.js';
 import { backupCommands } from '../shard/backup.js';
+import { intentCommands } from '../shard/intents.js';
 import { debugCommands } from './debug.js';
 
 /** Every top-level command; a command's id (sent in frames) is its index here. */
@@ -30,6 +31,7 @@ export const COMMAND_LIST: readonly CommandSpec[] = [
   ...objectCommands,
   ...sweepCommands,
   ...backupCommands,
+  ...intentCommands,
   ...debugCommands,
 ];
 

@@ -30,6 +30,7 @@ import { clientInfoLine } from '../commands/client.js';
 import { obufLimits, type ObufLimit, type ObufLimits } from '../output-buffer-limits.js';
 import { Backups } from './backup.js';
 import { misconfError } from '../shard/write-error.js';
+import { recoverCrossWrites } from './cross-write.js';
 
 /** GET's spec: answered on the front thread from a shard's row cache when it can be (front-reads.ts). */
 const GET_SPEC = lookupCommand('get');
@@ -185,6 +186,7 @@ export class CairnServer implements ServerState, ClientHost {
         compression: c['leveldb-compression'] as boolean,
       },
     }, shardPath, c['shard-threads'] as boolean);
+    await recoverCrossWrites(this, this.nshards);
     const paths = Array.from({ length: this.nshards }, (_, i) => shardPath(i));
     this.sweeper = new Sweeper({
       workerFile: BACKGROUND_FILE,

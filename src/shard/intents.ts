@@ -1,0 +1,110 @@
+/**
+ * The shard's half of cross-shard writes that a crash cannot leave half done (the front's half,
+ * and why it is enough, is in src/server/cross-write.ts).
+ *
+ *   __xfirst <txid> <parts> <command...>  runs the command; unless it answered an error, the
+ *                                         intent record (txid -> parts) joins its writes' batch
+ *   __xpart <txid> <command...>           runs the command; unless it answered an error, the
+ *                                         marker record of txid joins its writes' batch
+ *   __xlist                               [[txid, parts, ...], [marked txid, ...]]
+ *   __xforget <txid>                      deletes txid's intent and marker (whichever exist)
+ *   __xclear                              deletes every intent and marker (after a recovery)
+ *
+ * A command's writes and the record go to LevelDB in one batch, so on this shard the record
+ * exists if and only if the part was written.
+ */
+import { command, type CommandSpec, type ShardCall } from '../commands/types.js';
+import { CommandError, unknownCommand } from '../commands/errors.js';
+import { lower } from '../commands/args.js';
+import { lookupCommand } from '../commands/table.js';
+import { CROSS_INTENT, CROSS_MARK, prefixEnd } from '../storage/encoding.js';
+import { scan } from '../storage/scan.js';
+
+const TXID_BYTES = 8;
+const EMPTY = Buffer.alloc(0);
+
+function recordKey(prefix: Buffer, txid: Buffer): Buffer {
+  if (txid.length !== TXID_BYTES) throw new CommandError('ERR invalid cross-shard transaction id');
+  return Buffer.concat([prefix, txid]);
+}
+
+/**
+ * Runs the command at args[from..] as if it had been sent alone, then `record()` in the same
+ * batch unless the command's reply is an error (a thrown one skips it too).
+ */
+function runThenRecord(c: ShardCall, from: number, record: () => void): void | Promise<void> {
+  const name = lower(c.args[from]!);
+  const spec = lookupCommand(name);
+  if (!spec?.shard || (spec.internal && name.startsWith('__x'))) throw new CommandError(unknownCommand(c.args.slice(from)));
+  const start = c.w.len;
+  const done = (): void => {
+    if (c.w.len > start && c.w.buf[start] !== 0x2d /* '-' */) record();
+  };
+  const r = spec.shard({ args: c.args.slice(from), db: c.db, w: c.w, store: c.store, sync: c.sync });
+  return r ? r.then(done) : done();
+}
+
+/** Every record under `prefix`, in txid order: [txid, value] pairs. Writes pending are written first. */
+async function records(c: ShardCall, prefix: Buffer): Promise<[Buffer, Buffer][]> {
+  await c.sync();
+  const out: [Buffer, Buffer][] = [];
+  await scan(c.store, { gte: prefix, lt: prefixEnd(prefix)! }, (k, v) => {
+    out.push([k.subarray(prefix.length), v]);
+  });
+  return out;
+}
+
+const INTERNAL = { acl: [], keys: null, internal: true, group: 'internal', since: '0.4.0' } as const;
+
+export const intentCommands: CommandSpec[] = [
+  command({
+    name: '__xfirst', arity: -4, flags: ['write'], ...INTERNAL,
+    summary: "A cross-shard write's first part: runs the command and records the intent (the other parts) with it.",
+    shard: (c) => {
+      const key = recordKey(CROSS_INTENT, c.args[1]!);
+      return runThenRecord(c, 3, () => c.store.put(key, c.args[2]!));
+    },
+  }),
+  command({
+    name: '__xpart', arity: -3, flags: ['write'], ...INTERNAL,
+    summary: "Another part of a cross-shard write: runs the command and records the txid's marker with it.",
+    shard: (c) => {
+      const key = recordKey(CROSS_MARK, c.args[1]!);
+      return runThenRecord(c, 2, () => c.store.put(key, EMPTY));
+    },
+  }),
+  command({
+    name: '__xlist', arity: 1, flags: ['readonly'], ...INTERNAL,
+    summary: 'The intents (txid, parts) and markers (txid) of cross-shard writes on this shard.',
+    shard: async (c) => {
+      const intents = await records(c, CROSS_INTENT);
+      const marks = await records(c, CROSS_MARK);
+      c.w.array(2);
+      c.w.array(intents.length * 2);
+      for (const [txid, parts] of intents) {
+        c.w.bulk(txid);
+        c.w.bulk(parts);
+      }
+      c.w.array(marks.length);
+      for (const [txid] of marks) c.w.bulk(txid);
+    },
+  }),
+  command({
+    name: '__xforget', arity: 2, flags: ['write'], ...INTERNAL,
+    summary: "Deletes a cross-shard write's intent and marker on this shard.",
+    shard: (c) => {
+      c.store.del(recordKey(CROSS_INTENT, c.args[1]!));
+      c.store.del(recordKey(CROSS_MARK, c.args[1]!));
+      c.w.ok();
+    },
+  }),
+  command({
+    name: '__xclear', arity: 1, flags: ['write'], ...INTERNAL,
+    summary: 'Deletes every cross-shard intent and marker on this shard; the number deleted.',
+    shard: async (c) => {
+      const all = [...(await records(c, CROSS_INTENT)).map(([t]) => recordKey(CROSS_INTENT, t)), ...(await records(c, CROSS_MARK)).map(([t]) => recordKey(CROSS_MARK, t))];
+      for (const k of all) c.store.del(k);
+      c.w.int(all.length);
+    },
+  }),
+];
