@@ -817,7 +817,7 @@ async function swapDbFront(c: FrontCall): Promise<void> {
 
 // ---------------------------------------------------------------- the table
 
-const sumAcrossShards = (name: string) => (c: FrontCall): Promise<void> => sumOverShards(c, name, restArePositions(c.args));
+const sumAcrossShards = (name: string, write = false) => (c: FrontCall): Promise<void> => sumOverShards(c, name, restArePositions(c.args), write);
 
 /** EXISTS and TOUCH: how many of the given keys exist (repeats count again). */
 const countExisting: ShardHandler = (c) => {
@@ -846,7 +846,7 @@ export const keyCommands: readonly CommandSpec[] = [
     group: 'generic', since: '1.0.0', summary: 'Delete a key',
     complexity: 'O(N) where N is the number of keys that will be removed.',
     shard: deleteKeys,
-    front: sumAcrossShards('del'),
+    front: sumAcrossShards('del', true),
   }),
   command({
     // Deleting is O(1) per key for every type here (sub-keys go with the sweep), as UNLINK promises.
@@ -854,7 +854,7 @@ export const keyCommands: readonly CommandSpec[] = [
     group: 'generic', since: '4.0.0', summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.',
     complexity: 'O(1) for each key removed regardless of its size.',
     shard: deleteKeys,
-    front: sumAcrossShards('unlink'),
+    front: sumAcrossShards('unlink', true),
   }),
   command({
     name: 'exists', arity: -2, ...readFast, keys: allKeys,

@@ -12,8 +12,7 @@
 import { accessSets, command, oneKey, allKeys, keyValuePairs, twoKeys, type CommandSpec, type ShardCall, type FrontCall } from './types.js';
 import { CommandError, E } from './errors.js';
 import { i64Arg } from './args.js';
-import { partsByShard, sendParts, firstError, restArePositions } from './fanout.js';
-import { crossWrite } from '../server/cross-write.js';
+import { partsByShard, sendParts, writeParts, firstError, restArePositions } from './fanout.js';
 import {
   SE, Opt, parseStringOptions, optionsExpire, expireAtMs, getRangeBounds, checkStringLength, lcsReply,
   type ExpireUnit,
@@ -174,8 +173,7 @@ async function mgetAcrossShards(c: FrontCall): Promise<void> {
 
 async function msetAcrossShards(c: FrontCall): Promise<void> {
   checkPairs(c.args, 'mset');
-  const replies = await sendParts(c, 'mset', partsByShard(c, restArePositions(c.args, 1, 2)), 2);
-  firstError(replies);
+  firstError(await writeParts(c, 'mset', partsByShard(c, restArePositions(c.args, 1, 2)), 2));
   c.w.ok();
 }
 
@@ -187,9 +185,7 @@ async function msetnxAcrossShards(c: FrontCall): Promise<void> {
     const counts = await sendParts(c, '__existcount', parts);
     firstError(counts);
     if (counts.some((n) => (n as number) > 0)) return c.w.int(0);
-    // One cross-shard write (src/server/cross-write.ts): the first shard's part, then the others.
-    const [first, ...rest] = parts.map((p) => ({ shard: p.shard, db: c.ctx.client.db, args: ['mset', ...p.positions.flatMap((i) => [c.args[i]!, c.args[i + 1]!])] }));
-    firstError(await crossWrite(c.ctx.server, first!, rest));
+    firstError(await writeParts(c, 'mset', parts, 2));
     c.w.int(1);
   });
 }

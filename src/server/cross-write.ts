@@ -1,30 +1,34 @@
 /**
  * Cross-shard writes that a crash cannot leave half done.
  *
- * A coordinated command (RENAME, SMOVE, LMOVE, MSETNX with keys on several shards) holds its
- * shards (Coordinator.withShards), reads what it needs, then writes a part on each of two or more
- * shards. Each shard's group commit is atomic, but a process killed between two shards' commits
- * used to leave one part written and not the other: a RENAME's key on both shards, an SMOVE's or
- * LMOVE's element on neither. So the parts are written this way (the shard's half is
- * src/shard/intents.ts):
- *  1. The first part runs as `__xfirst`: its shard writes an intent record (a txid and the other
- *     parts, as commands) in the same batch as the part itself.
- *  2. Once that is written, every other part runs as `__xpart`: its shard writes a marker record
- *     of the txid in the same batch as the part.
- *  3. After the reply, the intent is deleted, then the markers.
- * At start-up, before clients are served (recoverCrossWrites), every intent left by a crash is
- * finished: each of its parts whose shard has no marker runs now. Then every intent and marker goes.
+ * A command that writes on several shards (MSET, DEL/UNLINK of many keys, and the coordinated
+ * RENAME, SMOVE, LMOVE, MSETNX) writes one part per shard. Each shard's group commit is atomic,
+ * but a process killed between two shards' commits used to keep one part and lose another: half
+ * an MSET, a RENAME's key on both shards, an SMOVE's or LMOVE's element on neither. Now each part
+ * runs wrapped (the shard's half is src/shard/intents.ts), with a txid:
+ *  - `__xfirst`: the shard writes the part and, in the same batch, an intent record naming the
+ *    other parts (as commands);
+ *  - `__xpart`: the shard writes the part and, in the same batch, a marker record of the txid.
+ * A shard holding either record for a txid has written its part. Two ways to run the parts:
+ *  - crossWriteAll (MSET, DEL): every part at once, each as __xfirst (in one synchronous step, so
+ *    clients see the command at one point of every shard's order: see coordinator.ts);
+ *  - crossWrite (coordinated commands, whose shards are reserved): the first part as __xfirst,
+ *    then, once it is written, the others as __xpart.
+ * At start-up, before clients are served (recoverCrossWrites), every part named by an intent whose
+ * shard holds no record of the txid runs (as __xpart); then every record goes.
  *
- * Why running a part late is right: a shard without the marker did not write the part, and a
- * shard's LevelDB log keeps a prefix of what the shard wrote, so nothing it wrote after the part is
- * there either. The part runs on the state it would have run on, less writes never acknowledged.
- * The intent is deleted before the markers, so an intent is never seen without the markers of the
- * parts that were written, and a part never runs twice.
+ * Why running a part late is right: a shard without a record of the txid did not write the part,
+ * and a shard's LevelDB log keeps a prefix of what the shard wrote, so nothing it wrote after the
+ * part is there either: the part runs on the state it would have run on, less writes never
+ * acknowledged. For that, a shard must not lose its record while another still names the part:
+ * records are deleted only by `__xforget`, which also raises the shard's watermark record, and
+ * only for txids below the watermark it carries: every txid below it has all its parts written.
+ * Recovery ignores txids below the highest watermark found, so a crash halfway through the
+ * deletions never makes a part run twice.
  *
  * This holds for a killed process under every appendfsync setting; for a power loss only with
- * appendfsync always (each part is on disk before the next starts), as with everysec or no a power
- * loss may take the last second of acknowledged writes anyway. One-step fan-outs that reserve
- * nothing (MSET, DEL of many keys) are atomic for clients while the server runs, not across a crash.
+ * appendfsync always for the coordinated commands (each part is on disk before the next starts),
+ * as with everysec or no a power loss may take the last second of acknowledged writes anyway.
  */
 import { parseReply, ReplyErr, type RespValue } from './resp/reply-parser.js';
 import type { ServerState } from './context.js';
@@ -41,67 +45,148 @@ type Caller = Pick<ServerState, 'callShard' | 'log'>;
 /** INFO stats: cross-shard writes so far, those whose records are not deleted yet, parts finished at start-up. */
 export const crossWriteStats = { writes: 0, unsettled: 0, recovered: 0 };
 
-/** Transaction ids: unique among the records that exist, as each start-up clears them all. */
-let nextTxid = BigInt(Date.now()) << 16n;
+/**
+ * Txids in flight and written ones waiting for deletion. Txids start at 1 on each start-up (the
+ * recovery deleted every record, watermarks included), and are given in increasing order, so the
+ * first txid in `running` (a Set keeps insertion order) is the lowest one not fully written.
+ */
+const tx = {
+  next: 1n,
+  running: new Set<bigint>(),
+  written: [] as { txid: Buffer; n: bigint; shards: number[] }[],
+  flushing: false,
+};
+
+function begin(): { txid: Buffer; n: bigint } {
+  const n = tx.next++;
+  tx.running.add(n);
+  crossWriteStats.writes++;
+  crossWriteStats.unsettled++;
+  const txid = Buffer.allocUnsafe(8);
+  txid.writeBigUInt64BE(n);
+  return { txid, n };
+}
+
+/** Every part of `n` has answered: its records may go once all earlier txids are written too. */
+function written(server: Caller, txid: Buffer, n: bigint, parts: readonly Part[], replies: RespValue[]): void {
+  // A part refused by its shard (a LevelDB write error) leaves this write half done while the
+  // server runs: finishing it after a restart could undo later writes, so it is not kept for that.
+  if (replies.some((r) => r instanceof ReplyErr)) server.log.error({ command: String(parts[0]!.args[0]), replies: replies.map(String) }, 'a cross-shard write is half done: a shard refused its part');
+  tx.running.delete(n);
+  tx.written.push({ txid, n, shards: [...new Set(parts.map((p) => p.shard))] });
+  scheduleForget(server);
+}
+
+/** A txid that wrote nothing (its first part answered an error): no record to delete. */
+function dropped(server: Caller, n: bigint): void {
+  tx.running.delete(n);
+  crossWriteStats.writes--;
+  crossWriteStats.unsettled--;
+  scheduleForget(server);
+}
+
+function scheduleForget(server: Caller): void {
+  if (tx.flushing) return;
+  tx.flushing = true;
+  setImmediate(() => forgetWritten(server));
+}
+
+/** Deletes the records of the written txids below the watermark, one __xforget per shard. */
+function forgetWritten(server: Caller): void {
+  tx.flushing = false;
+  const [lowestRunning] = tx.running;
+  const watermark = lowestRunning ?? tx.next;
+  const ready = tx.written.filter((w) => w.n < watermark);
+  if (ready.length === 0) return;
+  tx.written = tx.written.filter((w) => w.n >= watermark);
+  const wm = Buffer.allocUnsafe(8);
+  wm.writeBigUInt64BE(watermark);
+  const byShard = new Map<number, Buffer[]>();
+  for (const w of ready) for (const s of w.shards) (byShard.get(s) ?? byShard.set(s, []).get(s)!).push(w.txid);
+  for (const [shard, txids] of byShard) {
+    // A failure (shutting down, a write error) leaves the records to the next start-up.
+    server.callShard(shard, 0, ['__xforget', wm, ...txids]).then(() => undefined, () => undefined);
+  }
+  crossWriteStats.unsettled -= ready.length;
+}
 
 /**
- * Writes `first`, then every part of `rest` (in parallel), as above; the caller holds every shard
- * involved and has checked that the parts will succeed. Returns the replies in order. When
- * `first` answers an error nothing else runs (and no intent was kept): its reply is the only one.
+ * Runs every part at once as one cross-shard write (the sends happen now, in this synchronous
+ * step); resolves with the replies in order. One part alone runs as it is.
+ */
+export function crossWriteAll(server: Caller, parts: readonly Part[]): Promise<RespValue[]> {
+  if (parts.length === 1) return server.callShard(parts[0]!.shard, parts[0]!.db, parts[0]!.args).then((r) => [parseReply(r)]);
+  const { txid, n } = begin();
+  const calls = parts.map((p, i) => server.callShard(p.shard, p.db, ['__xfirst', txid, encodeParts(parts.filter((_, j) => j !== i)), ...p.args]));
+  return Promise.all(calls).then((raw) => {
+    const replies = raw.map(parseReply);
+    written(server, txid, n, parts, replies);
+    return replies;
+  });
+}
+
+/**
+ * Writes `first`, then every part of `rest` (in parallel); the caller holds every shard involved
+ * and has checked that the parts will succeed. Returns the replies in order. When `first`
+ * answers an error nothing else runs (and it kept no intent): its reply is the only one.
  */
 export async function crossWrite(server: Caller, first: Part, rest: readonly Part[]): Promise<RespValue[]> {
   if (rest.length === 0) return [parseReply(await server.callShard(first.shard, first.db, first.args))];
-  const txid = Buffer.allocUnsafe(8);
-  txid.writeBigUInt64BE(nextTxid++);
+  const { txid, n } = begin();
   const head = parseReply(await server.callShard(first.shard, first.db, ['__xfirst', txid, encodeParts(rest), ...first.args]));
-  if (head instanceof ReplyErr) return [head];
-  crossWriteStats.writes++;
-  crossWriteStats.unsettled++;
+  if (head instanceof ReplyErr) {
+    dropped(server, n);
+    return [head];
+  }
   const replies = (await Promise.all(rest.map((p) => server.callShard(p.shard, p.db, ['__xpart', txid, ...p.args])))).map(parseReply);
-  // A part refused by its shard (a LevelDB write error) leaves this write half done while the
-  // server runs, as before intents existed: finishing it after a restart could undo later writes.
-  if (replies.some((r) => r instanceof ReplyErr)) server.log.error({ command: String(first.args[0]), replies: replies.map(String) }, 'a cross-shard write is half done: a shard refused its part');
-  void forget(server, txid, first, rest);
+  written(server, txid, n, [first, ...rest], [head, ...replies]);
   return [head, ...replies];
 }
 
-/** Deletes the intent, then (once that is written) the markers; what a failure leaves, start-up clears. */
-async function forget(server: Caller, txid: Buffer, first: Part, rest: readonly Part[]): Promise<void> {
-  try {
-    if (parseReply(await server.callShard(first.shard, 0, ['__xforget', txid])) instanceof ReplyErr) return;
-    await Promise.all(rest.map((p) => server.callShard(p.shard, 0, ['__xforget', txid])));
-    crossWriteStats.unsettled--;
-  } catch {
-    // Shutting down: the records stay for the next start-up, which finds every part marked.
-  }
-}
-
-/** Finishes the cross-shard writes a crash interrupted (see above); then no intent or marker is left. */
+/** Finishes the cross-shard writes a crash interrupted (see above); then no record is left. */
 export async function recoverCrossWrites(server: Caller, shards: number): Promise<void> {
   const all = Array.from({ length: shards }, (_, s) => s);
   const lists = await Promise.all(all.map(async (s) => {
     const r = parseReply(await server.callShard(s, 0, ['__xlist']));
     if (r instanceof ReplyErr) throw new Error(`shard ${s}: ${r.message}`);
-    return r as [Buffer[], Buffer[]];
+    return r as [Buffer[], Buffer[], Buffer | null];
   }));
-  const intents: { txid: Buffer; parts: Part[] }[] = [];
-  for (const [flat] of lists) for (let i = 0; i < flat.length; i += 2) intents.push({ txid: flat[i]!, parts: decodeParts(flat[i + 1]!) });
-  const marks = lists.map(([, m]) => new Set(m.map((t) => t.toString('hex'))));
-  if (intents.length === 0 && marks.every((m) => m.size === 0)) return;
-  intents.sort((a, b) => Buffer.compare(a.txid, b.txid));
+  let watermark: Buffer = Buffer.alloc(8);
+  for (const [, , wm] of lists) if (wm !== null && Buffer.compare(wm, watermark) > 0) watermark = wm;
+  // Per txid at or above the watermark: the shards holding a record, and the parts named.
+  const txs = new Map<string, { txid: Buffer; holders: Set<number>; parts: Part[] }>();
+  const entry = (txid: Buffer): { txid: Buffer; holders: Set<number>; parts: Part[] } | null => {
+    if (Buffer.compare(txid, watermark) < 0) return null;
+    const hex = txid.toString('hex');
+    let e = txs.get(hex);
+    if (!e) txs.set(hex, (e = { txid, holders: new Set(), parts: [] }));
+    return e;
+  };
+  let records = 0;
+  lists.forEach(([intents, marks], s) => {
+    records += intents.length / 2 + marks.length;
+    for (let i = 0; i < intents.length; i += 2) {
+      const e = entry(intents[i]!);
+      e?.holders.add(s);
+      e?.parts.push(...decodeParts(intents[i + 1]!));
+    }
+    for (const t of marks) entry(t)?.holders.add(s);
+  });
+  if (records === 0 && lists.every(([, , wm]) => wm === null)) return;
   let ran = 0;
-  for (const { txid, parts } of intents) {
+  for (const { txid, holders, parts } of [...txs.values()].sort((a, b) => Buffer.compare(a.txid, b.txid))) {
     for (const p of parts) {
       if (p.shard >= shards) throw new Error(`a cross-shard intent names shard ${p.shard} of ${shards}`);
-      if (marks[p.shard]!.has(txid.toString('hex'))) continue;
+      if (holders.has(p.shard)) continue;
+      holders.add(p.shard);
       const r = parseReply(await server.callShard(p.shard, p.db, ['__xpart', txid, ...p.args]));
       if (r instanceof ReplyErr) server.log.error({ shard: p.shard, command: String(p.args[0]), error: r.message }, 'finishing a cross-shard write failed');
       else ran++;
     }
   }
-  crossWriteStats.recovered += ran;
   await Promise.all(all.map((s) => server.callShard(s, 0, ['__xclear'])));
-  server.log.info({ intents: intents.length, partsRun: ran }, 'cross-shard writes interrupted by a crash: finished');
+  crossWriteStats.recovered += ran;
+  server.log.info({ records, partsRun: ran }, 'cross-shard write records found at start-up: writes finished, records deleted');
 }
 
 /** parts: count(4) then per part shard(2) db(2) argc(4) and per argument length(4) bytes. */

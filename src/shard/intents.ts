@@ -6,9 +6,10 @@
  *                                         intent record (txid -> parts) joins its writes' batch
  *   __xpart <txid> <command...>           runs the command; unless it answered an error, the
  *                                         marker record of txid joins its writes' batch
- *   __xlist                               [[txid, parts, ...], [marked txid, ...]]
- *   __xforget <txid>                      deletes txid's intent and marker (whichever exist)
- *   __xclear                              deletes every intent and marker (after a recovery)
+ *   __xlist                               [[txid, parts, ...], [marked txid, ...], watermark]
+ *   __xforget <watermark> <txid>...       deletes these txids' intents and markers (whichever
+ *                                         exist) and records the watermark, in one batch
+ *   __xclear                              deletes every intent, marker and the watermark
  *
  * A command's writes and the record go to LevelDB in one batch, so on this shard the record
  * exists if and only if the part was written.
@@ -17,7 +18,7 @@ import { command, type CommandSpec, type ShardCall } from '../commands/types.js'
 import { CommandError, unknownCommand } from '../commands/errors.js';
 import { lower } from '../commands/args.js';
 import { lookupCommand } from '../commands/table.js';
-import { CROSS_INTENT, CROSS_MARK, prefixEnd } from '../storage/encoding.js';
+import { CROSS_INTENT, CROSS_MARK, CROSS_WATERMARK, prefixEnd } from '../storage/encoding.js';
 import { scan } from '../storage/scan.js';
 
 const TXID_BYTES = 8;
@@ -79,7 +80,8 @@ export const intentCommands: CommandSpec[] = [
     shard: async (c) => {
       const intents = await records(c, CROSS_INTENT);
       const marks = await records(c, CROSS_MARK);
-      c.w.array(2);
+      const watermark = c.store.get(CROSS_WATERMARK);
+      c.w.array(3);
       c.w.array(intents.length * 2);
       for (const [txid, parts] of intents) {
         c.w.bulk(txid);
@@ -87,14 +89,22 @@ export const intentCommands: CommandSpec[] = [
       }
       c.w.array(marks.length);
       for (const [txid] of marks) c.w.bulk(txid);
+      if (watermark === undefined) c.w.nil();
+      else c.w.bulk(watermark);
     },
   }),
   command({
-    name: '__xforget', arity: 2, flags: ['write'], ...INTERNAL,
-    summary: "Deletes a cross-shard write's intent and marker on this shard.",
+    name: '__xforget', arity: -3, flags: ['write'], ...INTERNAL,
+    summary: "Deletes written cross-shard writes' intents and markers on this shard, and records the watermark below which every one is written.",
     shard: (c) => {
-      c.store.del(recordKey(CROSS_INTENT, c.args[1]!));
-      c.store.del(recordKey(CROSS_MARK, c.args[1]!));
+      const watermark = c.args[1]!;
+      if (watermark.length !== TXID_BYTES) throw new CommandError('ERR invalid cross-shard watermark');
+      for (let i = 2; i < c.args.length; i++) {
+        c.store.del(recordKey(CROSS_INTENT, c.args[i]!));
+        c.store.del(recordKey(CROSS_MARK, c.args[i]!));
+      }
+      const before = c.store.get(CROSS_WATERMARK);
+      if (before === undefined || Buffer.compare(watermark, before) > 0) c.store.put(CROSS_WATERMARK, watermark);
       c.w.ok();
     },
   }),
@@ -104,6 +114,7 @@ export const intentCommands: CommandSpec[] = [
     shard: async (c) => {
       const all = [...(await records(c, CROSS_INTENT)).map(([t]) => recordKey(CROSS_INTENT, t)), ...(await records(c, CROSS_MARK)).map(([t]) => recordKey(CROSS_MARK, t))];
       for (const k of all) c.store.del(k);
+      c.store.del(CROSS_WATERMARK);
       c.w.int(all.length);
     },
   }),

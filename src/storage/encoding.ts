@@ -17,6 +17,7 @@
  *   Database ids    '!' 'dbs'                                               -> JSON {ids, retired, expiring}
  *   Cross intent    '!' 'xi' | txid(8)                                      -> the other shards' parts
  *   Cross marker    '!' 'xm' | txid(8)                                      -> empty
+ *   Cross watermark '!' 'xw'                                                -> txid(8)
  *
  * Meta value (the expiry sits at a fixed offset for every type, so the one place that decides
  * type and expiry needs no type switch):
@@ -57,11 +58,12 @@
  * record is deleted as the meta is written) or aborts (the value becomes empty: garbage). After a
  * crash the boot id is stale, so a half-staged copy is swept like any other dead version.
  *
- * Cross-shard writes (src/server/cross-write.ts) leave short-lived '!x' records: the shard written
- * first keeps an intent naming what the other shards must write, in the same batch as its own
- * part; each other shard keeps a marker in the batch of its part. A start-up after a crash finishes
- * every intent on the shards without its marker, then drops them all. They are outside every
- * database id, so FLUSHALL leaves them, and a build that does not know them never reads them.
+ * Cross-shard writes (src/server/cross-write.ts) leave short-lived '!x' records: a shard keeps
+ * an intent naming the other shards' parts, or a marker, in the same batch as its own part, and a
+ * watermark (every txid below it is written everywhere). A start-up after a crash runs the parts
+ * that intents name on shards holding no record of the txid, then drops them all. They are
+ * outside every database id, so FLUSHALL leaves them, and a build that does not know them never
+ * reads them.
  */
 import { copyBytes } from '../util/bytes.js';
 
@@ -112,6 +114,7 @@ export const DB_IDS_KEY = Buffer.from('!dbs', 'latin1');
 /** Prefixes of the cross-shard intent and marker records (txid follows). */
 export const CROSS_INTENT = Buffer.from('!xi', 'latin1');
 export const CROSS_MARK = Buffer.from('!xm', 'latin1');
+export const CROSS_WATERMARK = Buffer.from('!xw', 'latin1');
 /** Database ids: one byte in every record key. */
 export const DB_ID_COUNT = 256;
 
