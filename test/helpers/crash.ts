@@ -5,8 +5,9 @@
  * never sent may appear.
  *
  * Each client (one connection, `inflight` writers on it) writes, per step n: one of SET of a
- * unique key, HSET of a field, RPUSH, SADD, ZADD (score n) into its own collections, plus SET of
- * its counter key to n. One connection keeps its commands in order, so the counter after a
+ * unique key, HSET of a field, RPUSH, SADD, ZADD (score n) into its own collections, MSET of
+ * MSET_KEYS unique keys (on different shards, mostly: all or none of them must be there), plus
+ * SET of its counter key to n. One connection keeps its commands in order, so the counter after a
  * restart is at least the highest acknowledged n, and a list holds its elements in send order.
  * No vitest here: bench/ runs it with plain node.
  */
@@ -27,7 +28,9 @@ export interface ClientLog {
   writesAcked: number;
 }
 
-const KINDS = ['string', 'hash', 'list', 'set', 'zset'] as const;
+const KINDS = ['string', 'hash', 'list', 'set', 'zset', 'mset'] as const;
+const MSET_KEYS = 3;
+const msetKeys = (prefix: string, n: number): string[] => Array.from({ length: MSET_KEYS }, (_, k) => `${prefix}m:${n}:${k}`);
 type Kind = (typeof KINDS)[number];
 
 /** A connected client that fails fast once the server is gone, instead of queueing and reconnecting. */
@@ -41,7 +44,7 @@ export async function fragileClient(port: number): Promise<Redis> {
   return r;
 }
 
-const keyOf = (prefix: string, kind: Exclude<Kind, 'string'>): string => `${prefix}${kind}`;
+const keyOf = (prefix: string, kind: Exclude<Kind, 'string' | 'mset'>): string => `${prefix}${kind}`;
 
 function write(r: Redis, log: ClientLog, kind: Kind, n: number): Promise<unknown> {
   const p = log.prefix;
@@ -51,6 +54,7 @@ function write(r: Redis, log: ClientLog, kind: Kind, n: number): Promise<unknown
     case 'list': return r.rpush(keyOf(p, 'list'), `e${n}`);
     case 'set': return r.sadd(keyOf(p, 'set'), `m${n}`);
     case 'zset': return r.zadd(keyOf(p, 'zset'), n, `m${n}`);
+    case 'mset': return r.mset(...msetKeys(p, n).flatMap((k) => [k, `v${n}`]));
   }
 }
 
@@ -60,7 +64,7 @@ function write(r: Redis, log: ClientLog, kind: Kind, n: number): Promise<unknown
  * `done` when every writer has stopped (the first failed reply stops a writer).
  */
 export function writeUntilGone(r: Redis, prefix: string, inflight = 16): { log: ClientLog; acked: Promise<void>; done: Promise<void> } {
-  const set = (): Record<Kind, Set<number>> => ({ string: new Set(), hash: new Set(), list: new Set(), set: new Set(), zset: new Set() });
+  const set = (): Record<Kind, Set<number>> => ({ string: new Set(), hash: new Set(), list: new Set(), set: new Set(), zset: new Set(), mset: new Set() });
   const log: ClientLog = { prefix, strings: new Map(), sent: set(), acked: set(), counterSent: -1, counterAcked: -1, writesAcked: 0 };
   let next = 0;
   let firstAck!: () => void;
@@ -111,6 +115,8 @@ export async function verifyClient(r: Redis, log: ClientLog): Promise<Verdict> {
   pipe.lrange(keyOf(p, 'list'), 0, -1).llen(keyOf(p, 'list'));
   pipe.smembers(keyOf(p, 'set')).scard(keyOf(p, 'set'));
   pipe.zrange(keyOf(p, 'zset'), '0', '-1', 'WITHSCORES').zcard(keyOf(p, 'zset'));
+  const msets = [...log.sent.mset];
+  for (const n of msets) pipe.mget(...msetKeys(p, n));
   const res = (await pipe.exec())!.map(([err, val]) => {
     if (err) throw err;
     return val;
@@ -131,7 +137,7 @@ export async function verifyClient(r: Redis, log: ClientLog): Promise<Verdict> {
   if (c > log.counterSent) v.corrupt.push(`${p}counter = ${counter}, sent up to ${log.counterSent}`);
 
   /** Checks the steps found in a collection: sent, acknowledged ones all there, size as read. */
-  const check = (kind: Exclude<Kind, 'string'>, found: number[], size: number): void => {
+  const check = (kind: Exclude<Kind, 'string' | 'mset'>, found: number[], size: number): void => {
     const key = keyOf(p, kind);
     if (found.length > 0) v.keysPresent++;
     if (size !== found.length) v.corrupt.push(`${key}: size ${size}, ${found.length} elements`);
@@ -162,5 +168,13 @@ export async function verifyClient(r: Redis, log: ClientLog): Promise<Verdict> {
     zSteps.push(n);
   }
   check('zset', zSteps, res[i++] as number);
+  for (const n of msets) {
+    const values = res[i++] as (string | null)[];
+    const present = values.filter((x) => x !== null);
+    v.keysPresent += present.length;
+    if (present.length > 0 && present.length < MSET_KEYS) v.corrupt.push(`MSET of step ${n}: ${present.length} of ${MSET_KEYS} keys`);
+    if (present.some((x) => x !== `v${n}`)) v.corrupt.push(`MSET of step ${n}: ${values.join(',')}`);
+    if (present.length === 0 && log.acked.mset.has(n)) v.lost.push(`MSET of step ${n}`);
+  }
   return v;
 }
