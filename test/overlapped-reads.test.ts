@@ -111,4 +111,27 @@ describe('overlapped reads', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("reads ahead the keys of cross-shard MSET parts (the commands __xfirst wraps)", async () => {
+    const dir = tempDir();
+    try {
+      await withServer(dir, ['--leveldb-overlapped-reads', 'always'], async (s) => {
+        const r = connect(s.port);
+        const before = Number((await infoFields(r, 'stats')).get('cairn_overlapped_read_keys'));
+        // Pipelined MSETs of keys on both shards: each shard gets frames of several __xfirst parts.
+        const p = r.pipeline();
+        for (let i = 0; i < 200; i++) p.mset(...Array.from({ length: 8 }, (_, k) => [`m${i}:${k}`, `v${i}`]).flat());
+        await p.exec();
+        const stats = await infoFields(r, 'stats');
+        if (stats.get('cairn_overlapped_read_shards') !== '0') {
+          // Every key is new: each MSET part's keys are looked up ahead (most frames hold many parts).
+          expect(Number(stats.get('cairn_overlapped_read_keys')) - before).toBeGreaterThan(200 * 8 / 2);
+        }
+        expect(await r.mget('m0:0', 'm199:7')).toEqual(['v0', 'v199']);
+        r.disconnect();
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

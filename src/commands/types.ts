@@ -71,6 +71,8 @@ export interface CommandSpec {
   readonly coordinated?: boolean;
   /** Hidden internal command (front-to-shard only); clients get "unknown command". */
   readonly internal?: boolean;
+  /** An internal wrapper whose args from this index on are a whole command (its keys are that command's). */
+  readonly wraps?: number;
   readonly subcommands?: readonly CommandSpec[];
 }
 

@@ -22,7 +22,8 @@ import { decodeFrame, encodeReplies, type DecodedCommand } from '../server/frame
 import type { Store, BatchOp } from '../storage/store.js';
 import { shardStats } from './stats.js';
 import { MAX_KEYS } from '../storage/get-many.js';
-import { keyIndexes } from '../commands/table.js';
+import { keyIndexes, lookupCommand } from '../commands/table.js';
+import { lower } from '../commands/args.js';
 import { misconfError } from './write-error.js';
 
 interface Segment {
@@ -90,13 +91,21 @@ export class ShardExecutor {
     const keys = this.frameKeys;
     const dbs = this.frameDbs;
     for (const c of cmds) {
-      const spec = this.specs[c.id]!;
+      let spec = this.specs[c.id]!;
+      let args = c.args;
+      if (spec.wraps !== undefined) {
+        // A cross-shard part (__xfirst, __xpart): the keys of the command it wraps.
+        const inner = lookupCommand(lower(c.args[spec.wraps]!));
+        if (inner === undefined) continue;
+        args = c.args.slice(spec.wraps);
+        spec = inner;
+      }
       // Fixed key positions only (a command whose keys move is read as it runs).
       if (spec.keys === null || spec.shard === undefined) continue;
       const db = this.store.dbId(c.db);
-      for (const i of keyIndexes(spec, c.args)) {
+      for (const i of keyIndexes(spec, args)) {
         if (keys.length >= MAX_KEYS) break;
-        keys.push(c.args[i]!);
+        keys.push(args[i]!);
         dbs.push(db);
       }
     }

@@ -55,23 +55,27 @@ async function records(c: ShardCall, prefix: Buffer): Promise<[Buffer, Buffer][]
   return out;
 }
 
+/** Where the wrapped command starts in __xfirst's and __xpart's args. */
+const FIRST_COMMAND = 3;
+const PART_COMMAND = 2;
+
 const INTERNAL = { acl: [], keys: null, internal: true, group: 'internal', since: '0.4.0' } as const;
 
 export const intentCommands: CommandSpec[] = [
   command({
-    name: '__xfirst', arity: -4, flags: ['write'], ...INTERNAL,
+    name: '__xfirst', arity: -4, flags: ['write'], ...INTERNAL, wraps: FIRST_COMMAND,
     summary: "A cross-shard write's first part: runs the command and records the intent (the other parts) with it.",
     shard: (c) => {
       const key = recordKey(CROSS_INTENT, c.args[1]!);
-      return runThenRecord(c, 3, () => c.store.put(key, c.args[2]!));
+      return runThenRecord(c, FIRST_COMMAND, () => c.store.put(key, c.args[2]!));
     },
   }),
   command({
-    name: '__xpart', arity: -3, flags: ['write'], ...INTERNAL,
+    name: '__xpart', arity: -3, flags: ['write'], ...INTERNAL, wraps: PART_COMMAND,
     summary: "Another part of a cross-shard write: runs the command and records the txid's marker with it.",
     shard: (c) => {
       const key = recordKey(CROSS_MARK, c.args[1]!);
-      return runThenRecord(c, 2, () => c.store.put(key, EMPTY));
+      return runThenRecord(c, PART_COMMAND, () => c.store.put(key, EMPTY));
     },
   }),
   command({
