@@ -37,9 +37,9 @@ function runThenRecord(c: ShardCall, from: number, record: () => void): void | P
   const name = lower(c.args[from]!);
   const spec = lookupCommand(name);
   if (!spec?.shard || (spec.internal && name.startsWith('__x'))) throw new CommandError(unknownCommand(c.args.slice(from)));
-  const start = c.w.len;
+  const errors = c.w.errors;
   const done = (): void => {
-    if (c.w.len > start && c.w.buf[start] !== 0x2d /* '-' */) record();
+    if (c.w.errors === errors) record();
   };
   const r = spec.shard({ args: c.args.slice(from), db: c.db, w: c.w, store: c.store, sync: c.sync });
   return r ? r.then(done) : done();

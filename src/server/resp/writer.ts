@@ -14,6 +14,8 @@ export class ReplyWriter {
   buf: Buffer;
   len = 0;
   resp: 2 | 3 = 2;
+  /** Error replies written so far (a wrapper tells whether the command it ran answered one). */
+  errors = 0;
 
   constructor(initial = 16 * 1024) {
     this.buf = Buffer.allocUnsafe(initial);
@@ -55,6 +57,7 @@ export class ReplyWriter {
    * space (the reply must stay one line).
    */
   error(msg: string): void {
+    this.errors++;
     this.ascii('-' + msg.replace(/[\r\n]+$/, '').replace(/[\r\n]/g, ' ') + CRLF);
   }
 
