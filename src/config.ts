@@ -129,7 +129,7 @@ export const CONFIG_TABLE: readonly ConfigOption[] = [
   opt({ section: 'storage', name: 'row-cache-size', type: 'memory', default: 32 * MB, min: 0, max: 1e15, mutable: false, effect: 'restart',
     doc: 'Cache of recently read and written records, per shard, in front of LevelDB (0 = off).' }),
   opt({ section: 'storage', name: 'row-cache-front-reads', type: 'bool', default: true, mutable: false, effect: 'restart',
-    doc: 'GET of a string in a shard\'s row cache is answered by the front thread from shared memory, without a hop to the shard, when nothing sent to that shard and no earlier command of the client is unanswered (only records whose group commit is written; anything else goes to the shard).' }),
+    doc: 'GET, STRLEN, EXISTS of one key, TYPE, TTL, PTTL, EXPIRETIME and PEXPIRETIME of a record in a shard\'s row cache are answered by the front thread from shared memory, without a hop to the shard, when nothing sent to that shard and no earlier command of the client is unanswered (only records whose group commit is written; anything else goes to the shard).' }),
   opt({ section: 'storage', name: 'leveldb-native-writes', type: 'bool', default: true, mutable: false, effect: 'restart',
     doc: 'Write each group commit, and read key ranges (LRANGE, ZRANGE, HGETALL, SCAN, ranks, ...), on the shard\'s own thread with the bundled native addon (built by npm install); with "no", or when the addon is not built, both go through the libuv thread pool.' }),
   opt({ section: 'storage', name: 'leveldb-overlapped-reads', type: 'enum', values: ['auto', 'always', 'no'], default: 'auto', mutable: false, effect: 'restart',

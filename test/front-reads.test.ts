@@ -170,6 +170,51 @@ describe('GET answered from the row cache by the front thread', () => {
   });
 });
 
+/** A script of single-key reads over keys of every kind, for both servers below. */
+async function readScript(r: ReturnType<ReturnType<typeof serverForSuite>['connect']>): Promise<unknown[]> {
+  await r.set('rs:s', 'hello');
+  await r.set('rs:ttl', 'x', 'PX', 600_000);
+  await r.hset('rs:h', 'f', 'v');
+  await r.rpush('rs:l', 'a', 'b');
+  await r.pexpire('rs:l', 900_000);
+  await r.sadd('rs:set', 'm');
+  await r.zadd('rs:z', 1, 'm');
+  await r.get('rs:none'); // cached as absent
+  const out: unknown[] = [];
+  for (const k of ['rs:s', 'rs:ttl', 'rs:h', 'rs:l', 'rs:set', 'rs:z', 'rs:none']) {
+    out.push(await r.type(k), await r.exists(k), await r.ttl(k), await r.expiretime(k) > 0);
+    out.push(Math.round(Number(await r.pttl(k)) / 10_000), Math.round(Number(await r.call('PEXPIRETIME', k)) / 1e6));
+    out.push(await r.strlen(k).catch((e: Error) => e.message));
+  }
+  out.push(await r.exists('rs:s', 'rs:h', 'rs:none'));
+  return out;
+}
+
+const EXPECTED_READS: unknown[] = [
+  'string', 1, -1, false, 0, 0, 5,
+  'string', 1, 600, true, 60, Math.round((Date.now() + 600_000) / 1e6), 1,
+  'hash', 1, -1, false, 0, 0, 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  'list', 1, 900, true, 90, Math.round((Date.now() + 900_000) / 1e6), 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  'set', 1, -1, false, 0, 0, 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  'zset', 1, -1, false, 0, 0, 'WRONGTYPE Operation against a key holding the wrong kind of value',
+  'none', 0, -2, false, 0, 0, 0,
+  2,
+];
+
+describe('other single-key reads answered by the front thread', () => {
+  const suite = serverForSuite({ shards: 2 });
+
+  it('TYPE, EXISTS, TTL, PTTL, EXPIRETIME, PEXPIRETIME and STRLEN of cached records answer as the shard does', async () => {
+    const r = suite.connect();
+    const before = await frontReads(r);
+    const got = await readScript(r);
+    // pexpire of -1/-2 rounds to 0 at this scale; the rest is exact.
+    expect(got.map((v) => (v === -0 ? 0 : v))).toEqual(EXPECTED_READS);
+    // 7 keys x 7 reads, less the 4 STRLENs of other types (WRONGTYPE comes from the shard).
+    expect(await frontReads(r)).toBeGreaterThanOrEqual(before + 45);
+  });
+});
+
 describe('row-cache-front-reads no', () => {
   const suite = serverForSuite({ shards: 1, args: ['--row-cache-front-reads', 'no'] });
 
@@ -178,6 +223,13 @@ describe('row-cache-front-reads no', () => {
     await r.set('k', 'v');
     expect(await r.get('k')).toBe('v');
     expect(await r.get('k')).toBe('v');
+    expect(await frontReads(r)).toBe(0);
+  });
+
+  it('the shards answer the other single-key reads the same', async () => {
+    const r = suite.connect();
+    const got = await readScript(r);
+    expect(got.map((v) => (v === -0 ? 0 : v))).toEqual(EXPECTED_READS);
     expect(await frontReads(r)).toBe(0);
   });
 });

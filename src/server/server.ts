@@ -31,9 +31,11 @@ import { obufLimits, type ObufLimit, type ObufLimits } from '../output-buffer-li
 import { Backups } from './backup.js';
 import { misconfError } from '../shard/write-error.js';
 import { recoverCrossWrites } from './cross-write.js';
+import { FRONT_READS, type FrontRead } from './front-reads.js';
 
 /** GET's spec: answered on the front thread from a shard's row cache when it can be (front-reads.ts). */
-const GET_SPEC = lookupCommand('get');
+/** Single-key reads the front thread may answer from the row caches (front-reads.ts). */
+const FRONT_READ_SPECS = new Map<CommandSpec | undefined, FrontRead>(FRONT_READS.map((op) => [lookupCommand(op), op]));
 
 const WORKER_FILE = new URL(findWorkerFile('shard'), import.meta.url);
 const BACKGROUND_FILE = new URL(findWorkerFile('background'), import.meta.url);
@@ -355,13 +357,14 @@ export class CairnServer implements ServerState, ClientHost {
       for (let i = 1; i < keys.length; i++) if (this.shardOf(args[keys[i]!]!) !== shard) { single = false; break; }
       if (single) {
         if (!this.coord.canSendOne(shard)) return this.waitFor(client, [shard], ownArgs(args));
-        // GET of a cached string: answered here (front-reads.ts) when nothing sent to the shard
-        // is still unanswered (every command dispatched before this one has run and is written:
-        // a cross-shard MSET seen in part on another shard must be seen whole here) and no
-        // earlier command of this client is either.
-        if (spec === GET_SPEC && client.awaiting === 0 && this.frontGets && this.shards.inFlight(shard) === 0) {
+        // GET (and the other single-key reads of front-reads.ts) of a cached record: answered
+        // here when nothing sent to the shard is still unanswered (every command dispatched
+        // before this one has run and is written: a cross-shard MSET seen in part on another
+        // shard must be seen whole here) and no earlier command of this client is either.
+        const op = FRONT_READ_SPECS.get(spec);
+        if (op !== undefined && args.length === 2 && client.awaiting === 0 && this.frontGets && this.shards.inFlight(shard) === 0) {
           const started = performance.now();
-          const reply = this.shards.frontReads.get(shard, client.db, args[1]!, client.resp);
+          const reply = this.shards.frontReads.read(op, shard, client.db, args[1]!, client.resp);
           if (reply !== null) {
             this.count(spec, client);
             this.statsOf(spec).usec += (performance.now() - started) * 1000;
