@@ -175,6 +175,26 @@ describe('cross-shard writes without a crash', () => {
     expect(await crossRecords(server.dir)).toBe(0);
   });
 
+  it('count no keyspace hit or miss for LMOVE, SMOVE and RENAME (write lookups, as in Redis)', async () => {
+    const server = await startServer({ shards: SHARDS });
+    onTestFinished(() => server.kill());
+    const r = connect(server.port);
+    const keys = keysOnTwoShards('stats');
+    await r.rpush(keys.src, 'a', 'b');
+    await r.sadd(`{${keys.src}}s`, 'm');
+    const stats = async (): Promise<string[]> => {
+      const f = await infoFields(r, 'stats');
+      return [f.get('keyspace_hits')!, f.get('keyspace_misses')!];
+    };
+    const before = await stats();
+    expect(await r.lmove(keys.src, keys.dst, 'LEFT', 'RIGHT')).toBe('a');
+    expect(await r.smove(`{${keys.src}}s`, `{${keys.dst}}s`, 'm')).toBe(1);
+    expect(await r.rename(keys.dst, `{${keys.src}}moved`)).toBe('OK');
+    expect(await stats()).toEqual(before);
+    r.disconnect();
+    expect(await server.stop()).toBe(0);
+  });
+
   it('encode their parts losslessly', () => {
     const parts = [
       { shard: 3, db: 15, args: [Buffer.from('__lpopn'), Buffer.from([0, 0xff, 13, 10]), Buffer.alloc(0)] },

@@ -351,7 +351,7 @@ async function lmoveAcross(c: FrontCall, from: End, to: End): Promise<void> {
     const [[src], [dst]] = await Promise.all([kindsOn(c, a, [srcKey]), kindsOn(c, b, [dstKey])]);
     if (src === Kind.MISSING) return c.w.nil();
     if (src === Kind.OTHER || dst === Kind.OTHER) throw new CommandError(E.WRONGTYPE);
-    const v = parseReply(await server.callShard(a, db, ['lindex', srcKey, from === 'left' ? '0' : '-1']));
+    const v = parseReply(await server.callShard(a, db, ['__lpeek', srcKey, from]));
     throwIfError(v);
     if (v === null) return c.w.nil(); // expired between the two calls
     const push = { shard: b, db, args: ['__lpush', dstKey, to, v as Buffer] };
@@ -576,6 +576,16 @@ export const listCommands: readonly CommandSpec[] = [
       const items = l.pop(end, Math.min(count, l.length));
       l.save();
       replyElements(c.w, items);
+    },
+  }),
+  command({
+    name: '__lpeek', arity: 3, flags: ['readonly'], ...INTERNAL,
+    summary: 'The element at the left|right end of a list, or nil when missing (a write lookup: LMOVE counts no keyspace hit).',
+    shard: (c) => {
+      const end = endArg(c.args[2]!);
+      const l = writeList(c);
+      if (l === null || l.length === 0) return c.w.nil();
+      c.w.bulk(l.get(end === 'left' ? 0 : l.length - 1));
     },
   }),
   command({
