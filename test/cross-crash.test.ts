@@ -109,6 +109,31 @@ const CASES: Case[] = [
     after: [null, []],
     dstHeld: 'after',
   },
+  {
+    name: 'FLUSHALL',
+    setup: (r, src, dst) => Promise.all([r.set(src, 'a'), r.hset(dst, 'f', 'v')]),
+    run: (r) => r.flushall(),
+    state: (r, src, dst) => Promise.all([r.get(src), r.hgetall(dst)]),
+    before: ['a', { f: 'v' }],
+    after: [null, {}],
+    dstHeld: 'after',
+  },
+  {
+    name: 'SWAPDB',
+    setup: (r, src, dst) => Promise.all([r.set(src, 'a'), r.set(dst, 'b')]),
+    run: (r) => r.swapdb(0, 1),
+    // Database 0's view of both keys, then database 1's.
+    state: async (r, src, dst) => {
+      const zero = [await r.get(src), await r.get(dst)];
+      await r.select(1);
+      const one = [await r.get(src), await r.get(dst)];
+      await r.select(0);
+      return [...zero, ...one];
+    },
+    before: ['a', 'b', null, null],
+    after: [null, null, 'a', 'b'],
+    dstHeld: 'after',
+  },
 ];
 
 describe.each(CASES)('a cross-shard $name cut by SIGKILL', (c) => {

@@ -15,7 +15,7 @@
  */
 import { accessSets, command, allKeys, oneKey, twoKeys, type CommandSpec, type FrontCall, type ShardCall, type ShardHandler } from './types.js';
 import { sumOverShards, restArePositions, firstError } from './fanout.js';
-import { crossWrite, type Part } from '../server/cross-write.js';
+import { crossWrite, crossWriteAll, type Part } from '../server/cross-write.js';
 import { CommandError, E, errorArg } from './errors.js';
 import { lower, i64Arg, dbArg } from './args.js';
 import { parseReply, ReplyErr, type RespValue } from '../server/resp/reply-parser.js';
@@ -69,6 +69,15 @@ async function callAllShards(c: FrontCall, args: (Buffer | string)[]): Promise<R
   const calls: Promise<Buffer>[] = [];
   for (let s = 0; s < server.shards.count; s++) calls.push(server.callShard(s, client.db, args));
   return (await Promise.all(calls)).map(parseReply);
+}
+
+/**
+ * callAllShards for a write (FLUSHDB, FLUSHALL, SWAPDB): one cross-shard write, so a crash cannot
+ * leave some shards flushed or swapped and others not (src/server/cross-write.ts).
+ */
+function writeAllShards(c: FrontCall, args: (Buffer | string)[]): Promise<RespValue[]> {
+  const { server, client } = c.ctx;
+  return crossWriteAll(server, Array.from({ length: server.shards.count }, (_, shard) => ({ shard, db: client.db, args })));
 }
 
 function throwIfError(r: RespValue): void {
@@ -786,7 +795,7 @@ async function flushDb(c: ShardCall, n: number): Promise<void> {
 function flushFront(all: boolean) {
   return async (c: FrontCall): Promise<void> => {
     parseFlushOptions(c.args);
-    for (const r of await callAllShards(c, ['__flush', all ? 'all' : 'db'])) throwIfError(r);
+    for (const r of await writeAllShards(c, ['__flush', all ? 'all' : 'db'])) throwIfError(r);
     Sweeper.of(c.ctx.server)?.kick();
     c.w.ok();
   };
@@ -811,7 +820,7 @@ async function swapDbFront(c: FrontCall): Promise<void> {
   const b = swapDbIndex(c.args[2]!, 'second');
   const databases = c.ctx.server.config.databases as number;
   if (a < 0 || a >= databases || b < 0 || b >= databases) throw new CommandError(E.DB_INDEX);
-  for (const r of await callAllShards(c, ['__swapdb', String(a), String(b)])) throwIfError(r);
+  for (const r of await writeAllShards(c, ['__swapdb', String(a), String(b)])) throwIfError(r);
   c.w.ok();
 }
 

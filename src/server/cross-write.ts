@@ -1,8 +1,8 @@
 /**
  * Cross-shard writes that a crash cannot leave half done.
  *
- * A command that writes on several shards (MSET, DEL/UNLINK of many keys, and the coordinated
- * RENAME, SMOVE, LMOVE, MSETNX) writes one part per shard. Each shard's group commit is atomic,
+ * A command that writes on several shards (MSET, DEL/UNLINK of many keys, FLUSHDB, FLUSHALL,
+ * SWAPDB, and the coordinated RENAME, SMOVE, LMOVE, MSETNX) writes one part per shard. Each shard's group commit is atomic,
  * but a process killed between two shards' commits used to keep one part and lose another: half
  * an MSET, a RENAME's key on both shards, an SMOVE's or LMOVE's element on neither. Now each part
  * runs wrapped (the shard's half is src/shard/intents.ts), with a txid:
@@ -10,7 +10,7 @@
  *    other parts (as commands);
  *  - `__xpart`: the shard writes the part and, in the same batch, a marker record of the txid.
  * A shard holding either record for a txid has written its part. Two ways to run the parts:
- *  - crossWriteAll (MSET, DEL): every part at once, each as __xfirst (in one synchronous step, so
+ *  - crossWriteAll (MSET, DEL, the flushes, SWAPDB): every part at once, each as __xfirst (in one synchronous step, so
  *    clients see the command at one point of every shard's order: see coordinator.ts);
  *  - crossWrite (coordinated commands, whose shards are reserved): the first part as __xfirst,
  *    then, once it is written, the others as __xpart.
