@@ -568,7 +568,7 @@ function statsSection(server: ServerState, t: ShardTotals): Field[] {
     ['sweep_deleted_subkeys', t.sweepDeleted],
     ['sweep_running', Sweeper.of(server)?.running ?? 0],
     ['sweep_compactions', Sweeper.of(server)?.compactions ?? 0],
-    // GETs the front thread answered from the shards' row caches (row-cache-front-reads), then
+    // Single-key reads the front thread answered from the shards' row caches (row-cache-front-reads), then
     // overlapped point reads (leveldb-overlapped-reads): shards using them, native calls, keys
     // read through them, and reads among those that took over 50 us (the disk).
     ['cairn_front_reads', server.shards.frontReads.served],

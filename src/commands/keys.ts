@@ -27,6 +27,7 @@ import {
 import { Sweeper, sweepState, markFlushed } from '../shard/sweep.js';
 import { scan, andThen, type MaybePromise } from '../storage/scan.js';
 import { stringMatchLen, literalPrefix } from '../util/glob.js';
+import { ttlFigure } from '../util/number.js';
 
 // ---------------------------------------------------------------- this family's error texts
 
@@ -442,11 +443,7 @@ function ttlShard(ms: boolean, absolute: boolean): ShardHandler {
   return (c) => {
     const now = Date.now();
     const m = c.store.lookupRead(c.db, c.args[1]!, now);
-    if (!m) return c.w.int(-2);
-    if (m.expire === 0) return c.w.int(-1);
-    let ttl = absolute ? BigInt(m.expire) : BigInt(m.expire) - BigInt(now);
-    if (ttl < 0n) ttl = 0n;
-    c.w.int(ms ? ttl : (ttl + 500n) / 1000n);
+    c.w.int(m ? ttlFigure(m.expire, now, ms, absolute) : -2);
   };
 }
 

@@ -60,7 +60,6 @@ const tx = {
 function begin(): { txid: Buffer; n: bigint } {
   const n = tx.next++;
   tx.running.add(n);
-  crossWriteStats.writes++;
   crossWriteStats.unsettled++;
   const txid = Buffer.allocUnsafe(8);
   txid.writeBigUInt64BE(n);
@@ -73,6 +72,7 @@ function written(server: Caller, txid: Buffer, n: bigint, parts: readonly Part[]
   // server runs: finishing it after a restart could undo later writes, so it is not kept for that.
   if (replies.some((r) => r instanceof ReplyErr)) server.log.error({ command: String(parts[0]!.args[0]), replies: replies.map(String) }, 'a cross-shard write is half done: a shard refused its part');
   tx.running.delete(n);
+  crossWriteStats.writes++;
   tx.written.push({ txid, n, shards: [...new Set(parts.map((p) => p.shard))] });
   scheduleForget(server);
 }
@@ -80,7 +80,6 @@ function written(server: Caller, txid: Buffer, n: bigint, parts: readonly Part[]
 /** A txid that wrote nothing (its first part answered an error): no record to delete. */
 function dropped(server: Caller, n: bigint): void {
   tx.running.delete(n);
-  crossWriteStats.writes--;
   crossWriteStats.unsettled--;
   scheduleForget(server);
 }
@@ -115,7 +114,7 @@ function forgetWritten(server: Caller): void {
  * step); resolves with the replies in order. One part alone runs as it is.
  */
 export function crossWriteAll(server: Caller, parts: readonly Part[]): Promise<RespValue[]> {
-  if (parts.length === 1) return server.callShard(parts[0]!.shard, parts[0]!.db, parts[0]!.args).then((r) => [parseReply(r)]);
+  if (parts.length === 1) return alone(server, parts[0]!);
   const { txid, n } = begin();
   const calls = parts.map((p, i) => server.callShard(p.shard, p.db, ['__xfirst', txid, encodeParts(parts.filter((_, j) => j !== i)), ...p.args]));
   return Promise.all(calls).then((raw) => {
@@ -125,13 +124,18 @@ export function crossWriteAll(server: Caller, parts: readonly Part[]): Promise<R
   });
 }
 
+/** A write on one shard only: as it is, no records. */
+function alone(server: Caller, p: Part): Promise<RespValue[]> {
+  return server.callShard(p.shard, p.db, p.args).then((r) => [parseReply(r)]);
+}
+
 /**
  * Writes `first`, then every part of `rest` (in parallel); the caller holds every shard involved
  * and has checked that the parts will succeed. Returns the replies in order. When `first`
  * answers an error nothing else runs (and it kept no intent): its reply is the only one.
  */
 export async function crossWrite(server: Caller, first: Part, rest: readonly Part[]): Promise<RespValue[]> {
-  if (rest.length === 0) return [parseReply(await server.callShard(first.shard, first.db, first.args))];
+  if (rest.length === 0) return alone(server, first);
   const { txid, n } = begin();
   const head = parseReply(await server.callShard(first.shard, first.db, ['__xfirst', txid, encodeParts(rest), ...first.args]));
   if (head instanceof ReplyErr) {

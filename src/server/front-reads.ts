@@ -14,6 +14,7 @@
  */
 import { SharedRowReader, UNKNOWN, ABSENT, type SharedRows } from '../storage/row-cache.js';
 import { Type, TYPE_NAMES, META_HEADER, metaExpire, writeMetaKey } from '../storage/encoding.js';
+import { ttlFigure } from '../util/number.js';
 
 /** The commands answered here; each reads one key, args[1]. */
 export type FrontRead = 'get' | 'strlen' | 'exists' | 'type' | 'ttl' | 'pttl' | 'expiretime' | 'pexpiretime';
@@ -24,7 +25,6 @@ const NIL3 = Buffer.from('_\r\n');
 const ZERO = Buffer.from(':0\r\n');
 const ONE = Buffer.from(':1\r\n');
 const NO_KEY = Buffer.from(':-2\r\n');
-const NO_EXPIRE = Buffer.from(':-1\r\n');
 const NONE = Buffer.from('+none\r\n');
 const TYPES = new Map(Object.entries(TYPE_NAMES).map(([t, name]) => [Number(t), Buffer.from(`+${name}\r\n`)]));
 const CRLF = 0x0a0d; // '\r\n' as a little-endian u16
@@ -109,13 +109,6 @@ function present(op: FrontRead, b: Buffer, at: number, len: number, expire: numb
     case 'strlen': return type === Type.STRING ? int(len - META_HEADER) : null;
     case 'exists': return ONE;
     case 'type': return TYPES.get(type) ?? null;
-    default: {
-      // As the shard's ttlShard: -1 without expiry, a past one as 0, seconds rounded.
-      if (expire === 0) return NO_EXPIRE;
-      if (op === 'expiretime') return int(Math.floor((expire + 500) / 1000));
-      if (op === 'pexpiretime') return int(expire);
-      const ttl = Math.max(0, expire - now);
-      return int(op === 'pttl' ? ttl : Math.floor((ttl + 500) / 1000));
-    }
+    default: return int(ttlFigure(expire, now, op === 'pttl' || op === 'pexpiretime', op === 'expiretime' || op === 'pexpiretime'));
   }
 }

@@ -33,7 +33,6 @@ import { misconfError } from '../shard/write-error.js';
 import { recoverCrossWrites } from './cross-write.js';
 import { FRONT_READS, type FrontRead } from './front-reads.js';
 
-/** GET's spec: answered on the front thread from a shard's row cache when it can be (front-reads.ts). */
 /** Single-key reads the front thread may answer from the row caches (front-reads.ts). */
 const FRONT_READ_SPECS = new Map<CommandSpec | undefined, FrontRead>(FRONT_READS.map((op) => [lookupCommand(op), op]));
 
@@ -144,7 +143,7 @@ export class CairnServer implements ServerState, ClientHost {
     const c = this.config;
     const dir = path.resolve(c.dir as string);
     this.nshards = prepareDataDir(dir, c.shards as number);
-    this.frontGets = c['row-cache-front-reads'] as boolean;
+    this.frontReadsOn = c['row-cache-front-reads'] as boolean;
     this.coord = new Coordinator(this.nshards);
     setMaxStringLength(c['proto-max-bulk-len'] as number);
     this.log.info({ dir, shards: this.nshards, pid: process.pid, leveldbPatches: leveldbPatches() }, 'Cairn starting');
@@ -329,8 +328,8 @@ export class CairnServer implements ServerState, ClientHost {
 
   // ---------------------------------------------------------------- dispatch
 
-  /** row-cache-front-reads: GETs of cached strings answered on this thread. */
-  private frontGets = true;
+  /** row-cache-front-reads: single-key reads of cached records answered on this thread. */
+  private frontReadsOn = true;
 
   /** Runs one parsed command for a client: checks it, routes it to a shard or runs it here. */
   execute(client: Client, args: Buffer[]): void {
@@ -362,7 +361,7 @@ export class CairnServer implements ServerState, ClientHost {
         // before this one has run and is written: a cross-shard MSET seen in part on another
         // shard must be seen whole here) and no earlier command of this client is either.
         const op = FRONT_READ_SPECS.get(spec);
-        if (op !== undefined && args.length === 2 && client.awaiting === 0 && this.frontGets && this.shards.inFlight(shard) === 0) {
+        if (op !== undefined && args.length === 2 && client.awaiting === 0 && this.frontReadsOn && this.shards.inFlight(shard) === 0) {
           const started = performance.now();
           const reply = this.shards.frontReads.read(op, shard, client.db, args[1]!, client.resp);
           if (reply !== null) {

@@ -95,7 +95,7 @@ export class ShardPool {
   private shards: Shard[] = [];
   private flushScheduled = false;
   private closing = false;
-  /** GETs answered here from the shards' row caches (each shard publishes its cache when ready). */
+  /** Single-key reads answered here from the shards' row caches (each shard publishes its cache when ready). */
   readonly frontReads = new FrontReads();
 
   constructor(private readonly hooks: ShardPoolHooks) {}

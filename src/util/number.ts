@@ -123,3 +123,14 @@ export function cAtoi(b: Buffer): number {
   if (v < -LONG_MAX - 1n) v = -LONG_MAX - 1n;
   return Number(BigInt.asIntN(32, v));
 }
+
+/**
+ * What TTL (seconds) / PTTL (`ms`) and EXPIRETIME / PEXPIRETIME (`absolute`) answer for a live key
+ * whose expiry is `expire` (Unix ms; 0: none): -1 without one, a time already past as 0, seconds
+ * rounded as Redis' ttlGenericCommand does. The shard's handler and the front thread's read share it.
+ */
+export function ttlFigure(expire: number, now: number, ms: boolean, absolute: boolean): number {
+  if (expire === 0) return -1;
+  const ttl = Math.max(0, absolute ? expire : expire - now);
+  return ms ? ttl : Math.floor((ttl + 500) / 1000);
+}
