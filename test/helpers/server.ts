@@ -24,8 +24,18 @@ export interface TestServer {
   kill(): Promise<void>;
 }
 
+/** Directories tempDir made in this test file; test/setup.ts removes them after the file. */
+const made: string[] = [];
+
 export function tempDir(prefix = 'cairn-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDir made so far (after the test file's own afterAll hooks). */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 export interface StartOptions {
