@@ -64,9 +64,15 @@ const PATCHES = [
  * size the memory budget caps) reads its footer, index block, metaindex block and bloom filter: four
  * preads of the file's last ~15 KB, four trips to the disk when the page cache does not hold them
  * (this machine's VM gives file pages back within minutes, so at 20x the memory budget most GETs
- * that open a table pay them). The patch reads the tail once, sized by what the previous opens
- * needed (16 KB to start, 4 KB to 256 KB), and serves those four reads from it; anything outside
- * it reads the file as before. Data blocks are read as before.
+ * that open a table pay them). The patch reads the tail once and serves those four reads from it;
+ * anything outside it reads the file as before. Data blocks are read as before.
+ * How much to read: what that file needed the last time it was opened (the table cache evicts and
+ * reopens the same files over and over at 20x: TableCache::FindTable names the file it opens, and
+ * a process-wide map keeps each file's size until TableCache::Evict, when the file is deleted);
+ * for a file not opened before, what the previous open needed plus an eighth (16 KB to start, 4 KB
+ * to 256 KB). Tails differ 10x between tables of strings (~12 KB) and of collection sub-keys
+ * (~100 KB of bloom filter): with only the shared guess, opens alternating between the two kinds
+ * read either far too much or too little (then a second read for the filter).
  */
 function tableTailReadPatches() {
   const file = `${LEVELDB}/table/table.cc`;
@@ -101,6 +107,54 @@ function tableTailReadPatches() {
         '  mutable uint64_t lowest_;\n' +
         '};\n' +
         '}  // namespace\n\n' +
+        '// cairn (table-tail-read): each open table file\'s tail size, by (table cache, file number).\n' +
+        'namespace {\n' +
+        'port::Mutex cairn_tail_mu;\n' +
+        'std::map<std::pair<const void*, uint64_t>, size_t>* cairn_tail_sizes = NULL;  // under cairn_tail_mu\n' +
+        '__thread const void* cairn_opening_owner = NULL;\n' +
+        '__thread uint64_t cairn_opening_number = 0;\n' +
+        '}  // namespace\n' +
+        'void CairnTailOpening(const void* owner, uint64_t number) {\n' +
+        '  cairn_opening_owner = owner;\n' +
+        '  cairn_opening_number = number;\n' +
+        '}\n' +
+        'void CairnTailForget(const void* owner, uint64_t number) {\n' +
+        '  MutexLock l(&cairn_tail_mu);\n' +
+        '  if (cairn_tail_sizes != NULL) cairn_tail_sizes->erase(std::make_pair(owner, number));\n' +
+        '}\n' +
+        'void CairnTailForgetAll(const void* owner) {\n' +
+        '  MutexLock l(&cairn_tail_mu);\n' +
+        '  if (cairn_tail_sizes == NULL) return;\n' +
+        '  std::map<std::pair<const void*, uint64_t>, size_t>::iterator it =\n' +
+        '      cairn_tail_sizes->lower_bound(std::make_pair(owner, static_cast<uint64_t>(0)));\n' +
+        '  while (it != cairn_tail_sizes->end() && it->first.first == owner) cairn_tail_sizes->erase(it++);\n' +
+        '}\n' +
+        'namespace {\n' +
+        '// The tail to read for the file being opened: its own if known, else the shared guess.\n' +
+        'size_t CairnTailGuess() {\n' +
+        '  if (cairn_opening_owner != NULL) {\n' +
+        '    MutexLock l(&cairn_tail_mu);\n' +
+        '    if (cairn_tail_sizes != NULL) {\n' +
+        '      std::map<std::pair<const void*, uint64_t>, size_t>::const_iterator it =\n' +
+        '          cairn_tail_sizes->find(std::make_pair(cairn_opening_owner, cairn_opening_number));\n' +
+        '      if (it != cairn_tail_sizes->end()) return it->second;\n' +
+        '    }\n' +
+        '  }\n' +
+        '  return __atomic_load_n(&cairn_tail_guess, __ATOMIC_RELAXED);\n' +
+        '}\n' +
+        '// What the file being opened needed: remembered for it, and (plus an eighth) the shared guess.\n' +
+        'void CairnTailNeeded(uint64_t needed) {\n' +
+        '  if (cairn_opening_owner != NULL) {\n' +
+        '    MutexLock l(&cairn_tail_mu);\n' +
+        '    if (cairn_tail_sizes == NULL) cairn_tail_sizes = new std::map<std::pair<const void*, uint64_t>, size_t>();\n' +
+        '    (*cairn_tail_sizes)[std::make_pair(cairn_opening_owner, cairn_opening_number)] = static_cast<size_t>(needed);\n' +
+        '  }\n' +
+        '  size_t next = static_cast<size_t>(needed + needed / 8 + 64);\n' +
+        '  if (next < 4096) next = 4096;\n' +
+        '  if (next > 256 * 1024) next = 256 * 1024;\n' +
+        '  __atomic_store_n(&cairn_tail_guess, next, __ATOMIC_RELAXED);\n' +
+        '}\n' +
+        '}  // namespace\n\n' +
         'struct Table::Rep {\n',
     },
     {
@@ -114,7 +168,7 @@ function tableTailReadPatches() {
         '  if (!s.ok()) return s;\n',
       replace:
         '  // cairn (table-tail-read): one read for the footer, index, metaindex and filter blocks.\n' +
-        '  size_t guess = __atomic_load_n(&cairn_tail_guess, __ATOMIC_RELAXED);\n' +
+        '  size_t guess = CairnTailGuess();\n' +
         '  size_t tail_size = size < guess ? static_cast<size_t>(size) : guess;\n' +
         '  std::string tail_space(tail_size, \'\\0\');\n' +
         '  Slice tail_input;\n' +
@@ -143,11 +197,46 @@ function tableTailReadPatches() {
         '    rep->file = &tail_file;  // cairn (table-tail-read): the metaindex and filter reads\n' +
         '    (*table)->ReadMeta(footer);\n' +
         '    rep->file = file;\n' +
-        '    uint64_t needed = size - tail_file.lowest();\n' +
-        '    size_t next = static_cast<size_t>(needed + needed / 8 + 64);\n' +
-        '    if (next < 4096) next = 4096;\n' +
-        '    if (next > 256 * 1024) next = 256 * 1024;\n' +
-        '    __atomic_store_n(&cairn_tail_guess, next, __ATOMIC_RELAXED);\n',
+        '    CairnTailNeeded(size - tail_file.lowest());\n',
+    },
+    {
+      name: 'table-tail-read',
+      file,
+      find: '#include "table/two_level_iterator.h"\n',
+      replace: '#include "table/two_level_iterator.h"\n#include <map>\n#include <utility>\n#include "port/port.h"\n#include "util/mutexlock.h"\n',
+    },
+    {
+      name: 'table-tail-read',
+      file: `${LEVELDB}/db/table_cache.cc`,
+      find: '#include "util/coding.h"\n\nnamespace leveldb {\n',
+      replace:
+        '#include "util/coding.h"\n\nnamespace leveldb {\n\n' +
+        '// cairn (table-tail-read, table/table.cc): names the file Table::Open opens on this thread, and\n' +
+        '// forgets what was learned about a file (deleted) or a whole table cache (closed).\n' +
+        'void CairnTailOpening(const void* owner, uint64_t number);\n' +
+        'void CairnTailForget(const void* owner, uint64_t number);\n' +
+        'void CairnTailForgetAll(const void* owner);\n',
+    },
+    {
+      name: 'table-tail-read',
+      file: `${LEVELDB}/db/table_cache.cc`,
+      find: '      s = Table::Open(*options_, file, file_size, &table);\n',
+      replace:
+        '      CairnTailOpening(this, file_number);\n' +
+        '      s = Table::Open(*options_, file, file_size, &table);\n' +
+        '      CairnTailOpening(NULL, 0);\n',
+    },
+    {
+      name: 'table-tail-read',
+      file: `${LEVELDB}/db/table_cache.cc`,
+      find: 'TableCache::~TableCache() {\n  delete cache_;\n}\n',
+      replace: 'TableCache::~TableCache() {\n  delete cache_;\n  CairnTailForgetAll(this);\n}\n',
+    },
+    {
+      name: 'table-tail-read',
+      file: `${LEVELDB}/db/table_cache.cc`,
+      find: '  cache_->Erase(Slice(buf, sizeof(buf)));\n}\n',
+      replace: '  cache_->Erase(Slice(buf, sizeof(buf)));\n  CairnTailForget(this, file_number);\n}\n',
     },
   ];
 }

@@ -4,15 +4,23 @@
  */
 import { describe, it, expect } from 'vitest';
 import { ClassicLevel } from 'classic-level';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { classicLevelBinary, leveldbPatches } from '../src/storage/native-addon.js';
+import { limitTableMmaps } from '../src/storage/native-memory.js';
 import { tempDir } from './helpers/server.js';
 
 type Db = ClassicLevel<string, string>;
 
+/** Read syscalls this process made so far (/proc/self/io; the read of the file itself included). */
+const readCalls = (): number => Number(/^syscr: (\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))![1]);
+
 const levels = (db: Db): number[] =>
   Array.from({ length: 7 }, (_, l) => Number(db.getProperty(`leveldb.num-files-at-level${l}`)));
+
+// As a Cairn server does (server.ts): tables are read with pread, not mapped, so reads are syscalls.
+limitTableMmaps(0);
 
 describe('patched LevelDB', () => {
   it('is built by npm install and loaded instead of the prebuild', () => {
@@ -73,6 +81,40 @@ describe('patched LevelDB', () => {
       } finally {
         await db.close();
       }
+    }
+  });
+
+  it('reopens each table with exactly its own tail (table-tail-read), when tables of small and large filters alternate', async () => {
+    // Tables alternate between ~13,000 small records (a ~16 KB bloom filter) and ~250 large ones
+    // (a tail of ~1 KB). LevelDB keeps at most 64 tables open (its floor for max_open_files, in 16
+    // LRU shards of 4), so cycling through 160 of them opens a table on nearly every read: one read
+    // of its tail, one of the data block. With only a guess shared by all opens (what the last open needed), every
+    // small-record table opened after a large-record one would read its filter separately.
+    const dir = path.join(tempDir(), 'db');
+    const db: Db = new ClassicLevel(dir, { writeBufferSize: 256 * 1024, maxOpenFiles: 10, blockSize: 4096, maxFileSize: 256 * 1024, compression: false });
+    await db.open();
+    try {
+      const ranges = 160;
+      const first: string[] = [];
+      for (let r = 0; r < ranges; r++) {
+        const big = r % 2 === 1;
+        const prefix = `r${String(r).padStart(3, '0')}`;
+        const [count, value] = big ? [250, 'v'.repeat(1000)] : [13_000, 'v'.repeat(8)];
+        await db.batch(Array.from({ length: count }, (_, i) => ({ type: 'put' as const, key: `${prefix}${String(i).padStart(6, '0')}`, value })));
+        first.push(`${prefix}${String(Math.floor(count / 2)).padStart(6, '0')}`);
+      }
+      await db.compactRange('r', 's');
+      const tables = levels(db).reduce((a, b) => a + b, 0);
+      expect(tables).toBeGreaterThan(150);
+      for (const k of first) expect(db.getSync(k)).toBeDefined(); // every table opened once
+      const before = readCalls();
+      const rounds = 3;
+      for (let round = 0; round < rounds; round++) for (const k of first) expect(db.getSync(k)).toBeDefined();
+      const perRead = (readCalls() - before - 1) / (rounds * ranges);
+      expect(perRead).toBeGreaterThan(1.8); // nearly every read opened its table
+      expect(perRead).toBeLessThan(2.1);
+    } finally {
+      await db.close();
     }
   });
 });
