@@ -10,25 +10,67 @@ export function formatDouble(d: number): string {
   return formatG(d, 17);
 }
 
-/** printf("%.<p>g") */
+/**
+ * printf("%.<p>g"). One toExponential() gives the p significant digits, rounded, and the exponent;
+ * the fixed form is assembled from them (toFixed() and regular expressions, as before, cost a
+ * sorted set's WITHSCORES reply most of its time). Integers of at most p digits that doubles hold
+ * exactly print as themselves. toExponential() rounds an exact tie up where C (and so Redis)
+ * rounds it to even: see halfEven().
+ */
 export function formatG(d: number, p: number): string {
   if (d === 0) return Object.is(d, -0) ? '-0' : '0';
-  const exp = Math.floor(Math.log10(Math.abs(d)));
-  // toExponential gives the exact exponent after rounding to p digits.
+  if (p >= 16 && Number.isSafeInteger(d)) return String(d);
   const e = d.toExponential(p - 1);
   const ePos = e.indexOf('e');
-  const x = Number(e.slice(ePos + 1));
-  void exp;
+  let x = Number(e.slice(ePos + 1));
+  const neg = e.charCodeAt(0) === 45;
+  // The p digits, without sign and point.
+  let digits = neg ? e.slice(1, ePos) : e.slice(0, ePos);
+  if (p > 1) digits = digits[0]! + digits.slice(2);
+  const even = halfEven(d, p);
+  if (even !== null) [digits, x] = even;
+  let end = digits.length;
+  while (end > 1 && digits.charCodeAt(end - 1) === 48) end--;
+  digits = digits.slice(0, end);
+  const sign = neg ? '-' : '';
   if (x < -4 || x >= p) {
-    let mant = e.slice(0, ePos);
-    if (mant.includes('.')) mant = mant.replace(/0+$/, '').replace(/\.$/, '');
-    const sign = x < 0 ? '-' : '+';
+    const mant = digits.length > 1 ? digits[0] + '.' + digits.slice(1) : digits;
     const ax = Math.abs(x);
-    return mant + 'e' + sign + (ax < 10 ? '0' + ax : String(ax));
+    return sign + mant + 'e' + (x < 0 ? '-' : '+') + (ax < 10 ? '0' + ax : String(ax));
   }
-  let s = d.toFixed(Math.max(0, p - 1 - x));
-  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
-  return s;
+  if (x < 0) return sign + '0.' + '0'.repeat(-x - 1) + digits;
+  if (digits.length <= x + 1) return sign + digits + '0'.repeat(x + 1 - digits.length);
+  return sign + digits.slice(0, x + 1) + '.' + digits.slice(x + 1);
+}
+
+/** log(10) / log(5): 5^k <= 10^n for k up to n times this. */
+const FIVES_PER_DIGIT = Math.LN10 / Math.log(5);
+
+/**
+ * When |d| lies exactly halfway between two numbers of p significant digits, the p digits and
+ * exponent of the one with an even last digit if toExponential() took the other (it rounds ties
+ * up, C's printf to even); else null. A double is N / 2^k (N an odd integer), whose decimal
+ * digits are those of N * 5^k: a tie needs exactly p + 1 of them, the last a 5, so 5^k <= 10^(p+1)
+ * and k is small (an integer's are its own digits, which tie only with fewer than 17 digits
+ * asked for: the integers printed as themselves never get here). E.g. 2^-25 = 2.98023223876953125e-08 prints 2.9802322387695312e-08 with
+ * "%.17g", not ...313.
+ */
+function halfEven(d: number, p: number): [string, number] | null {
+  let k = 0;
+  let all: string; // |d| = all * 10^-k, exactly
+  if (Number.isInteger(d)) {
+    all = BigInt(Math.abs(d)).toString();
+  } else {
+    k = Math.floor((p + 1) * FIVES_PER_DIGIT);
+    const scaled = Math.abs(d) * 2 ** k;
+    if (!Number.isInteger(scaled)) return null;
+    all = (BigInt(scaled) * 5n ** BigInt(k)).toString();
+  }
+  let end = all.length;
+  while (all.charCodeAt(end - 1) === 48) end--;
+  if (end !== p + 1 || all.charCodeAt(end - 1) !== 53) return null; // not a tie
+  if (((all.charCodeAt(p - 1) - 48) & 1) === 1) return null; // odd: rounding up makes it even
+  return [all.slice(0, p), all.length - 1 - k];
 }
 
 /**
