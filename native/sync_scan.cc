@@ -22,12 +22,18 @@
 //   HVALS, SMEMBERS, ZRANGE): each wanted key (less its first keySkip bytes, the collection's
 //   prefix) and value comes out as a RESP bulk string, `$<len>\r\n<bytes>\r\n`, ready to append
 //   to the reply (bulk strings are the same in RESP2 and RESP3). No per-entry work is left to JS.
+//   flags 8 (scores): after each key, the score in the 8 bytes before its first keySkip bytes (a
+//   sorted set's score index: sortable double, then member) as Redis 7.0 prints a double: a bulk
+//   string of "%.17g" (inf, -inf; -0 as 0); with 16 too (RESP3), each entry as a [member, score]
+//   pair, `*2\r\n` then the member and a RESP3 double, `,<%.17g>\r\n`.
 //   Returns, native endian: u32 count | u32 ended | f64 skipped | u32 lastKeyLength | u32 0 |
 //     last key (whole, where the next chunk starts after) | the RESP bytes.
 // sizeSync(ctx, start, end) -> LevelDB's approximate bytes of [start, end) in table files.
 // countSync(ctx, lower, lowerExclusive, upper, upperInclusive, limit) -> entries in the range,
 //   at most `limit` (negative: no limit). Keys are compared in LevelDB, nothing is copied.
 #include "classic.h"
+#include <cstdio>
+#include <cstring>
 #include <vector>
 #include "leveldb/iterator.h"
 #include "leveldb/options.h"
@@ -36,7 +42,7 @@
 namespace cairn {
 namespace {
 
-enum : uint32_t { kReverse = 1, kKeys = 2, kValues = 4 };
+enum : uint32_t { kReverse = 1, kKeys = 2, kValues = 4, kScores = 8, kResp3 = 16 };
 
 struct Range {
   bool hasLower = false, lowerExclusive = false, hasUpper = false, upperInclusive = false;
@@ -166,6 +172,7 @@ struct ScanRequest {
   uint32_t limit = 0;
   size_t maxBytes = SIZE_MAX;
   bool wantKeys = false, wantValues = false;
+  bool scores = false, resp3 = false;
   size_t keySkip = 0;
 };
 
@@ -189,6 +196,8 @@ bool ReadScanRequest(napi_env env, napi_callback_info info, size_t want, const c
   q.r.reverse = (flags & kReverse) != 0;
   q.wantKeys = (flags & kKeys) != 0;
   q.wantValues = (flags & kValues) != 0;
+  q.scores = (flags & kScores) != 0;
+  q.resp3 = (flags & kResp3) != 0;
   return true;
 }
 
@@ -287,6 +296,34 @@ void AppendBulk(std::vector<char>& out, const char* data, size_t len) {
 
 thread_local std::vector<char> tLastKey;
 
+// The score of a sorted set's index key: the sortable double (big-endian, sign bit flipped for
+// positives, every bit for negatives) in the 8 bytes at `at`.
+double SortableDouble(const char* at) {
+  uint64_t u = 0;
+  for (int i = 0; i < 8; i++) u = (u << 8) | static_cast<unsigned char>(at[i]);
+  if (u >> 63) u &= ~(uint64_t{1} << 63);
+  else u = ~u;
+  double d;
+  std::memcpy(&d, &u, sizeof d);
+  return d;
+}
+
+// Appends a score as Redis 7.0 replies with a double: "%.17g" (C's inf/-inf), as a bulk string
+// in RESP2 and as a RESP3 double (`,<text>\r\n`).
+void AppendScore(std::vector<char>& out, double d, bool resp3) {
+  if (d == 0) d = 0;  // -0 prints as 0
+  char text[40];
+  int n = std::snprintf(text, sizeof text, "%.17g", d);
+  if (resp3) {
+    out.push_back(',');
+    out.insert(out.end(), text, text + n);
+    out.push_back('\r');
+    out.push_back('\n');
+  } else {
+    AppendBulk(out, text, static_cast<size_t>(n));
+  }
+}
+
 napi_value RespSync(napi_env env, napi_callback_info info) {
   ScanRequest q;
   if (!ReadScanRequest(env, info, 10, "respSync takes 10 arguments", q)) return nullptr;
@@ -296,10 +333,12 @@ napi_value RespSync(napi_env env, napi_callback_info info) {
   lastKey.clear();
   WalkResult w;
   bool ok = Walk(env, q, bytes, w, [&](leveldb::Slice k, leveldb::Iterator* it) {
+    if (q.scores && q.resp3) bytes.insert(bytes.end(), {'*', '2', '\r', '\n'});
     if (q.wantKeys) {
       size_t cut = q.keySkip < k.size() ? q.keySkip : k.size();
       AppendBulk(bytes, k.data() + cut, k.size() - cut);
     }
+    if (q.scores && q.keySkip >= 8 && k.size() >= q.keySkip) AppendScore(bytes, SortableDouble(k.data() + q.keySkip - 8), q.resp3);
     if (q.wantValues) {
       leveldb::Slice v = it->value();
       AppendBulk(bytes, v.data(), v.size());

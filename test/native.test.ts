@@ -329,7 +329,7 @@ describe('native RESP range reads (scanResp)', () => {
     };
     const actual = (o: ScanOptions, keySkip: number): { bytes: Buffer; n: number } => {
       const parts: Buffer[] = [];
-      const count = scanResp(s, { ...o, keySkip }, { raw: (b) => parts.push(Buffer.from(b)) });
+      const count = scanResp(s, o, keySkip, { raw: (b) => parts.push(Buffer.from(b)) });
       return { bytes: Buffer.concat(parts), n: count };
     };
     const range = { gte: prefix, lt: Buffer.from([0x53, 1, 2, 4]) };
@@ -353,6 +353,6 @@ describe('native RESP range reads (scanResp)', () => {
     }
     expect(actual(range, 4).bytes.length).toBeGreaterThan(3 * CHUNK_BYTES);
     await s.close();
-    expect(() => scanResp(s, { keySkip: 0 }, { raw: () => {} })).toThrow(/not open/);
+    expect(() => scanResp(s, {}, 0, { raw: () => {} })).toThrow(/not open/);
   });
 });

@@ -82,6 +82,10 @@ const SCRIPT: [(string | Buffer)[], Reply][] = [
   [['zscore', 'z', 'new'], '1.5'],
   [['zscore', 'z', 'nope'], null],
   [['zscore', 'nokey', 'a'], null],
+  // %.17g as C prints it: an exact tie at the 18th digit rounds to even (Redis 7.0 prints these).
+  [['zadd', 'ties', '2.98023223876953125e-08', 't1', '1373963332702958.25', 't2', '0.1', 't3'], 3],
+  [['zrange', 'ties', '0', '-1', 'withscores'], ['t1', '2.9802322387695312e-08', 't3', '0.10000000000000001', 't2', '1373963332702958.2']],
+  [['del', 'ties'], 1],
   [['zmscore', 'z', 'a', 'b', 'nope'], ['0', '50', null]],
   [['zcard', 'z'], 7],
   [['zcard', 'nokey'], 0],

@@ -219,12 +219,15 @@ async function zrange(c: ShardCall, kind: RangeKind | null, reverse: boolean | n
   const q = parseRangeQuery(c.args, 1, false, kind, reverse);
   const z = readZ(c);
   if (z === null) return c.w.array(0);
-  if (q.kind === 'score' && !q.withScores) {
-    // Members only: the addon writes them as RESP; the count is known once they are read.
+  // The addon writes the members (and scores) as RESP itself, where it can.
+  const scores = q.withScores ? (c.w.resp === 3 ? 3 : 2) : 0;
+  if (q.kind === 'score') {
+    // The count is known once they are read.
     const parts: Buffer[] = [];
-    const direct = z.writeScoreMembers(q.score!, q.reverse, q.offset, q.limit, { raw: (b) => parts.push(b) });
+    const direct = z.writeScoreMembers(q.score!, q.reverse, q.offset, q.limit, { raw: (b) => parts.push(b) }, scores);
     if (direct !== null) {
-      c.w.array(await direct);
+      const n = await direct;
+      scoredHeader(c.w, n, q.withScores);
       for (const p of parts) c.w.raw(p);
       return;
     }
@@ -234,8 +237,8 @@ async function zrange(c: ShardCall, kind: RangeKind | null, reverse: boolean | n
   if (r === null) return c.w.array(0);
   const n = r[1] - r[0] + 1;
   scoredHeader(c.w, n, q.withScores);
-  // Members only: the addon writes them as RESP, where the range is read from the asked end.
-  const direct = q.withScores ? null : z.writeRankMembers(r[0], r[1], q.reverse, c.w);
+  // Where the range is read from the asked end.
+  const direct = z.writeRankMembers(r[0], r[1], q.reverse, c.w, scores);
   let sent = 0;
   if (direct !== null) sent = await direct;
   else {

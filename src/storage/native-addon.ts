@@ -35,9 +35,9 @@ export interface Addon {
   /** Finds the patched LevelDB's cairn_leveldb_get_many (native/sync_get.cc); false with the prebuild. */
   bindGetMany?(classicLevelBinary: string): boolean;
   /** Point reads of many keys in one call (native/sync_get.cc for the arguments and the result). */
+  getManySync?(ctx: unknown, keys: Buffer, ends: Uint32Array, count: number, parallel: boolean, slowMicros: number): Buffer;
   /** One write(2) to a non-blocking fd: bytes written or -errno (native/fd_write.cc). */
   fdWrite?(fd: number, data: Buffer): number;
-  getManySync?(ctx: unknown, keys: Buffer, ends: Uint32Array, count: number, parallel: boolean, slowMicros: number): Buffer;
 }
 
 /** The package root: the nearest folder above this module with native/binding.gyp. */

@@ -24,7 +24,7 @@
  */
 import { Collection, type CollectionContext } from './collection.js';
 import { Type, Prefix, type Meta, versionPrefix, scoreKeyAfter, prefixEnd, writeSortableDouble, readSortableDouble } from './encoding.js';
-import { scan, scanResp, respScans, count, approximateSize, andThen, type MaybePromise, type Bounds, type RawSink, type ScanOptions as RangeScan } from './scan.js';
+import { scan, scanResp, scanRange, respScans, count, approximateSize, andThen, type MaybePromise, type Bounds, type RawSink, type ScanOptions as RangeScan } from './scan.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -244,7 +244,7 @@ export class ZSet {
 
   /** The index range (keys only) that `o` selects. */
   private indexRange(o: IndexScan): RangeScan {
-    return { ...this.bounded(o), reverse: o.reverse === true, values: false, skip: o.skip ?? 0, limit: o.limit ?? Infinity };
+    return scanRange(this.bounded(o), o.reverse === true, false, o.skip ?? 0, o.limit ?? Infinity, true);
   }
 
   /**
@@ -252,11 +252,11 @@ export class ZSet {
    * JS per member; replies without scores). Returns how many; null where the store has no such
    * reads (no addon): use scan().
    */
-  writeMembers(o: IndexScan, out: RawSink): MaybePromise<number> | null {
+  writeMembers(o: IndexScan, out: RawSink, scores: 0 | 2 | 3 = 0): MaybePromise<number> | null {
     if (!respScans(this.coll.ctx.store)) return null;
     if ((o.limit ?? Infinity) <= 0) return 0;
     const range = this.indexRange(o);
-    return this.coll.synced(() => scanResp(this.coll.ctx.store, { ...range, keySkip: this.indexPrefix.length + 8 }, out));
+    return this.coll.synced(() => scanResp(this.coll.ctx.store, range, this.indexPrefix.length + 8, out, scores));
   }
 
   /** Counts index entries within bounds (keys only, no decoding). */
@@ -322,10 +322,10 @@ export class ZSet {
     });
   }
 
-  /** rankRange()'s members as RESP (writeMembers), where it reads from the asked end; else null. */
-  writeRankMembers(start: number, end: number, reverse: boolean, out: RawSink): MaybePromise<number> | null {
+  /** rankRange()'s members (with `scores`: and scores) as RESP (writeMembers), where it reads from the asked end; else null. */
+  writeRankMembers(start: number, end: number, reverse: boolean, out: RawSink, scores: 0 | 2 | 3 = 0): MaybePromise<number> | null {
     if (!this.fromStart(start, end, reverse)) return null;
-    return this.writeMembers({ reverse, skip: start, limit: end - start + 1 }, out);
+    return this.writeMembers({ reverse, skip: start, limit: end - start + 1 }, out, scores);
   }
 
   /** Whether ranks [start, end] are nearer the asked end (read directly) than the other one (read back and replayed). */
@@ -345,11 +345,11 @@ export class ZSet {
     return andThen(this.scan(q, visit), () => undefined);
   }
 
-  /** scoreRange()'s members as RESP (writeMembers); null without the addon. */
-  writeScoreMembers(r: ScoreRange, reverse: boolean, offset: number, limit: number, out: RawSink): MaybePromise<number> | null {
+  /** scoreRange()'s members (with `scores`: and scores) as RESP (writeMembers); null without the addon. */
+  writeScoreMembers(r: ScoreRange, reverse: boolean, offset: number, limit: number, out: RawSink, scores: 0 | 2 | 3 = 0): MaybePromise<number> | null {
     const q = this.scoreQuery(r, reverse, offset, limit);
     if (q === null) return respScans(this.coll.ctx.store) ? 0 : null;
-    return this.writeMembers(q, out);
+    return this.writeMembers(q, out, scores);
   }
 
   /** The index scan of a score range with offset and limit (scoreRange), or null when it selects nothing. */
