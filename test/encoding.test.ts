@@ -6,7 +6,7 @@ import { describe, it, expect } from 'vitest';
 import { randomBytes, randomInt } from 'node:crypto';
 import {
   Prefix, Type, TYPE_NAMES, META_HEADER, COLLECTION_HEADER, type Meta,
-  metaKey, metaPrefix, decodeMetaKey, versionPrefix, subKey, scoreKey, garbageKey, expiryKey, decodeExpiryKey,
+  metaKey, metaPrefix, decodeMetaKey, versionPrefix, subKey, subKeyLength, writeSubKey, scoreKey, garbageKey, expiryKey, decodeExpiryKey,
   countKey, encodeStringMeta, encodeCollectionMeta, encodeMeta, decodeMeta, metaExpire,
   writeU64, readU64, writeSortableI64, readSortableI64, writeSortableDouble, readSortableDouble, prefixEnd,
 } from '../src/storage/encoding.js';
@@ -73,6 +73,10 @@ describe('record keys', () => {
     const sk = subKey(3, binaryKey, version, Buffer.from('field'));
     expect(sk.subarray(0, vp.length).equals(vp)).toBe(true);
     expect(sk.subarray(vp.length).toString()).toBe('field');
+    // The same key from a meta record's stored version bytes (the front thread's field reads).
+    const meta = encodeCollectionMeta({ type: Type.HASH, flags: 0, expire: 0, version, size: 1 });
+    const out = Buffer.alloc(subKeyLength(binaryKey, Buffer.from('field')) + 4);
+    expect(out.subarray(0, writeSubKey(out, 3, binaryKey, meta, META_HEADER, Buffer.from('field'))).equals(sk)).toBe(true);
 
     const zk = scoreKey(3, binaryKey, version, -2.5, Buffer.from('member'));
     expect(zk[0]).toBe(Prefix.SCORE);

@@ -65,6 +65,22 @@ describe('GET answered from the row cache by the front thread', () => {
     await c.read(c.pending().length);
     c.write('GET fr:resp3-none\r\nGET fr:resp3-none\r\n');
     expect(await c.readLike('_\r\n_\r\n')).toBe('_\r\n_\r\n');
+    // Field reads: doubles and nulls of RESP3, read one at a time (each may be answered here).
+    const r = suite.connect();
+    await r.zadd('fr:resp3-z', 2.5, 'a');
+    await r.hset('fr:resp3-h', 'f', 'v');
+    const before = await frontReads(r);
+    for (const [cmd, want] of [
+      ['ZSCORE fr:resp3-z a', ',2.5\r\n'], ['ZSCORE fr:resp3-z nope', '_\r\n'], ['ZSCORE fr:resp3-z nope', '_\r\n'],
+      ['ZMSCORE fr:resp3-z a nope', '*2\r\n,2.5\r\n_\r\n'], ['HMGET fr:resp3-h f nope', '*2\r\n$1\r\nv\r\n_\r\n'],
+      ['HMGET fr:resp3-none f', '*1\r\n_\r\n'],
+    ] as const) {
+      c.write(cmd + '\r\n');
+      expect(await c.readLike(want), cmd).toBe(want);
+    }
+    // All but the first ZSCORE of the missing member (which the shard then caches as absent) and
+    // the HMGET of a field never read before.
+    expect(await frontReads(r)).toBeGreaterThanOrEqual(before + 4);
     c.close();
   });
 
@@ -133,6 +149,36 @@ describe('GET answered from the row cache by the front thread', () => {
     }
   });
 
+  it('MGET over both shards is answered here when all its keys are cached, and never sees half of a cross-shard MSET', async () => {
+    const w = suite.connect();
+    const r = suite.connect();
+    const { keyShard } = await import('../src/server/slot.js');
+    const keys = ['{fm0}a', '{fm1}b', '{fm2}c', '{fm3}d', '{fm4}e', '{fm5}f'];
+    expect(new Set(keys.map((k) => keyShard(Buffer.from(k), 2))).size).toBe(2);
+    // Another type reads as nil, an absent key too (cached as absent by a GET first).
+    await w.hset('{fm0}h', 'f', 'v');
+    await r.get('{fm1}none');
+    await w.mset(...keys.flatMap((k) => [k, '0']));
+    const before = await frontReads(r);
+    expect(await r.mget(...keys, '{fm0}h', '{fm1}none')).toEqual([...keys.map(() => '0'), null, null]);
+    expect(await frontReads(r)).toBe(before + 1);
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 1; i <= 150; i++) await w.mset(...keys.flatMap((k) => [k, String(i)]));
+      writing = false;
+    })();
+    let reads = 0;
+    while (writing) {
+      const got = await r.mget(...keys);
+      expect(new Set(got).size, JSON.stringify(got)).toBe(1);
+      reads++;
+    }
+    await writer;
+    expect(reads).toBeGreaterThan(10);
+    expect(await r.mget(...keys)).toEqual(keys.map(() => '150'));
+    expect(await frontReads(r)).toBeGreaterThan(before + 1);
+  });
+
   it('readers racing writers of the same keys see whole values, never older than acknowledged nor newer than sent', async () => {
     const w = suite.connect();
     const readers = [suite.connect(), suite.connect()];
@@ -178,40 +224,62 @@ async function readScript(r: ReturnType<ReturnType<typeof serverForSuite>['conne
   await r.rpush('rs:l', 'a', 'b');
   await r.pexpire('rs:l', 900_000);
   await r.sadd('rs:set', 'm');
-  await r.zadd('rs:z', 1, 'm');
+  await r.zadd('rs:z', 1.5, 'm');
   await r.get('rs:none'); // cached as absent
   const out: unknown[] = [];
   for (const k of ['rs:s', 'rs:ttl', 'rs:h', 'rs:l', 'rs:set', 'rs:z', 'rs:none']) {
     out.push(await r.type(k), await r.exists(k), await r.ttl(k), await r.expiretime(k) > 0);
     out.push(Math.round(Number(await r.pttl(k)) / 10_000), Math.round(Number(await r.call('PEXPIRETIME', k)) / 1e6));
     out.push(await r.strlen(k).catch((e: Error) => e.message));
+    for (const size of ['HLEN', 'LLEN', 'SCARD', 'ZCARD']) out.push(await r.call(size, k).catch((e: Error) => e.message));
+    for (const [cmd, field] of [['HGET', 'f'], ['HEXISTS', 'f'], ['HSTRLEN', 'f'], ['SISMEMBER', 'm'], ['ZSCORE', 'm']]) {
+      out.push(await r.call(cmd!, k, field!).catch((e: Error) => e.message));
+    }
+  }
+  // Missing fields: the first read goes to the shard, which caches them as absent.
+  for (const [cmd, k] of [['HGET', 'rs:h'], ['SISMEMBER', 'rs:set'], ['ZSCORE', 'rs:z']]) out.push(await r.call(cmd!, k!, 'nope'), await r.call(cmd!, k!, 'nope'));
+  // Several fields (all cached by now, present or known absent).
+  for (const k of ['rs:s', 'rs:h', 'rs:set', 'rs:z', 'rs:none']) {
+    for (const [cmd, field] of [['HMGET', 'f'], ['SMISMEMBER', 'm'], ['ZMSCORE', 'm']]) {
+      out.push(await r.call(cmd!, k, field!, 'nope', field!).catch((e: Error) => e.message));
+    }
   }
   out.push(await r.exists('rs:s', 'rs:h', 'rs:none'));
   return out;
 }
 
+const WT = 'WRONGTYPE Operation against a key holding the wrong kind of value';
 const EXPECTED_READS: unknown[] = [
-  'string', 1, -1, false, 0, 0, 5,
-  'string', 1, 600, true, 60, Math.round((Date.now() + 600_000) / 1e6), 1,
-  'hash', 1, -1, false, 0, 0, 'WRONGTYPE Operation against a key holding the wrong kind of value',
-  'list', 1, 900, true, 90, Math.round((Date.now() + 900_000) / 1e6), 'WRONGTYPE Operation against a key holding the wrong kind of value',
-  'set', 1, -1, false, 0, 0, 'WRONGTYPE Operation against a key holding the wrong kind of value',
-  'zset', 1, -1, false, 0, 0, 'WRONGTYPE Operation against a key holding the wrong kind of value',
-  'none', 0, -2, false, 0, 0, 0,
+  'string', 1, -1, false, 0, 0, 5, WT, WT, WT, WT, WT, WT, WT, WT, WT,
+  'string', 1, 600, true, 60, Math.round((Date.now() + 600_000) / 1e6), 1, WT, WT, WT, WT, WT, WT, WT, WT, WT,
+  'hash', 1, -1, false, 0, 0, WT, 1, WT, WT, WT, 'v', 1, 1, WT, WT,
+  'list', 1, 900, true, 90, Math.round((Date.now() + 900_000) / 1e6), WT, WT, 2, WT, WT, WT, WT, WT, WT, WT,
+  'set', 1, -1, false, 0, 0, WT, WT, WT, 1, WT, WT, WT, WT, 1, WT,
+  'zset', 1, -1, false, 0, 0, WT, WT, WT, WT, 1, WT, WT, WT, WT, '1.5',
+  'none', 0, -2, false, 0, 0, 0, 0, 0, 0, 0, null, 0, 0, 0, null,
+  null, null, 0, 0, null, null,
+  WT, WT, WT,
+  ['v', null, 'v'], WT, WT,
+  WT, [1, 0, 1], WT,
+  WT, WT, ['1.5', null, '1.5'],
+  [null, null, null], [0, 0, 0], [null, null, null],
   2,
 ];
 
 describe('other single-key reads answered by the front thread', () => {
   const suite = serverForSuite({ shards: 2 });
 
-  it('TYPE, EXISTS, TTL, PTTL, EXPIRETIME, PEXPIRETIME and STRLEN of cached records answer as the shard does', async () => {
+  it('TYPE, EXISTS, TTL, PTTL, EXPIRETIME, PEXPIRETIME, STRLEN, the sizes and the field reads of cached records answer as the shard does', async () => {
     const r = suite.connect();
     const before = await frontReads(r);
     const got = await readScript(r);
     // pexpire of -1/-2 rounds to 0 at this scale; the rest is exact.
     expect(got.map((v) => (v === -0 ? 0 : v))).toEqual(EXPECTED_READS);
-    // 7 keys x 7 reads, less the 4 STRLENs of other types (WRONGTYPE comes from the shard).
-    expect(await frontReads(r)).toBeGreaterThanOrEqual(before + 45);
+    // 7 keys x 7 reads, less the 4 STRLENs of other types (WRONGTYPE comes from the shard); the
+    // 4 sizes of the collections of their own type and of the absent key; the field reads of
+    // the hash (3), set, sorted set and absent key (5); the second read of each missing field;
+    // the reads of several fields of the three collections and of the absent key.
+    expect(await frontReads(r)).toBeGreaterThanOrEqual(before + 45 + 8 + 10 + 3 + 6);
   });
 });
 

@@ -31,10 +31,11 @@ import { obufLimits, type ObufLimit, type ObufLimits } from '../output-buffer-li
 import { Backups } from './backup.js';
 import { misconfError } from '../shard/write-error.js';
 import { recoverCrossWrites } from './cross-write.js';
-import { FRONT_READS, type FrontRead } from './front-reads.js';
+import { FRONT_READS, frontReadArgs, type FrontRead } from './front-reads.js';
 
 /** Single-key reads the front thread may answer from the row caches (front-reads.ts). */
 const FRONT_READ_SPECS = new Map<CommandSpec | undefined, FrontRead>(FRONT_READS.map((op) => [lookupCommand(op), op]));
+const MGET_SPEC = lookupCommand('mget');
 
 const WORKER_FILE = new URL(findWorkerFile('shard'), import.meta.url);
 const BACKGROUND_FILE = new URL(findWorkerFile('background'), import.meta.url);
@@ -356,14 +357,15 @@ export class CairnServer implements ServerState, ClientHost {
       for (let i = 1; i < keys.length; i++) if (this.shardOf(args[keys[i]!]!) !== shard) { single = false; break; }
       if (single) {
         if (!this.coord.canSendOne(shard)) return this.waitFor(client, [shard], ownArgs(args));
+        if (spec === MGET_SPEC && this.frontMget(client, spec, args, [shard], keys.map(() => shard))) return;
         // GET (and the other single-key reads of front-reads.ts) of a cached record: answered
         // here when nothing sent to the shard is still unanswered (every command dispatched
         // before this one has run and is written: a cross-shard MSET seen in part on another
         // shard must be seen whole here) and no earlier command of this client is either.
         const op = FRONT_READ_SPECS.get(spec);
-        if (op !== undefined && args.length === 2 && client.awaiting === 0 && this.frontReadsOn && this.shards.inFlight(shard) === 0) {
+        if (op !== undefined && frontReadArgs(op, args.length) && client.awaiting === 0 && this.frontReadsOn && this.shards.inFlight(shard) === 0) {
           const started = performance.now();
-          const reply = this.shards.frontReads.read(op, shard, client.db, args[1]!, client.resp);
+          const reply = this.shards.frontReads.read(op, shard, client.db, args, client.resp);
           if (reply !== null) {
             this.count(spec, client);
             this.statsOf(spec).usec += (performance.now() - started) * 1000;
@@ -376,13 +378,32 @@ export class CairnServer implements ServerState, ClientHost {
         return;
       }
     }
-    const involved = keys.length > 0 ? [...new Set(keys.map((k) => this.shardOf(args[k]!)))]
-      : spec.allShards ? this.allShards() : [];
+    const keyShards = keys.map((k) => this.shardOf(args[k]!));
+    const involved = keys.length > 0 ? [...new Set(keyShards)] : spec.allShards ? this.allShards() : [];
     // Arguments are views of the read buffer (client-socket.ts); a front handler may keep them.
+    if (involved.length > 0 && !this.coord.canSend(involved)) return this.waitFor(client, involved, ownArgs(args));
+    if (spec === MGET_SPEC && this.frontMget(client, spec, args, involved, keyShards)) return;
     const owned = ownArgs(args);
-    if (involved.length > 0 && !this.coord.canSend(involved)) return this.waitFor(client, involved, owned);
     this.count(spec, client);
     this.runFront(client, spec, owned);
+  }
+
+  /**
+   * MGET of cached records answered here, from every involved shard's row cache, under the rule of
+   * the single-key reads for each of them: nothing sent to any of them is unanswered (so no part of
+   * a cross-shard MSET is half run: MGET stays atomic), and no earlier command of this client is.
+   * keyShards[i]: the shard of the (i + 1)th argument. True when answered.
+   */
+  private frontMget(client: Client, spec: CommandSpec, args: Buffer[], involved: readonly number[], keyShards: readonly number[]): boolean {
+    if (!this.frontReadsOn || client.awaiting !== 0) return false;
+    for (const s of involved) if (this.shards.inFlight(s) !== 0) return false;
+    const started = performance.now();
+    const reply = this.shards.frontReads.mget(client.db, args, keyShards, client.resp);
+    if (reply === null) return false;
+    this.count(spec, client);
+    this.statsOf(spec).usec += (performance.now() - started) * 1000;
+    client.deliver(client.slot(), reply);
+    return true;
   }
 
   private writeStateChanged(shard: number, error: string | null): void {

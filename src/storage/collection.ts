@@ -28,7 +28,7 @@ import { intArg, lower } from '../commands/args.js';
 import type { ShardCall } from '../commands/types.js';
 import { stringMatchLen as stringMatch } from '../util/glob.js';
 import { type Meta, type TypeCode, Prefix, metaKey, versionPrefix, subKeyAfter, prefixEnd, encodeMeta } from './encoding.js';
-import { scan, scanResp, respScans, andThen, type MaybePromise, type RawSink, type ScanOptions as RangeScan } from './scan.js';
+import { scan, scanResp, scanRange, respScans, andThen, type Bounds, type MaybePromise, type RawSink, type ScanOptions as RangeScan } from './scan.js';
 
 /** What a collection needs from its caller: a shard handler's store, database and sync(). */
 export type CollectionContext = Pick<ShardCall, 'store' | 'db' | 'sync'>;
@@ -235,19 +235,20 @@ export class Collection {
     if (!respScans(this.ctx.store)) return null;
     if ((o.limit ?? Infinity) <= 0) return 0;
     const range = this.rangeOf(o);
-    return this.synced(() => scanResp(this.ctx.store, { ...range, keySkip: this.prefix.length }, out));
+    return this.synced(() => scanResp(this.ctx.store, range, this.prefix.length, out));
   }
 
   /** The LevelDB range of this version's entries that `o` bounds. */
   private rangeOf(o: RangeOptions): RangeScan {
     const prefix = this.prefix;
     const at = (sub: Buffer): Buffer => Buffer.concat([prefix, sub]);
-    const range: RangeScan = { values: o.values !== false, reverse: o.reverse === true, skip: o.skip ?? 0, limit: o.limit ?? Infinity, keys: o.subs !== false };
-    if (o.after !== undefined) range.gt = at(o.after);
-    else range.gte = o.from !== undefined ? at(o.from) : prefix;
     const end = o.before !== undefined ? at(o.before) : prefixEnd(prefix);
-    if (end !== null) range.lt = end;
-    return range;
+    const bounds: Bounds = {
+      gt: o.after !== undefined ? at(o.after) : undefined,
+      gte: o.after !== undefined ? undefined : o.from !== undefined ? at(o.from) : prefix,
+      lt: end ?? undefined,
+    };
+    return scanRange(bounds, o.reverse === true, o.values !== false, o.skip ?? 0, o.limit ?? Infinity, o.subs !== false);
   }
 
   /** Reads up to `limit` entries (bounded by `o`) into arrays. */

@@ -164,12 +164,34 @@ export function decodeMetaKey(k: Buffer): { db: number; key: Buffer } {
 /** 'S'|'Z'|'G' | db | key-len(4) | key | version(8): the prefix of one collection version. */
 export function versionPrefix(prefix: number, db: number, key: Buffer, version: bigint, extra = 0): Buffer {
   const out = Buffer.allocUnsafe(1 + 1 + 4 + key.length + 8 + extra);
+  out.writeBigUInt64BE(version, writeKeyHead(out, prefix, db, key));
+  return out;
+}
+
+/** 'S'|'Z'|'G' | db | key-len(4) | key, at the start of `out`; returns where the version goes. */
+function writeKeyHead(out: Buffer, prefix: number, db: number, key: Buffer): number {
   out[0] = prefix;
   out[1] = db;
   out.writeUInt32BE(key.length, 2);
   key.copy(out, 6);
-  out.writeBigUInt64BE(version, 6 + key.length);
-  return out;
+  return 6 + key.length;
+}
+
+/**
+ * subKey(db, key, version, sub) written at the start of `out` (long enough: subKeyLength), with
+ * the version as its 8 stored bytes (`version` from `at`, as a meta record holds it); returns its
+ * length. For readers of raw records (the front thread's reads of the row cache).
+ */
+export function writeSubKey(out: Buffer, db: number, key: Buffer, version: Buffer, at: number, sub: Buffer): number {
+  const v = writeKeyHead(out, Prefix.SUB, db, key);
+  version.copy(out, v, at, at + 8);
+  sub.copy(out, v + 8);
+  return v + 8 + sub.length;
+}
+
+/** The length of subKey(db, key, version, sub). */
+export function subKeyLength(key: Buffer, sub: Buffer): number {
+  return 6 + key.length + 8 + sub.length;
 }
 
 export function subKey(db: number, key: Buffer, version: bigint, sub: Buffer): Buffer {
@@ -328,8 +350,11 @@ export function writeSortableDouble(b: Buffer, d: number, off: number): void {
   }
 }
 
+/** Scratch space of readSortableDouble (one thread per isolate, and it never re-enters). */
+const SCORE = Buffer.alloc(8);
+
 export function readSortableDouble(b: Buffer, off: number): number {
-  const t = Buffer.allocUnsafe(8);
+  const t = SCORE;
   b.copy(t, 0, off, off + 8);
   if (t[0]! & 0x80) t[0] = t[0]! & 0x7f;
   else for (let i = 0; i < 8; i++) t[i] = ~t[i]! & 0xff;
