@@ -14,6 +14,11 @@
  *   --shards S          Cairn's --shards (default: the server's own default)
  *   --server-args="..." more Cairn options
  *   --no-redis          do not start redis-server (Cairn only)
+ *   --commands "A;B"    also benchmark these commands as written, each on its own (redis-benchmark
+ *                       runs a command given after its options), e.g. "HGET h f5;ZRANGE z 0 -1 WITHSCORES";
+ *                       --tests '' runs only these
+ *   --fill N            before the rounds, on each server: hash h (f1..fN -> v1..vN), set s (m1..mN),
+ *                       sorted set z (mI scored I + 0.5), list l (e1..eN), strings k1..kN (vI)
  *
  * Each server runs on a free port in a temp dir (redis-server with `--save '' --appendonly no`).
  * Tests whose command Cairn does not know are skipped for both. The table shows, per test and
@@ -28,6 +33,7 @@ import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { median, fmtInt, fmtRatio, printTable, machine, writeResults, words } from './common.js';
 import { shellLine, startCairn, startRedis, type Server } from './servers.js';
+import { Conn } from './conn.js';
 import { REDIS_SERVER } from '../test/helpers/oracle.js';
 import { threadStats } from '../test/helpers/proc.js';
 
@@ -51,6 +57,9 @@ interface Options {
   shards?: number;
   serverArgs: string[];
   redis: boolean;
+  /** Commands benchmarked as written (--commands), each labelled by its text. */
+  commands: string[];
+  fill: number;
 }
 
 function options(): Options {
@@ -67,6 +76,8 @@ function options(): Options {
       shards: { type: 'string' },
       'server-args': { type: 'string', default: '' },
       'no-redis': { type: 'boolean', default: false },
+      commands: { type: 'string', default: '' },
+      fill: { type: 'string', default: '0' },
     },
   });
   const int = (name: string, text: string, min: number): number => {
@@ -86,10 +97,30 @@ function options(): Options {
     shards: v.shards === undefined ? undefined : int('shards', v.shards, 0),
     serverArgs: words(v['server-args']!),
     redis: !v['no-redis'],
+    commands: v.commands!.split(';').map((c) => c.trim()).filter(Boolean),
+    fill: int('fill', v.fill!, 0),
   };
 }
 
+/** The keys --fill makes (see the header), as commands. */
+function fillCommands(n: number): string[][] {
+  if (n === 0) return [];
+  const range = (f: (i: number) => string[]): string[] => Array.from({ length: n }, (_, i) => f(i + 1)).flat();
+  return [
+    ['HSET', 'h', ...range((i) => [`f${i}`, `v${i}`])],
+    ['SADD', 's', ...range((i) => [`m${i}`])],
+    ['ZADD', 'z', ...range((i) => [String(i + 0.5), `m${i}`])],
+    ['RPUSH', 'l', ...range((i) => [`e${i}`])],
+    ['MSET', ...range((i) => [`k${i}`, `v${i}`])],
+  ];
+}
+
 // ---------------------------------------------------------------- commands
+
+/** A row's name: a -t test in capitals (lrange_100 -> LRANGE_100), a --commands command as written. */
+function shown(label: string): string {
+  return label.includes(' ') ? label : label.toUpperCase();
+}
 
 /** The command a redis-benchmark test sends (lrange_100 -> LRANGE, ping_inline -> PING). */
 function commandOf(test: string): string {
@@ -120,9 +151,10 @@ interface Sample {
   p99: number;
 }
 
-function benchmarkArgs(o: Options, port: number, tests: string[], pipeline: number): string[] {
-  return ['-h', '127.0.0.1', '-p', String(port), '-t', tests.join(','), '-c', String(o.clients), '-n', String(o.requests),
-    '-r', String(o.keyspace), '-P', String(pipeline), '-q', '--csv'];
+/** redis-benchmark's arguments for the -t tests, or with `command` for that command alone. */
+function benchmarkArgs(o: Options, port: number, tests: string[], pipeline: number, command?: string): string[] {
+  return ['-h', '127.0.0.1', '-p', String(port), ...(command === undefined ? ['-t', tests.join(',')] : []), '-c', String(o.clients),
+    '-n', String(o.requests), '-r', String(o.keyspace), '-P', String(pipeline), '-q', '--csv', ...(command === undefined ? [] : words(command))];
 }
 
 /** Parses redis-benchmark --csv: test name's first word, lower case ("MSET (10 keys)" -> mset). */
@@ -180,7 +212,14 @@ async function main(): Promise<void> {
       if (await supports(cairn.port, t)) tests.push(t);
       else console.log(`(skipping '${t}': Cairn does not know ${commandOf(t)} yet)`);
     }
-    if (tests.length === 0) throw new Error('no test left to run');
+    if (tests.length === 0 && o.commands.length === 0) throw new Error('no test left to run');
+    for (const t of targets) {
+      const c = await Conn.open(t.port);
+      for (const args of fillCommands(o.fill)) await c.ok(args);
+      c.close();
+    }
+    // The rows of the tables: the -t tests, then the commands as written.
+    const labels = [...tests, ...o.commands];
 
     const rounds: RoundResult[] = [];
     const commands = new Set<string>();
@@ -191,28 +230,37 @@ async function main(): Promise<void> {
         const samples: RoundResult['samples'] = {};
         const cpu: RoundResult['cpu'] = {};
         for (const t of order) {
-          const args = benchmarkArgs(o, t.port, tests, pipeline);
-          commands.add(`${t.name}: ${shellLine([BENCHMARK, ...args])}`);
           const before = cpuOf(t.pid);
-          const result = await benchmark(args);
+          const result = new Map<string, Sample>();
+          if (tests.length > 0) {
+            const args = benchmarkArgs(o, t.port, tests, pipeline);
+            commands.add(`${t.name}: ${shellLine([BENCHMARK, ...args])}`);
+            for (const [k, v] of await benchmark(args)) result.set(k, v);
+          }
+          for (const command of o.commands) {
+            const args = benchmarkArgs(o, t.port, tests, pipeline, command);
+            commands.add(`${t.name}: ${shellLine([BENCHMARK, ...args])}`);
+            const one = [...(await benchmark(args)).values()][0];
+            if (one !== undefined) result.set(command, one);
+          }
           const after = cpuOf(t.pid);
-          cpu[t.name] = Object.fromEntries(Object.keys(after).map((g) => [g, ((after[g]! - before[g]!) * 1e6) / (o.requests * tests.length)]));
+          cpu[t.name] = Object.fromEntries(Object.keys(after).map((g) => [g, ((after[g]! - before[g]!) * 1e6) / (o.requests * labels.length)]));
           samples[t.name] = Object.fromEntries(result);
-          const line = tests.map((x) => `${x} ${fmtInt(result.get(x)?.rps ?? NaN)}`).join(', ');
+          const line = labels.map((x) => `${x} ${fmtInt(result.get(x)?.rps ?? NaN)}`).join(', ');
           console.log(`round ${round}/${o.rounds} -P ${pipeline} ${t.name.padEnd(5)} ${line}`);
         }
         rounds.push({ round, pipeline, order: order.map((t) => t.name), samples, cpu });
       }
     }
 
-    const summary = summarize(o, tests, rounds, redis !== null);
+    const summary = summarize(o, labels, rounds, redis !== null);
     const shards = cairn.info.shards as number;
     console.log('');
     console.log(`Cairn (${shards} shard${shards === 1 ? '' : 's'})${redis ? ` vs Redis ${redis.info.version as string}` : ''}: ` +
       `median ops/s of ${o.rounds} round(s), redis-benchmark -c ${o.clients} -n ${o.requests} -r ${o.keyspace}`);
     printTable(summaryRows(summary, redis !== null));
     console.log('');
-    console.log(`server CPU per request (µs, median of ${o.rounds} round(s); ${tests.length > 1 ? 'over all the tests of a run' : tests[0]!.toUpperCase()}):`);
+    console.log(`server CPU per request (µs, median of ${o.rounds} round(s); ${labels.length > 1 ? 'over all the tests of a run' : shown(labels[0]!)}):`);
     printTable(cpuRows(o, targets, rounds));
     console.log('');
     console.log(`bench: ${shellLine(['node', ...process.argv.slice(1).map((a) => (path.isAbsolute(a) ? path.relative(process.cwd(), a) : a))])}`);
@@ -273,8 +321,8 @@ function summaryRows(summary: SummaryRow[], withRedis: boolean): string[][] {
     ? ['test', 'pipeline', 'Cairn ops/s', 'Redis ops/s', 'Cairn/Redis', 'range']
     : ['test', 'pipeline', 'Cairn ops/s'];
   return [header, ...summary.map((r) => withRedis
-    ? [r.test.toUpperCase(), String(r.pipeline), fmtInt(r.cairn), fmtInt(r.redis), fmtRatio(r.ratio), `${fmtRatio(r.ratioMin)}-${fmtRatio(r.ratioMax)}`]
-    : [r.test.toUpperCase(), String(r.pipeline), fmtInt(r.cairn)])];
+    ? [shown(r.test), String(r.pipeline), fmtInt(r.cairn), fmtInt(r.redis), fmtRatio(r.ratio), `${fmtRatio(r.ratioMin)}-${fmtRatio(r.ratioMax)}`]
+    : [shown(r.test), String(r.pipeline), fmtInt(r.cairn)])];
 }
 
 main().catch((e: unknown) => {
