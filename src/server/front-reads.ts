@@ -8,7 +8,7 @@
  * cache; the front reads it lock-free (SharedRowReader: a seqlock, and only records whose group
  * commit is written). Anything it cannot answer for certain goes to the shard as before: a key
  * that is not cached, pending (written by a batch not yet in LevelDB), expired, of a type the
- * command does not take (the shard answers WRONGTYPE), a cache the shard changed while it read,
+ * command does not take (the shard answers WRONGTYPE), a cache the shard kept changing while it read,
  * or database ids the shard has not published.
  *
  * The server uses it only where the answer cannot depend on a command still in flight: nothing
@@ -57,6 +57,9 @@ const NO_KEY = Buffer.from(':-2\r\n');
 const NONE = Buffer.from('+none\r\n');
 const TYPES = new Map(Object.entries(TYPE_NAMES).map(([t, name]) => [Number(t), Buffer.from(`+${name}\r\n`)]));
 const CRLF = 0x0a0d; // '\r\n' as a little-endian u16
+/** A read that met the shard changing its cache: read again, up to SEQ_TRIES times (a change takes microseconds). */
+const RETRY = Buffer.alloc(0);
+const SEQ_TRIES = 8;
 
 /** The reply to `op` for a key that does not exist (`n` fields for a read of several). */
 function absent(op: FrontRead, resp: number, n = 0): Buffer {
@@ -104,14 +107,23 @@ export class FrontReads {
    * follow the key in `args`), or null when shard `shard` must answer.
    */
   read(op: FrontRead, shard: number, db: number, args: readonly Buffer[], resp: number): Buffer | null {
-    const key = args[1]!;
     const r = this.readers[shard];
     if (r === undefined || r === null) return null;
+    for (let tries = 0; tries < SEQ_TRIES; tries++) {
+      const out = this.readOnce(op, r, db, args, resp);
+      if (out !== RETRY) return out;
+    }
+    return null;
+  }
+
+  /** read() in one seqlock window: RETRY when the shard changed its cache meanwhile. */
+  private readOnce(op: FrontRead, r: SharedRowReader, db: number, args: readonly Buffer[], resp: number): Buffer | null {
     const seq = r.begin();
-    if (seq < 0) return null;
+    if (seq < 0) return RETRY;
+    const key = args[1]!;
     const id = r.dbId(db);
     const at = id < 0 ? UNKNOWN : this.live(r, id, key);
-    if (at === UNKNOWN) return null;
+    if (at === UNKNOWN) return r.valid(seq) ? null : RETRY;
     let out: Buffer | null;
     if (at === ABSENT) out = absent(op, resp, args.length - 2);
     else {
@@ -119,10 +131,10 @@ export class FrontReads {
       if (isFieldRead(op)) out = this.field(op, r, id, key, args[2]!, at, len, resp);
       else if (op in EACH) out = this.fields(EACH[op as FieldsRead], r, id, args, at, len, resp);
       else out = present(op, r.bytes, at, len, metaExpire(r.bytes, at), Date.now());
-      if (out === null) return null;
     }
     // Whatever was read is only good if the shard did not touch its cache meanwhile.
-    if (!r.valid(seq)) return null;
+    if (!r.valid(seq)) return RETRY;
+    if (out === null) return null;
     this.served++;
     if (at === ABSENT) this.misses++;
     else this.hits++;
@@ -140,15 +152,18 @@ export class FrontReads {
     for (let i = 1; i < args.length; i++) {
       const r = this.readers[shards[i - 1]!];
       if (r === undefined || r === null) return null;
-      const seq = r.begin();
-      if (seq < 0) return null;
-      const id = r.dbId(db);
-      const at = id < 0 ? UNKNOWN : this.live(r, id, args[i]!);
-      if (at === UNKNOWN) return null;
-      const b = r.bytes;
-      const part = at !== ABSENT && b[at] === Type.STRING ? bulk(b, at + META_HEADER, r.length - META_HEADER) : nil;
-      if (!r.valid(seq)) return null;
-      if (at !== ABSENT) hits++;
+      let part: Buffer | null = RETRY;
+      for (let tries = 0; part === RETRY && tries < SEQ_TRIES; tries++) {
+        const seq = r.begin();
+        if (seq < 0) continue;
+        const id = r.dbId(db);
+        const at = id < 0 ? UNKNOWN : this.live(r, id, args[i]!);
+        const b = r.bytes;
+        part = at === UNKNOWN ? null : at !== ABSENT && b[at] === Type.STRING ? bulk(b, at + META_HEADER, r.length - META_HEADER) : nil;
+        if (!r.valid(seq)) part = RETRY;
+        else if (at !== ABSENT && at !== UNKNOWN) hits++;
+      }
+      if (part === null || part === RETRY) return null;
       parts.push(part);
     }
     this.served++;
