@@ -18,7 +18,8 @@
  */
 import net from 'node:net';
 import { COMMAND_LIST } from '../src/commands/table.js';
-import type { CommandSpec, DocArg } from '../src/commands/types.js';
+import type { CommandSpec } from '../src/commands/types.js';
+import { argumentTokens } from '../src/commands/command-docs.js';
 import { keyShard } from '../src/server/slot.js';
 import { parseReply } from '../src/server/resp/reply-parser.js';
 import { encodeCommand, replyEnd } from '../test/helpers/reply.js';
@@ -226,28 +227,17 @@ const COMMON_WORDS = [
   'DB', 'WITHVALUES', 'ASYNC', 'SYNC', 'AUTH', 'SETNAME', 'ID', 'SKIPME', 'FILTERBY', 'MODULE', 'ACLCAT', 'PATTERN',
 ];
 
-/** Tokens of a COMMAND DOCS argument tree (Cairn's table form). */
-export function docTokens(args: readonly DocArg[] | undefined, out: Set<string>): Set<string> {
-  for (const a of args ?? []) {
-    if (a.token) out.add(a.token);
-    docTokens(a.arguments, out);
-  }
-  return out;
-}
-
 /**
  * Every command and subcommand of the table (so new commands are fuzzed without a change here),
- * with its keywords: its table docs' tokens, those Redis' COMMAND DOCS lists for it (`redisTokens`,
- * when a redis-server is at hand), its subcommands' names, for COMMAND's subcommands every command
- * name, and the extra words above.
+ * with its keywords: the tokens of its arguments in Redis' COMMAND DOCS (src/commands/redis-meta.ts),
+ * its subcommands' names, for COMMAND's subcommands every command name, and the extra words above.
  */
-export function fuzzTargets(redisTokens: Map<string, string[]> = new Map(), list = COMMAND_LIST): FuzzTarget[] {
+export function fuzzTargets(list = COMMAND_LIST): FuzzTarget[] {
   const out: FuzzTarget[] = [];
   const names = list.filter((s) => !s.internal).map((s) => s.name);
   const add = (spec: CommandSpec, words: string[]): void => {
     if (EXCLUDED.has(spec.name) || spec.flags.includes('blocking')) return;
-    const kw = docTokens(spec.docArgs, new Set());
-    for (const t of redisTokens.get(spec.name) ?? []) kw.add(t);
+    const kw = new Set(argumentTokens(spec));
     for (const t of EXTRA_WORDS[spec.name] ?? []) kw.add(t);
     for (const sub of spec.subcommands ?? []) kw.add(sub.name.split('|')[1]!);
     if (spec.name.startsWith('command|')) for (const n of names) kw.add(n);
@@ -259,42 +249,6 @@ export function fuzzTargets(redisTokens: Map<string, string[]> = new Map(), list
     for (const sub of spec.subcommands ?? []) add(sub, sub.name.split('|'));
   }
   return out;
-}
-
-/** The option tokens of every command and subcommand, from a redis-server's COMMAND DOCS. */
-export async function redisDocTokens(port: number): Promise<Map<string, string[]>> {
-  const c = await Conn.open(port);
-  try {
-    const docs = parseReply(await call(c, ['COMMAND', 'DOCS'])) as unknown[];
-    const out = new Map<string, string[]>();
-    const text = (v: unknown): string => (Buffer.isBuffer(v) ? v.toString('latin1') : String(v));
-    const field = (doc: unknown[], name: string): unknown => {
-      for (let i = 0; i + 1 < doc.length; i += 2) if (text(doc[i]) === name) return doc[i + 1];
-      return undefined;
-    };
-    const tokens = (args: unknown, acc: Set<string>): void => {
-      if (!Array.isArray(args)) return;
-      for (const a of args as unknown[][]) {
-        const t = field(a, 'token');
-        if (t !== undefined) acc.add(text(t));
-        tokens(field(a, 'arguments'), acc);
-      }
-    };
-    const walk = (pairs: unknown[]): void => {
-      for (let i = 0; i + 1 < pairs.length; i += 2) {
-        const doc = pairs[i + 1] as unknown[];
-        const acc = new Set<string>();
-        tokens(field(doc, 'arguments'), acc);
-        out.set(text(pairs[i]).toLowerCase(), [...acc]);
-        const subs = field(doc, 'subcommands');
-        if (Array.isArray(subs)) walk(subs);
-      }
-    };
-    walk(docs);
-    return out;
-  } finally {
-    c.close();
-  }
 }
 
 // ---------------------------------------------------------------- keys and values

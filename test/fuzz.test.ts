@@ -9,7 +9,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startServer, type TestServer } from './helpers/server.js';
 import { startOracle, type OracleServer } from './helpers/oracle.js';
 import {
-  fuzz, fuzzTargets, redisDocTokens, formatReport, failures, keyShards, type FuzzTarget,
+  fuzz, fuzzTargets, formatReport, failures, keyShards, type FuzzTarget,
 } from '../bench/fuzz-lib.js';
 
 let redis: OracleServer | null = null;
@@ -17,7 +17,7 @@ let targets: FuzzTarget[] = [];
 
 beforeAll(async () => {
   redis = await startOracle();
-  targets = fuzzTargets(redis ? await redisDocTokens(redis.port) : new Map());
+  targets = fuzzTargets();
 });
 
 afterAll(async () => {

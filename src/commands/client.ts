@@ -167,17 +167,13 @@ const ADMIN_CONN = ['admin', 'slow', 'dangerous', 'connection'];
 
 export const clientCommand: CommandSpec = command({
   name: 'client', arity: -2, flags: [], acl: ['slow'], keys: null,
-  group: 'connection', since: '2.4.0', complexity: 'Depends on subcommand.',
-  summary: 'A container for client connection commands.',
   subcommands: [
     command({
       name: 'client|id', arity: 2, flags: ['noscript', 'loading', 'stale'], acl: CONN, keys: null,
-      group: 'connection', since: '5.0.0', complexity: 'O(1)', summary: 'Returns the unique client ID of the connection.',
       front: (c) => c.w.int(c.ctx.client.id),
     }),
     command({
       name: 'client|getname', arity: 2, flags: ['noscript', 'loading', 'stale'], acl: CONN, keys: null,
-      group: 'connection', since: '2.6.9', complexity: 'O(1)', summary: 'Returns the name of the connection.',
       front: (c) => {
         const name = c.ctx.client.name;
         if (name === '') c.w.nil();
@@ -186,8 +182,6 @@ export const clientCommand: CommandSpec = command({
     }),
     command({
       name: 'client|setname', arity: 3, flags: ['noscript', 'loading', 'stale'], acl: CONN, keys: null,
-      group: 'connection', since: '2.6.9', complexity: 'O(1)', summary: 'Sets the connection name.',
-      docArgs: [{ name: 'connection-name', type: 'string' }],
       front: (c) => {
         c.ctx.client.name = validateClientName(c.args[2]!);
         c.w.ok();
@@ -195,55 +189,23 @@ export const clientCommand: CommandSpec = command({
     }),
     command({
       name: 'client|info', arity: 2, flags: ['noscript', 'loading', 'stale'], acl: CONN, keys: null,
-      group: 'connection', since: '6.2.0', complexity: 'O(1)', summary: 'Returns information about the connection.',
       front: (c) => c.w.verbatim(clientInfoLine(c.ctx.client) + '\n'),
     }),
     command({
       name: 'client|list', arity: -2, flags: ['admin', 'noscript', 'loading', 'stale'], acl: ADMIN_CONN, keys: null,
-      group: 'connection', since: '2.4.0', complexity: 'O(N) where N is the number of client connections',
-      summary: 'Lists open connections.',
-      docArgs: [
-        { name: 'client-type', type: 'oneof', token: 'TYPE', optional: true, arguments: [
-          { name: 'normal', type: 'pure-token', token: 'NORMAL' }, { name: 'master', type: 'pure-token', token: 'MASTER' },
-          { name: 'replica', type: 'pure-token', token: 'REPLICA' }, { name: 'pubsub', type: 'pure-token', token: 'PUBSUB' },
-        ] },
-        { name: 'client-id', type: 'integer', token: 'ID', optional: true, multiple: true },
-      ],
       front: clientList,
     }),
     command({
       name: 'client|kill', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], acl: ADMIN_CONN, keys: null,
-      group: 'connection', since: '2.4.0', complexity: 'O(N) where N is the number of client connections',
-      summary: 'Terminates open connections.',
-      docArgs: [{ name: 'filter', type: 'oneof', arguments: [
-        { name: 'ip:port', type: 'string' },
-        { name: 'filters', type: 'block', multiple: true, arguments: [
-          { name: 'client-id', type: 'integer', token: 'ID', optional: true },
-          { name: 'client-type', type: 'oneof', token: 'TYPE', optional: true, arguments: [
-            { name: 'normal', type: 'pure-token', token: 'NORMAL' }, { name: 'master', type: 'pure-token', token: 'MASTER' },
-            { name: 'slave', type: 'pure-token', token: 'SLAVE' }, { name: 'replica', type: 'pure-token', token: 'REPLICA' },
-            { name: 'pubsub', type: 'pure-token', token: 'PUBSUB' },
-          ] },
-          { name: 'username', type: 'string', token: 'USER', optional: true },
-          { name: 'ip:port', type: 'string', token: 'ADDR', optional: true },
-          { name: 'ip:port', type: 'string', token: 'LADDR', optional: true },
-          { name: 'skipme', type: 'oneof', token: 'SKIPME', optional: true, arguments: [
-            { name: 'yes', type: 'pure-token', token: 'YES' }, { name: 'no', type: 'pure-token', token: 'NO' },
-          ] },
-        ] },
-      ] }],
       front: clientKill,
     }),
     command({
       name: 'client|getredir', arity: 2, flags: ['noscript', 'loading', 'stale'], acl: CONN, keys: null,
-      group: 'connection', since: '6.0.0', complexity: 'O(1)',
-      summary: 'Returns the client ID to which the connection\'s tracking notifications are redirected.',
       // Client-side caching (tracking) is not supported: never redirected.
       front: (c) => c.w.int(-1),
     }),
     command({
       name: 'client|help', arity: 2, flags: ['loading', 'stale'], acl: CONN, keys: null,
-      group: 'connection', since: '5.0.0', complexity: 'O(1)', summary: 'Returns helpful text about the different subcommands.',
       front: (c) => helpReply(c, HELP),
     }),
   ],

@@ -1,15 +1,17 @@
 /**
  * COMMAND and its subcommands (COUNT, INFO, DOCS, LIST, GETKEYS, GETKEYSANDFLAGS, HELP), answered
- * from the command table alone, so every command a family file declares shows up by itself.
- *
- * Key specs are derived from each spec's key positions: a (first, last, step) range becomes an
- * index/range key spec, a key function (movable keys) an unknown/unknown one. Their flags come from
- * the command's flags (readonly: RO access; write: RW update; otherwise RW access), so they are
- * coarser than Redis' hand-written ones.
+ * from the command table, so every command a family file declares shows up by itself: its name,
+ * arity, flags, legacy key range, ACL categories and subcommands are Cairn's own declaration; its
+ * tips, key specs and documentation (summary, since, group, complexity, history, arguments...) are
+ * Redis' own, as Redis 7.0 gives them (src/commands/redis-meta.ts, generated from a redis-server by
+ * scripts/gen-command-meta.ts). GETKEYS and GETKEYSANDFLAGS read the key specs as Redis does.
  */
-import { command, type CommandSpec, type DocArg, type FrontCall } from './types.js';
+import { command, type CommandSpec, type FrontCall } from './types.js';
+import { REDIS_META } from './redis-meta.js';
+import { mapField, writeRespValue, type RedisCommandMeta, type RespValue } from './resp-value.js';
 import type { ReplyWriter } from '../server/resp/writer.js';
-import { publicCommands, lookupCommand, keyIndexes } from './table.js';
+import { publicCommands, lookupCommand } from './table.js';
+import { commandKeys, type KeyRef } from './key-specs.js';
 import { CommandError, E } from './errors.js';
 import { lower } from './args.js';
 import { globMatch } from '../util/glob.js';
@@ -34,17 +36,48 @@ function hasKeys(spec: CommandSpec): boolean {
   return spec.keys !== null || spec.keyFn !== undefined;
 }
 
-/** The access flags of the command's (single, derived) key spec. */
-export function keySpecFlags(spec: CommandSpec): string[] {
-  if (spec.flags.includes('readonly')) return ['RO', 'access'];
-  if (spec.flags.includes('write')) return ['RW', 'update'];
-  return ['RW', 'access'];
+/** Redis' description of a public command or subcommand (validateTable checks that each has one). */
+export function redisMeta(spec: CommandSpec): RedisCommandMeta {
+  const meta = REDIS_META[spec.name];
+  if (meta === undefined) throw new Error(`no Redis metadata for '${spec.name}' (run scripts/gen-command-meta.ts)`);
+  return meta;
+}
+
+/** COMMAND DOCS' group of a public command ('string', 'sorted-set', ...). */
+export function commandGroup(spec: CommandSpec): string {
+  return mapField(redisMeta(spec).docs, 'group') as string;
+}
+
+/** The tokens (option words) of a command's arguments in Redis' COMMAND DOCS, nested ones too. */
+export function argumentTokens(spec: CommandSpec): string[] {
+  const out: string[] = [];
+  const walk = (args: RespValue | undefined): void => {
+    if (!Array.isArray(args)) return;
+    for (const a of args) {
+      const token = mapField(a, 'token');
+      if (typeof token === 'string') out.push(token);
+      walk(mapField(a, 'arguments'));
+    }
+  };
+  walk(mapField(redisMeta(spec).docs, 'arguments'));
+  return out;
+}
+
+/** COMMAND INFO's flags in Redis' order (server.c, addReplyCommandFlags; may_replicate is not shown). */
+const FLAG_ORDER = ['write', 'readonly', 'denyoom', 'module', 'admin', 'pubsub', 'noscript', 'blocking', 'loading', 'stale',
+  'skip_monitor', 'skip_slowlog', 'asking', 'fast', 'no_auth', 'no_mandatory_keys', 'no_async_loading', 'no_multi', 'movablekeys', 'allow_busy'];
+/** ACL categories in Redis' order (acl.c, ACLCommandCategories). */
+const ACL_ORDER = ['keyspace', 'read', 'write', 'set', 'sortedset', 'list', 'hash', 'string', 'bitmap', 'hyperloglog', 'geo', 'stream',
+  'pubsub', 'admin', 'fast', 'slow', 'blocking', 'dangerous', 'connection', 'transaction', 'scripting'];
+
+/** `items` in `order`'s order, any others after them. */
+function ordered(items: readonly string[], order: readonly string[]): string[] {
+  return [...order.filter((x) => items.includes(x)), ...items.filter((x) => !order.includes(x))];
 }
 
 function commandFlags(spec: CommandSpec): string[] {
-  const flags: string[] = [...spec.flags];
-  if (spec.keyFn && !flags.includes('movablekeys')) flags.push('movablekeys');
-  return flags;
+  const flags = spec.flags.filter((f) => f !== 'may_replicate');
+  return ordered(spec.keyFn && !flags.includes('movablekeys') ? [...flags, 'movablekeys'] : flags, FLAG_ORDER);
 }
 
 function writeStatusSet(w: ReplyWriter, items: readonly string[]): void {
@@ -52,52 +85,10 @@ function writeStatusSet(w: ReplyWriter, items: readonly string[]): void {
   for (const s of items) w.simple(s);
 }
 
-function writeKeySpecs(w: ReplyWriter, spec: CommandSpec): void {
-  if (!hasKeys(spec)) {
-    w.set(0);
-    return;
-  }
-  w.set(1);
-  w.map(3);
-  w.bulk('flags');
-  writeStatusSet(w, keySpecFlags(spec));
-  const k = spec.keys;
-  if (spec.keyFn || !k) {
-    for (const field of ['begin_search', 'find_keys']) {
-      w.bulk(field);
-      w.map(2);
-      w.bulk('type');
-      w.bulk('unknown');
-      w.bulk('spec');
-      w.map(0);
-    }
-    return;
-  }
-  w.bulk('begin_search');
-  w.map(2);
-  w.bulk('type');
-  w.bulk('index');
-  w.bulk('spec');
-  w.map(1);
-  w.bulk('index');
-  w.int(k.first);
-  w.bulk('find_keys');
-  w.map(2);
-  w.bulk('type');
-  w.bulk('range');
-  w.bulk('spec');
-  w.map(3);
-  w.bulk('lastkey');
-  w.int(k.last < 0 ? k.last : k.last - k.first);
-  w.bulk('keystep');
-  w.int(k.step);
-  w.bulk('limit');
-  w.int(0);
-}
-
 /** One COMMAND INFO entry, Redis 7.0 layout (10 fields). */
 export function writeCommandInfo(w: ReplyWriter, spec: CommandSpec): void {
   const k = spec.keys;
+  const meta = redisMeta(spec);
   w.array(10);
   w.bulk(spec.name);
   w.int(spec.arity);
@@ -105,9 +96,9 @@ export function writeCommandInfo(w: ReplyWriter, spec: CommandSpec): void {
   w.int(k ? k.first : 0);
   w.int(k ? k.last : 0);
   w.int(k ? k.step : 0);
-  writeStatusSet(w, spec.acl.map((a) => '@' + a));
-  w.set(0); // tips
-  writeKeySpecs(w, spec);
+  writeStatusSet(w, ordered(spec.acl, ACL_ORDER).map((a) => '@' + a));
+  writeRespValue(w, meta.tips);
+  writeRespValue(w, meta.keySpecs);
   if (spec.subcommands) {
     w.array(spec.subcommands.length);
     for (const s of spec.subcommands) writeCommandInfo(w, s);
@@ -116,54 +107,11 @@ export function writeCommandInfo(w: ReplyWriter, spec: CommandSpec): void {
   }
 }
 
-function writeDocArgs(w: ReplyWriter, args: readonly DocArg[]): void {
-  w.array(args.length);
-  for (const a of args) {
-    const flags: string[] = [];
-    if (a.optional) flags.push('optional');
-    if (a.multiple) flags.push('multiple');
-    const nested = a.type === 'oneof' || a.type === 'block';
-    w.map(2 + (a.type === 'key' ? 1 : 0) + (a.token ? 1 : 0) + (flags.length ? 1 : 0) + (nested ? 1 : 0));
-    w.bulk('name');
-    w.bulk(a.name);
-    w.bulk('type');
-    w.bulk(a.type);
-    if (a.type === 'key') {
-      w.bulk('key_spec_index');
-      w.int(0); // every command has one (derived) key spec
-    }
-    if (a.token) {
-      w.bulk('token');
-      w.bulk(a.token);
-    }
-    if (flags.length) {
-      w.bulk('flags');
-      writeStatusSet(w, flags);
-    }
-    if (nested) {
-      w.bulk('arguments');
-      writeDocArgs(w, a.arguments ?? []);
-    }
-  }
-}
-
-/** One COMMAND DOCS value (the map after the name), Redis 7.0 field order. */
+/** One COMMAND DOCS value (the map after the name): Redis' fields, then Cairn's subcommands. */
 export function writeCommandDocs(w: ReplyWriter, spec: CommandSpec): void {
-  w.map(3 + (spec.complexity ? 1 : 0) + (spec.docArgs ? 1 : 0) + (spec.subcommands ? 1 : 0));
-  w.bulk('summary');
-  w.bulk(spec.summary);
-  w.bulk('since');
-  w.bulk(spec.since);
-  w.bulk('group');
-  w.bulk(spec.group);
-  if (spec.complexity) {
-    w.bulk('complexity');
-    w.bulk(spec.complexity);
-  }
-  if (spec.docArgs) {
-    w.bulk('arguments');
-    writeDocArgs(w, spec.docArgs);
-  }
+  const docs = (redisMeta(spec).docs as { m: RespValue[] }).m;
+  w.map(docs.length / 2 + (spec.subcommands ? 1 : 0));
+  for (const v of docs) writeRespValue(w, v);
   if (spec.subcommands) {
     w.bulk('subcommands');
     w.map(spec.subcommands.length);
@@ -236,8 +184,8 @@ function commandList(c: FrontCall): void {
   for (const n of names) c.w.bulk(n);
 }
 
-/** The command a GETKEYS call names (its subcommand when it has one), and the keys' positions in `target`. */
-function targetKeys(c: FrontCall): { target: Buffer[]; positions: number[]; spec: CommandSpec } {
+/** The command line a GETKEYS call names (`target`) and its keys, read from Redis' key specs. */
+function targetKeys(c: FrontCall): { target: Buffer[]; keys: KeyRef[] } {
   const target = c.args.slice(2);
   let spec = lookupCommand(lower(target[0]!));
   if (spec?.internal) spec = undefined;
@@ -247,9 +195,9 @@ function targetKeys(c: FrontCall): { target: Buffer[]; positions: number[]; spec
   if (!spec) throw new CommandError(INVALID_COMMAND);
   if (!hasKeys(spec)) throw new CommandError(NO_KEY_ARGS);
   if ((spec.arity > 0 && target.length !== spec.arity) || target.length < -spec.arity) throw new CommandError(BAD_ARITY);
-  const positions = keyIndexes(spec, target);
-  if (positions.length === 0 && !spec.flags.includes('no_mandatory_keys')) throw new CommandError(BAD_ARGS);
-  return { target, positions, spec };
+  const keys = commandKeys(spec, redisMeta(spec).keySpecs, target);
+  if (keys.length === 0 && !spec.flags.includes('no_mandatory_keys')) throw new CommandError(BAD_ARGS);
+  return { target, keys };
 }
 
 const HELP = [
@@ -279,70 +227,46 @@ const ACL = ['slow', 'connection'];
 
 export const commandCommand: CommandSpec = command({
   name: 'command', arity: -1, flags: [...FLAGS], acl: ACL, keys: null,
-  group: 'server', since: '2.8.13', complexity: 'O(N) where N is the total number of Redis commands',
-  summary: 'Returns detailed information about all commands.',
   front: (c) => commandInfo(c, 1),
   subcommands: [
     command({
       name: 'command|count', arity: 2, flags: [...FLAGS], acl: ACL, keys: null,
-      group: 'server', since: '2.8.13', complexity: 'O(1)', summary: 'Returns a count of commands.',
       front: (c) => c.w.int(publicCommands().length),
     }),
     command({
       name: 'command|info', arity: -2, flags: [...FLAGS], acl: ACL, keys: null,
-      group: 'server', since: '2.8.13', complexity: 'O(N) where N is the number of commands to look up',
-      summary: 'Returns information about one, multiple or all commands.',
-      docArgs: [{ name: 'command-name', type: 'string', optional: true, multiple: true }],
       front: (c) => commandInfo(c, 2),
     }),
     command({
       name: 'command|docs', arity: -2, flags: [...FLAGS], acl: ACL, keys: null,
-      group: 'server', since: '7.0.0', complexity: 'O(N) where N is the number of commands to look up',
-      summary: 'Returns documentary information about one, multiple or all commands.',
-      docArgs: [{ name: 'command-name', type: 'string', optional: true, multiple: true }],
       front: commandDocs,
     }),
     command({
       name: 'command|list', arity: -2, flags: [...FLAGS], acl: ACL, keys: null,
-      group: 'server', since: '7.0.0', complexity: 'O(N) where N is the total number of Redis commands',
-      summary: 'Returns a list of command names.',
-      docArgs: [{ name: 'filterby', type: 'oneof', token: 'FILTERBY', optional: true, arguments: [
-        { name: 'module-name', type: 'string', token: 'MODULE' },
-        { name: 'category', type: 'string', token: 'ACLCAT' },
-        { name: 'pattern', type: 'pattern', token: 'PATTERN' },
-      ] }],
       front: commandList,
     }),
     command({
       name: 'command|getkeys', arity: -4, flags: [...FLAGS], acl: ACL, keys: null,
-      group: 'server', since: '2.8.13', complexity: 'O(N) where N is the number of arguments to the command',
-      summary: 'Extracts the key names from an arbitrary command.',
-      docArgs: [{ name: 'command', type: 'string' }, { name: 'arg', type: 'string', optional: true, multiple: true }],
       front: (c) => {
-        const { target, positions } = targetKeys(c);
-        c.w.array(positions.length);
-        for (const p of positions) c.w.bulk(target[p]!);
+        const { target, keys } = targetKeys(c);
+        c.w.array(keys.length);
+        for (const k of keys) c.w.bulk(target[k.pos]!);
       },
     }),
     command({
       name: 'command|getkeysandflags', arity: -4, flags: [...FLAGS], acl: ACL, keys: null,
-      group: 'server', since: '7.0.0', complexity: 'O(N) where N is the number of arguments to the command',
-      summary: 'Extracts the key names and access flags for an arbitrary command.',
-      docArgs: [{ name: 'command', type: 'string' }, { name: 'arg', type: 'string', optional: true, multiple: true }],
       front: (c) => {
-        const { target, positions, spec } = targetKeys(c);
-        const flags = keySpecFlags(spec);
-        c.w.array(positions.length);
-        for (const p of positions) {
+        const { target, keys } = targetKeys(c);
+        c.w.array(keys.length);
+        for (const k of keys) {
           c.w.array(2);
-          c.w.bulk(target[p]!);
-          writeStatusSet(c.w, flags);
+          c.w.bulk(target[k.pos]!);
+          writeRespValue(c.w, k.flags);
         }
       },
     }),
     command({
       name: 'command|help', arity: 2, flags: [...FLAGS], acl: ACL, keys: null,
-      group: 'server', since: '5.0.0', complexity: 'O(1)', summary: 'Returns helpful text about the different subcommands.',
       front: (c) => helpReply(c, HELP),
     }),
   ],

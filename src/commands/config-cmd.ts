@@ -119,29 +119,18 @@ const ADMIN = ['admin', 'slow', 'dangerous'];
 
 export const configCommand: CommandSpec = command({
   name: 'config', arity: -2, flags: [], acl: ['slow'], keys: null,
-  group: 'server', since: '2.0.0', complexity: 'Depends on subcommand.',
-  summary: 'A container for server configuration commands.',
   subcommands: [
     command({
       name: 'config|get', arity: -3, flags: ['admin', 'noscript', 'loading', 'stale'], acl: ADMIN, keys: null,
-      group: 'server', since: '2.0.0', complexity: 'O(N) when N is the number of configuration parameters provided',
-      summary: 'Returns the effective values of configuration parameters.',
-      docArgs: [{ name: 'parameter', type: 'string', multiple: true }],
       front: configGet,
     }),
     command({
       name: 'config|set', arity: -4, flags: ['admin', 'noscript', 'loading', 'stale'], acl: ADMIN, keys: null,
-      group: 'server', since: '2.0.0', complexity: 'O(N) when N is the number of configuration parameters provided',
-      summary: 'Sets configuration parameters in-flight.',
-      docArgs: [{ name: 'data', type: 'block', multiple: true, arguments: [
-        { name: 'parameter', type: 'string' }, { name: 'value', type: 'string' },
-      ] }],
       front: configSet,
     }),
     command({
       name: 'config|resetstat', arity: 2, flags: ['admin', 'noscript', 'loading', 'stale'], acl: ADMIN, keys: null,
       allShards: true,
-      group: 'server', since: '2.0.0', complexity: 'O(1)', summary: 'Resets the server\'s statistics.',
       front: async (c) => {
         await resetStats(c.ctx.server);
         c.w.ok();
@@ -149,13 +138,10 @@ export const configCommand: CommandSpec = command({
     }),
     command({
       name: 'config|rewrite', arity: 2, flags: ['admin', 'noscript', 'loading', 'stale'], acl: ADMIN, keys: null,
-      group: 'server', since: '2.8.0', complexity: 'O(1)',
-      summary: 'Persists the effective configuration to file.',
       front: configRewrite,
     }),
     command({
       name: 'config|help', arity: 2, flags: ['loading', 'stale'], acl: ['slow'], keys: null,
-      group: 'server', since: '5.0.0', complexity: 'O(1)', summary: 'Returns helpful text about the different subcommands.',
       front: (c) => helpReply(c, HELP),
     }),
   ],

@@ -73,8 +73,6 @@ function hello(c: FrontCall): void {
 export const connectionCommands: readonly CommandSpec[] = [
   command({
     name: 'ping', arity: -1, flags: ['fast'], acl: ['fast', 'connection'], keys: null,
-    group: 'connection', since: '1.0.0', summary: 'Returns the server\'s liveliness response.', complexity: 'O(1)',
-    docArgs: [{ name: 'message', type: 'string', optional: true }],
     front: (c) => {
       if (c.args.length > 2) throw new CommandError(E.WRONG_ARGS('ping'));
       if (c.args.length === 2) c.w.bulk(c.args[1]!);
@@ -82,15 +80,11 @@ export const connectionCommands: readonly CommandSpec[] = [
     },
   }),
   command({
-    name: 'echo', arity: 2, flags: ['fast'], acl: ['fast', 'connection'], keys: null,
-    group: 'connection', since: '1.0.0', summary: 'Returns the given string.', complexity: 'O(1)',
-    docArgs: [{ name: 'message', type: 'string' }],
+    name: 'echo', arity: 2, flags: ['loading', 'stale', 'fast'], acl: ['fast', 'connection'], keys: null,
     front: (c) => c.w.bulk(c.args[1]!),
   }),
   command({
     name: 'select', arity: 2, flags: ['loading', 'stale', 'fast'], acl: ['fast', 'connection'], keys: null,
-    group: 'connection', since: '1.0.0', summary: 'Changes the selected database.', complexity: 'O(1)',
-    docArgs: [{ name: 'index', type: 'integer' }],
     front: (c) => {
       c.ctx.client.db = dbArg(c.args[1]!, c.ctx.server.config.databases as number);
       c.w.ok();
@@ -98,7 +92,6 @@ export const connectionCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'quit', arity: -1, flags: ['allow_busy', 'noscript', 'loading', 'stale', 'fast', 'no_auth'], acl: ['fast', 'connection'], keys: null,
-    group: 'connection', since: '1.0.0', summary: 'Closes the connection.', complexity: 'O(1)',
     front: (c) => {
       c.w.ok();
       c.ctx.client.closeAfterReplies();
@@ -106,22 +99,10 @@ export const connectionCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'hello', arity: -1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], acl: ['fast', 'connection'], keys: null,
-    group: 'connection', since: '6.0.0', complexity: 'O(1)',
-    summary: 'Handshakes with the Redis server.',
-    docArgs: [{
-      name: 'arguments', type: 'block', optional: true, arguments: [
-        { name: 'protover', type: 'integer' },
-        { name: 'username_password', type: 'block', token: 'AUTH', optional: true, arguments: [
-          { name: 'username', type: 'string' }, { name: 'password', type: 'string' },
-        ] },
-        { name: 'clientname', type: 'string', token: 'SETNAME', optional: true },
-      ],
-    }],
     front: hello,
   }),
   command({
     name: 'reset', arity: 1, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], acl: ['fast', 'connection'], keys: null,
-    group: 'connection', since: '6.2.0', complexity: 'O(1)', summary: 'Resets the connection.',
     front: (c) => {
       // Back to a fresh connection's state (MULTI, WATCH, pub/sub and tracking do not exist yet).
       const client = c.ctx.client;
@@ -134,9 +115,6 @@ export const connectionCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'auth', arity: -2, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], acl: ['fast', 'connection'], keys: null,
-    group: 'connection', since: '1.0.0', complexity: 'O(N) where N is the number of passwords defined for the user',
-    summary: 'Authenticates the connection.',
-    docArgs: [{ name: 'username', type: 'string', optional: true }, { name: 'password', type: 'string' }],
     front: (c) => {
       if (c.args.length > 3) throw new CommandError(E.SYNTAX);
       if (c.args.length === 2) throw new CommandError(AUTH_NO_PASSWORD);

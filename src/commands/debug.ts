@@ -69,9 +69,7 @@ async function perShard(c: FrontCall, sub: 'set-disk-error' | 'set-write-delay')
 export const debugCommands: readonly CommandSpec[] = [
   command({
     name: 'debug', arity: -2, flags: ['admin', 'noscript', 'loading', 'stale'], acl: ['admin', 'slow', 'dangerous'], keys: null,
-    group: 'server', since: '1.0.0', complexity: 'Depends on subcommand.', allShards: true,
-    summary: 'A container for debugging commands (Cairn: fault injection; needs enable-debug-command).',
-    docArgs: [{ name: 'subcommand', type: 'string' }, { name: 'arg', type: 'string', optional: true, multiple: true }],
+    allShards: true,
     front: (c) => {
       const mode = c.ctx.server.config['enable-debug-command'] as string;
       if (mode !== 'yes' && !(mode === 'local' && isLocal(c.ctx.client.addr))) throw new CommandError(NOT_ALLOWED);
@@ -82,9 +80,9 @@ export const debugCommands: readonly CommandSpec[] = [
     },
   }),
   command({
+    // DEBUG on one shard: SET-DISK-ERROR <0|1>, SET-WRITE-DELAY <ms>.
     // Not flagged `write`: it must reach a shard that refuses writes, to end the fault.
     name: '__debug', arity: 3, flags: [], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'DEBUG on one shard: SET-DISK-ERROR <0|1>, SET-WRITE-DELAY <ms>.',
     shard: (c: ShardCall) => {
       const value = c.args[2]!.toString('latin1');
       if (lower(c.args[1]!) === 'set-write-delay') c.store.injectedWriteDelay = Number(value);

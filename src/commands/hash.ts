@@ -220,20 +220,14 @@ async function hscan(c: ShardCall): Promise<void> {
 // ---------------------------------------------------------------- the table
 
 const { RW_FAST, RO_FAST, RO_SLOW } = accessSets('hash');
-const SIZE_COMPLEXITY = 'O(N) where N is the size of the hash.';
 
 export const hashCommands: readonly CommandSpec[] = [
   command({
     name: 'hset', arity: -4, ...RW_FAST, keys: oneKey,
-    group: 'hash', since: '2.0.0',
-    complexity: 'O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.',
-    summary: 'Set the string value of a hash field',
     shard: (c) => c.w.int(hset(c, 'hset')),
   }),
   command({
     name: 'hmset', arity: -4, ...RW_FAST, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: 'O(N) where N is the number of fields being set.',
-    summary: 'Set multiple hash fields to multiple values',
     shard: (c) => {
       hset(c, 'hmset');
       c.w.ok();
@@ -241,7 +235,6 @@ export const hashCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'hsetnx', arity: 4, ...RW_FAST, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: 'O(1)', summary: 'Set the value of a hash field, only if the field does not exist',
     shard: (c) => {
       const h = writeHash(c);
       if (h.has(c.args[2]!)) return c.w.int(0);
@@ -252,7 +245,6 @@ export const hashCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'hget', arity: 3, ...RO_FAST, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: 'O(1)', summary: 'Get the value of a hash field',
     shard: (c) => {
       const v = readHash(c)?.get(c.args[2]!);
       if (v === undefined) c.w.nil();
@@ -261,8 +253,6 @@ export const hashCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'hmget', arity: -3, ...RO_FAST, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: 'O(N) where N is the number of fields being requested.',
-    summary: 'Get the values of all the given hash fields',
     shard: (c) => {
       const h = readHash(c);
       c.w.array(c.args.length - 2);
@@ -275,8 +265,6 @@ export const hashCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'hdel', arity: -3, flags: ['write', 'fast'], acl: ['write', 'hash', 'fast'], keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: 'O(N) where N is the number of fields to be removed.',
-    summary: 'Delete one or more hash fields',
     shard: (c) => {
       const h = Collection.find(c, c.args[1]!, Type.HASH, false);
       if (h === null) return c.w.int(0);
@@ -288,55 +276,42 @@ export const hashCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'hexists', arity: 3, ...RO_FAST, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: 'O(1)', summary: 'Determine if a hash field exists',
     shard: (c) => c.w.int(readHash(c)?.has(c.args[2]!) ? 1 : 0),
   }),
   command({
     name: 'hlen', arity: 2, ...RO_FAST, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: 'O(1)', summary: 'Get the number of fields in a hash',
     shard: (c) => c.w.int(readHash(c)?.size ?? 0),
   }),
   command({
     name: 'hstrlen', arity: 3, ...RO_FAST, keys: oneKey,
-    group: 'hash', since: '3.2.0', complexity: 'O(1)', summary: 'Get the length of the value of a hash field',
     shard: (c) => c.w.int(readHash(c)?.get(c.args[2]!)?.length ?? 0),
   }),
   command({
     name: 'hgetall', arity: 2, ...RO_SLOW, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: SIZE_COMPLEXITY, summary: 'Get all the fields and values in a hash',
     shard: (c) => getAll(c, 'both'),
   }),
   command({
     name: 'hkeys', arity: 2, ...RO_SLOW, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: SIZE_COMPLEXITY, summary: 'Get all the fields in a hash',
     shard: (c) => getAll(c, 'fields'),
   }),
   command({
     name: 'hvals', arity: 2, ...RO_SLOW, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: SIZE_COMPLEXITY, summary: 'Get all the values in a hash',
     shard: (c) => getAll(c, 'values'),
   }),
   command({
     name: 'hincrby', arity: 4, ...RW_FAST, keys: oneKey,
-    group: 'hash', since: '2.0.0', complexity: 'O(1)', summary: 'Increment the integer value of a hash field by the given number',
     shard: hincrby,
   }),
   command({
     name: 'hincrbyfloat', arity: 4, ...RW_FAST, keys: oneKey,
-    group: 'hash', since: '2.6.0', complexity: 'O(1)', summary: 'Increment the float value of a hash field by the given amount',
     shard: hincrbyfloat,
   }),
   command({
     name: 'hrandfield', arity: -2, ...RO_SLOW, keys: oneKey,
-    group: 'hash', since: '6.2.0', complexity: 'O(N) where N is the number of fields returned',
-    summary: 'Get one or multiple random fields from a hash',
     shard: (c) => (c.args.length >= 3 ? hrandfieldWithCount(c) : hrandfieldOne(c)),
   }),
   command({
     name: 'hscan', arity: -3, ...RO_SLOW, keys: oneKey,
-    group: 'hash', since: '2.8.0',
-    complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..',
-    summary: 'Incrementally iterate hash fields and associated values',
     shard: hscan,
   }),
 ];

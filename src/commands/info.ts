@@ -171,9 +171,9 @@ function leveldbNumber(store: ShardCall['store'], name: string): number {
   }
 }
 
+/** INFO numbers of this shard (RESET zeroes its counters). */
 export const statsCommand: CommandSpec = command({
   name: '__stats', arity: -1, flags: ['loading', 'stale'], acl: [], keys: null, internal: true,
-  group: 'internal', since: '0.1.0', summary: 'INFO numbers of this shard (RESET zeroes its counters).',
   shard: (c) => {
     if (c.args.length > 1 && lower(c.args[1]!) === 'reset') {
       c.store.expiredKeys = 0;
@@ -682,9 +682,6 @@ export async function infoText(server: ServerState, sections: Set<string>): Prom
 
 export const infoCommand: CommandSpec = command({
   name: 'info', arity: -1, flags: ['loading', 'stale'], acl: ['slow', 'dangerous'], keys: null, allShards: true,
-  group: 'server', since: '1.0.0', complexity: 'O(1)',
-  summary: 'Returns information and statistics about the server.',
-  docArgs: [{ name: 'section', type: 'string', optional: true, multiple: true }],
   front: async (c: FrontCall) => {
     const server = c.ctx.server;
     trackersOf(server); // starts the rate sampler on first use

@@ -447,7 +447,6 @@ function ttlShard(ms: boolean, absolute: boolean): ShardHandler {
   };
 }
 
-const expireDoc = { group: 'generic', complexity: 'O(1)' } as const;
 const { W_FAST: writeFast, RO_FAST: readFast } = accessSets('keyspace');
 
 // ---------------------------------------------------------------- KEYS
@@ -849,36 +848,27 @@ const deleteKeys: ShardHandler = (c) => {
 export const keyCommands: readonly CommandSpec[] = [
   command({
     name: 'del', arity: -2, flags: ['write'], acl: ['keyspace', 'write', 'slow'], keys: allKeys,
-    group: 'generic', since: '1.0.0', summary: 'Delete a key',
-    complexity: 'O(N) where N is the number of keys that will be removed.',
     shard: deleteKeys,
     front: sumAcrossShards('del', true),
   }),
   command({
     // Deleting is O(1) per key for every type here (sub-keys go with the sweep), as UNLINK promises.
     name: 'unlink', arity: -2, ...writeFast, keys: allKeys,
-    group: 'generic', since: '4.0.0', summary: 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.',
-    complexity: 'O(1) for each key removed regardless of its size.',
     shard: deleteKeys,
     front: sumAcrossShards('unlink', true),
   }),
   command({
     name: 'exists', arity: -2, ...readFast, keys: allKeys,
-    group: 'generic', since: '1.0.0', summary: 'Determine if a key exists',
-    complexity: 'O(N) where N is the number of keys to check.',
     shard: countExisting,
     front: sumAcrossShards('exists'),
   }),
   command({
     name: 'touch', arity: -2, ...readFast, keys: allKeys,
-    group: 'generic', since: '3.2.1', summary: 'Alters the last access time of a key(s). Returns the number of existing keys specified.',
-    complexity: 'O(N) where N is the number of keys that will be touched.',
     shard: countExisting,
     front: sumAcrossShards('touch'),
   }),
   command({
     name: 'type', arity: 2, ...readFast, keys: oneKey,
-    group: 'generic', since: '1.0.0', summary: 'Determine the type stored at key', complexity: 'O(1)',
     shard: (c) => {
       const m = c.store.lookupRead(c.db, c.args[1]!);
       c.w.simple(m ? TYPE_NAMES[m.type]! : 'none');
@@ -886,60 +876,54 @@ export const keyCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'rename', arity: 3, flags: ['write'], acl: ['keyspace', 'write', 'slow'], keys: twoKeys,
-    group: 'generic', since: '1.0.0', summary: 'Rename a key', complexity: 'O(1)',
     shard: renameShard(false), front: renameAcross(false), coordinated: true,
   }),
   command({
     name: 'renamenx', arity: 3, ...writeFast, keys: twoKeys,
-    group: 'generic', since: '1.0.0', summary: 'Rename a key, only if the new key does not exist', complexity: 'O(1)',
     shard: renameShard(true), front: renameAcross(true), coordinated: true,
   }),
   command({
     name: 'copy', arity: -3, flags: ['write', 'denyoom'], acl: ['keyspace', 'write', 'slow'], keys: twoKeys,
-    group: 'generic', since: '6.2.0', summary: 'Copy a key',
-    complexity: 'O(N) worst case for collections, where N is the number of nested items. O(1) for string values.',
     shard: copyShard, front: copyAcross, coordinated: true,
   }),
   command({
     name: 'move', arity: 3, ...writeFast, keys: oneKey,
-    group: 'generic', since: '1.0.0', summary: 'Move a key to another database', complexity: 'O(1)',
     shard: moveShard,
   }),
   command({
-    name: 'expire', arity: -3, ...writeFast, keys: oneKey, ...expireDoc, since: '1.0.0',
-    summary: 'Set a key\'s time to live in seconds', shard: expireShard('expire', true, true),
+    name: 'expire', arity: -3, ...writeFast, keys: oneKey,
+    shard: expireShard('expire', true, true),
   }),
   command({
-    name: 'pexpire', arity: -3, ...writeFast, keys: oneKey, ...expireDoc, since: '2.6.0',
-    summary: 'Set a key\'s time to live in milliseconds', shard: expireShard('pexpire', true, false),
+    name: 'pexpire', arity: -3, ...writeFast, keys: oneKey,
+    shard: expireShard('pexpire', true, false),
   }),
   command({
-    name: 'expireat', arity: -3, ...writeFast, keys: oneKey, ...expireDoc, since: '1.2.0',
-    summary: 'Set the expiration for a key as a UNIX timestamp', shard: expireShard('expireat', false, true),
+    name: 'expireat', arity: -3, ...writeFast, keys: oneKey,
+    shard: expireShard('expireat', false, true),
   }),
   command({
-    name: 'pexpireat', arity: -3, ...writeFast, keys: oneKey, ...expireDoc, since: '2.6.0',
-    summary: 'Set the expiration for a key as a UNIX timestamp specified in milliseconds', shard: expireShard('pexpireat', false, false),
+    name: 'pexpireat', arity: -3, ...writeFast, keys: oneKey,
+    shard: expireShard('pexpireat', false, false),
   }),
   command({
-    name: 'ttl', arity: 2, ...readFast, keys: oneKey, ...expireDoc, since: '1.0.0',
-    summary: 'Get the time to live for a key in seconds', shard: ttlShard(false, false),
+    name: 'ttl', arity: 2, ...readFast, keys: oneKey,
+    shard: ttlShard(false, false),
   }),
   command({
-    name: 'pttl', arity: 2, ...readFast, keys: oneKey, ...expireDoc, since: '2.6.0',
-    summary: 'Get the time to live for a key in milliseconds', shard: ttlShard(true, false),
+    name: 'pttl', arity: 2, ...readFast, keys: oneKey,
+    shard: ttlShard(true, false),
   }),
   command({
-    name: 'expiretime', arity: 2, ...readFast, keys: oneKey, ...expireDoc, since: '7.0.0',
-    summary: 'Get the expiration Unix timestamp for a key', shard: ttlShard(false, true),
+    name: 'expiretime', arity: 2, ...readFast, keys: oneKey,
+    shard: ttlShard(false, true),
   }),
   command({
-    name: 'pexpiretime', arity: 2, ...readFast, keys: oneKey, ...expireDoc, since: '7.0.0',
-    summary: 'Get the expiration Unix timestamp for a key in milliseconds', shard: ttlShard(true, true),
+    name: 'pexpiretime', arity: 2, ...readFast, keys: oneKey,
+    shard: ttlShard(true, true),
   }),
   command({
-    name: 'persist', arity: 2, ...writeFast, keys: oneKey, ...expireDoc, since: '2.2.0',
-    summary: 'Remove the expiration from a key',
+    name: 'persist', arity: 2, ...writeFast, keys: oneKey,
     shard: (c) => {
       const m = c.store.lookup(c.db, c.args[1]!);
       if (!m || m.expire === 0) return c.w.int(0);
@@ -949,26 +933,20 @@ export const keyCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'keys', arity: 2, flags: ['readonly'], acl: ['keyspace', 'read', 'slow', 'dangerous'], keys: null,
-    group: 'generic', since: '1.0.0', summary: 'Find all keys matching the given pattern',
-    complexity: 'O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.',
     allShards: true, front: keysFront,
   }),
   command({
     name: 'scan', arity: -2, flags: ['readonly'], acl: ['keyspace', 'read', 'slow'], keys: null,
-    group: 'generic', since: '2.8.0', summary: 'Incrementally iterate the keys space',
-    complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.',
     // Coordinated: it calls shards one after another, and the client's next commands must not
     // overtake it (a pipelined DEL after SCAN must not hide keys from it).
     allShards: true, front: scanFront, coordinated: true,
   }),
   command({
     name: 'randomkey', arity: 1, flags: ['readonly'], acl: ['keyspace', 'read', 'slow'], keys: null,
-    group: 'generic', since: '1.0.0', summary: 'Return a random key from the keyspace', complexity: 'O(1)',
     allShards: true, front: randomKeyFront, coordinated: true, // two rounds of shard calls, see SCAN
   }),
   command({
     name: 'dbsize', arity: 1, ...readFast, keys: null,
-    group: 'server', since: '1.0.0', summary: 'Return the number of keys in the selected database', complexity: 'O(1)',
     allShards: true,
     front: async (c) => {
       let n = 0;
@@ -981,48 +959,36 @@ export const keyCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'swapdb', arity: 3, flags: ['write', 'fast'], acl: ['keyspace', 'write', 'fast', 'dangerous'], keys: null,
-    group: 'server', since: '4.0.0', summary: 'Swaps two Redis databases',
-    complexity: 'O(N) where N is the count of clients watching or blocking on keys from both databases.',
-    docArgs: [{ name: 'index1', type: 'integer' }, { name: 'index2', type: 'integer' }],
     allShards: true, front: swapDbFront,
   }),
   command({
     name: 'flushdb', arity: -1, flags: ['write'], acl: ['keyspace', 'write', 'slow', 'dangerous'], keys: null,
-    group: 'server', since: '1.0.0', summary: 'Remove all keys from the current database',
-    complexity: 'O(N) where N is the number of keys in the selected database',
     allShards: true, front: flushFront(false),
   }),
   command({
     name: 'flushall', arity: -1, flags: ['write'], acl: ['keyspace', 'write', 'slow', 'dangerous'], keys: null,
-    group: 'server', since: '1.0.0', summary: 'Remove all keys from all databases',
-    complexity: 'O(N) where N is the total number of keys in all databases',
     allShards: true, front: flushFront(true),
   }),
 
   // ------------------------------------------------------------ internal (front-to-shard) commands
   command({
     name: '__dbsize', arity: 1, flags: ['readonly', 'fast'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Keys in the selected database of this shard.',
     shard: (c) => c.w.int(c.store.counts[c.db]!),
   }),
   command({
     name: '__keys', arity: 2, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'KEYS on this shard.',
     shard: keysShard,
   }),
   command({
     name: '__scan', arity: -5, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'One SCAN step on this shard.',
     shard: scanShard,
   }),
   command({
     name: '__randomkey', arity: 1, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'RANDOMKEY on this shard.',
     shard: randomKeyShard,
   }),
   command({
     name: '__flush', arity: 2, flags: ['write'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'FLUSHDB (db) or FLUSHALL (all) on this shard.',
     shard: async (c) => {
       if (c.args[1]!.toString('latin1') === 'all') for (let n = 0; n < c.store.databases; n++) await flushDb(c, n);
       else await flushDb(c, c.store.dbNumber(c.db));
@@ -1031,7 +997,6 @@ export const keyCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__swapdb', arity: 3, flags: ['write'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'SWAPDB on this shard (database numbers).',
     shard: (c) => {
       c.store.swapDbs(Number(c.args[1]!.toString('latin1')), Number(c.args[2]!.toString('latin1')));
       c.w.ok();
@@ -1039,7 +1004,6 @@ export const keyCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__dump', arity: 3, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'The encoded meta value of a key (read: counts keyspace hits), or nil.',
     shard: (c) => {
       const key = c.args[1]!;
       const m = c.args[2]!.toString('latin1') === 'read' ? c.store.lookupRead(c.db, key) : c.store.lookup(c.db, key);
@@ -1049,8 +1013,6 @@ export const keyCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__restore', arity: 4, flags: ['write'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0',
-    summary: 'Writes a value from __dump under a key (mode nx|replace); 1 if written. A collection names a version staged by __vstage.',
     shard: (c) => {
       const key = c.args[1]!;
       const m = decodeMeta(c.args[2]!);
@@ -1078,17 +1040,14 @@ export const keyCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__vstage', arity: -3, flags: ['write'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Stages a fresh collection version for a cross-shard copy (BEGIN key), or drops it (ABORT key version).',
     shard: vstageShard,
   }),
   command({
     name: '__vread', arity: 5, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'A chunk of the records of one kind of a collection version, after a given suffix.',
     shard: vreadShard,
   }),
   command({
     name: '__vwrite', arity: -4, flags: ['write'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Writes records into a collection version staged by __vstage.',
     shard: vwriteShard,
   }),
 ];

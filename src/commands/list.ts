@@ -447,108 +447,79 @@ async function lmpopAcross(c: FrontCall): Promise<void> {
 // ---------------------------------------------------------------- the table
 
 const { RW_FAST, RO_SLOW, RW_SLOW, W_FAST: POP_FAST, W_SLOW: DEL_SLOW } = accessSets('list');
-const PUSH_COMPLEXITY = 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.';
-const POP_COMPLEXITY = 'O(N) where N is the number of elements returned';
-const INTERNAL = { acl: [], keys: null, internal: true, group: 'internal', since: '0.1.0' } as const;
+const INTERNAL = { acl: [], keys: null, internal: true } as const;
 
 export const listCommands: readonly CommandSpec[] = [
   command({
     name: 'lpush', arity: -3, ...RW_FAST, keys: oneKey,
-    group: 'list', since: '1.0.0', complexity: PUSH_COMPLEXITY, summary: 'Prepend one or multiple elements to a list',
     shard: pushCommand('left', false),
   }),
   command({
     name: 'rpush', arity: -3, ...RW_FAST, keys: oneKey,
-    group: 'list', since: '1.0.0', complexity: PUSH_COMPLEXITY, summary: 'Append one or multiple elements to a list',
     shard: pushCommand('right', false),
   }),
   command({
     name: 'lpushx', arity: -3, ...RW_FAST, keys: oneKey,
-    group: 'list', since: '2.2.0', complexity: PUSH_COMPLEXITY, summary: 'Prepend an element to a list, only if the list exists',
     shard: pushCommand('left', true),
   }),
   command({
     name: 'rpushx', arity: -3, ...RW_FAST, keys: oneKey,
-    group: 'list', since: '2.2.0', complexity: PUSH_COMPLEXITY, summary: 'Append an element to a list, only if the list exists',
     shard: pushCommand('right', true),
   }),
   command({
     name: 'lpop', arity: -2, ...POP_FAST, keys: oneKey,
-    group: 'list', since: '1.0.0', complexity: POP_COMPLEXITY, summary: 'Remove and get the first elements in a list',
     shard: popCommand('lpop', 'left'),
   }),
   command({
     name: 'rpop', arity: -2, ...POP_FAST, keys: oneKey,
-    group: 'list', since: '1.0.0', complexity: POP_COMPLEXITY, summary: 'Remove and get the last elements in a list',
     shard: popCommand('rpop', 'right'),
   }),
   command({
     name: 'llen', arity: 2, flags: ['readonly', 'fast'], acl: ['read', 'list', 'fast'], keys: oneKey,
-    group: 'list', since: '1.0.0', complexity: 'O(1)', summary: 'Get the length of a list',
     shard: (c) => c.w.int(readList(c)?.length ?? 0),
   }),
   command({
     name: 'lindex', arity: 3, ...RO_SLOW, keys: oneKey,
-    group: 'list', since: '1.0.0', complexity: 'O(1)', summary: 'Get an element from a list by its index',
     shard: lindex,
   }),
   command({
     name: 'lrange', arity: 4, ...RO_SLOW, keys: oneKey,
-    group: 'list', since: '1.0.0', complexity: 'O(N) where N is the number of elements in the specified range.',
-    summary: 'Get a range of elements from a list',
     shard: lrange,
   }),
   command({
     name: 'lset', arity: 4, ...RW_SLOW, keys: oneKey,
-    group: 'list', since: '1.0.0', complexity: 'O(1)', summary: 'Set the value of an element in a list by its index',
     shard: lset,
   }),
   command({
     name: 'linsert', arity: 5, ...RW_SLOW, keys: oneKey,
-    group: 'list', since: '2.2.0',
-    complexity: 'O(P + min(P, N-P)) where P is the position of the pivot and N the length of the list: the scan to the pivot, then the renumbering of the shorter side.',
-    summary: 'Insert an element before or after another element in a list',
     shard: linsert,
   }),
   command({
     name: 'lrem', arity: 4, ...DEL_SLOW, keys: oneKey,
-    group: 'list', since: '1.0.0',
-    complexity: 'O(N+M) where N is the length of the list and M is the number of elements renumbered to close the gaps (at most N/2 of each side).',
-    summary: 'Remove elements from a list',
     shard: lrem,
   }),
   command({
     name: 'ltrim', arity: 4, ...DEL_SLOW, keys: oneKey,
-    group: 'list', since: '1.0.0', complexity: 'O(N) where N is the number of elements to be removed by the operation.',
-    summary: 'Trim a list to the specified range',
     shard: ltrim,
   }),
   command({
     name: 'lpos', arity: -3, ...RO_SLOW, keys: oneKey,
-    group: 'list', since: '6.0.6',
-    complexity: 'O(N) where N is the number of elements scanned from the chosen end (at most MAXLEN when given).',
-    summary: 'Return the index of matching elements on a list',
     shard: lpos,
   }),
   command({
     name: 'lmove', arity: 5, ...RW_SLOW, keys: twoKeys,
-    group: 'list', since: '6.2.0', complexity: 'O(1)', summary: 'Pop an element from a list, push it to another list and return it',
     shard: (c) => lmoveOnShard(c, ...lmoveEnds(c)),
     front: (c) => lmoveAcross(c, ...lmoveEnds(c)),
     coordinated: true,
   }),
   command({
     name: 'rpoplpush', arity: 3, ...RW_SLOW, keys: twoKeys,
-    group: 'list', since: '1.2.0', complexity: 'O(1)',
-    summary: 'Remove the last element in a list, prepend it to another list and return it',
     shard: (c) => lmoveOnShard(c, 'right', 'left'),
     front: (c) => lmoveAcross(c, 'right', 'left'),
     coordinated: true,
   }),
   command({
     name: 'lmpop', arity: -4, flags: ['write'], acl: ['write', 'list', 'slow'], keys: null, keyFn: lmpopKeys,
-    group: 'list', since: '7.0.0', complexity: 'O(N+M) where N is the number of provided keys and M is the number of elements returned.',
-    summary: 'Pop elements from a list',
     shard: lmpopOnShard,
     front: lmpopAcross,
     coordinated: true,
@@ -556,7 +527,6 @@ export const listCommands: readonly CommandSpec[] = [
   // Internal: the shard halves of LMOVE/RPOPLPUSH/LMPOP across shards.
   command({
     name: '__ltypes', arity: -2, flags: ['readonly'], ...INTERNAL,
-    summary: 'For each key: 0 missing, 1 a list, 2 another type (expired keys are deleted on the way).',
     shard: (c) => {
       c.w.array(c.args.length - 1);
       for (let i = 1; i < c.args.length; i++) {
@@ -567,7 +537,6 @@ export const listCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__lpopn', arity: 4, flags: ['write'], ...INTERNAL,
-    summary: 'Pops up to count elements from the left|right end of a list: an array, or a null array when missing.',
     shard: (c) => {
       const end = endArg(c.args[2]!);
       const count = atLeastArg(c.args[3]!, 1n, LE.COUNT_POSITIVE);
@@ -580,7 +549,6 @@ export const listCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__lpeek', arity: 3, flags: ['readonly'], ...INTERNAL,
-    summary: 'The element at the left|right end of a list, or nil when missing (a write lookup: LMOVE counts no keyspace hit).',
     shard: (c) => {
       const end = endArg(c.args[2]!);
       const l = writeList(c);
@@ -590,7 +558,6 @@ export const listCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__lpush', arity: 4, flags: ['write'], ...INTERNAL,
-    summary: 'Pushes one element at the left|right end of a list (created when missing); the new length.',
     shard: (c) => {
       const end = endArg(c.args[2]!);
       const l = List.findOrCreate(c, c.args[1]!);

@@ -177,44 +177,35 @@ async function objectShard(c: ShardCall): Promise<void> {
 
 const secondArg: KeyRange = { first: 2, last: 2, step: 1 };
 const readSlow = { flags: ['readonly'], acl: ['keyspace', 'read', 'slow'] } as const;
-const keyArg = [{ name: 'key', type: 'key' }] as const;
 
 export const objectCommands: readonly CommandSpec[] = [
   command({
     name: 'object', arity: -2, flags: [], acl: ['slow'], keys: null,
-    group: 'generic', since: '2.2.3', complexity: 'Depends on subcommand.',
-    summary: 'A container for object introspection commands',
     subcommands: [
       command({
-        name: 'object|encoding', arity: 3, ...readSlow, keys: secondArg, docArgs: keyArg,
-        group: 'generic', since: '2.2.3', complexity: 'O(1)', summary: 'Inspect the internal encoding of a Redis object',
+        name: 'object|encoding', arity: 3, ...readSlow, keys: secondArg,
         front: objectFront('encoding'),
       }),
       command({
-        name: 'object|freq', arity: 3, ...readSlow, keys: secondArg, docArgs: keyArg,
-        group: 'generic', since: '4.0.0', complexity: 'O(1)', summary: 'Get the logarithmic access frequency counter of a Redis object',
+        name: 'object|freq', arity: 3, ...readSlow, keys: secondArg,
         front: objectFront('freq'),
       }),
       command({
         name: 'object|help', arity: 2, flags: ['loading', 'stale'], acl: ['keyspace', 'slow'], keys: null,
-        group: 'generic', since: '6.2.0', complexity: 'O(1)', summary: 'Show helpful text about the different subcommands',
         front: (c) => helpReply(c, HELP),
       }),
       command({
-        name: 'object|idletime', arity: 3, ...readSlow, keys: secondArg, docArgs: keyArg,
-        group: 'generic', since: '2.2.3', complexity: 'O(1)', summary: 'Get the time since a Redis object was last accessed',
+        name: 'object|idletime', arity: 3, ...readSlow, keys: secondArg,
         front: objectFront('idletime'),
       }),
       command({
-        name: 'object|refcount', arity: 3, ...readSlow, keys: secondArg, docArgs: keyArg,
-        group: 'generic', since: '2.2.3', complexity: 'O(1)', summary: 'Get the number of references to the value of the key',
+        name: 'object|refcount', arity: 3, ...readSlow, keys: secondArg,
         front: objectFront('refcount'),
       }),
     ],
   }),
   command({
     name: '__object', arity: -3, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'OBJECT ENCODING/REFCOUNT/IDLETIME/FREQ of a key on this shard.',
     shard: objectShard,
   }),
 ];

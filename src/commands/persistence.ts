@@ -41,22 +41,17 @@ const ADMIN = ['admin', 'slow', 'dangerous'];
 
 export const persistenceCommands: readonly CommandSpec[] = [
   command({
-    name: 'bgsave', arity: -1, flags: ['admin', 'noscript'], acl: ADMIN, keys: null,
-    group: 'server', since: '1.0.0', complexity: 'O(1)', summary: 'Asynchronously save the dataset to disk',
-    docArgs: [{ name: 'schedule', type: 'pure-token', token: 'SCHEDULE', optional: true }],
+    name: 'bgsave', arity: -1, flags: ['admin', 'noscript', 'no_async_loading'], acl: ADMIN, keys: null,
     coordinated: true,
     front: bgsave,
   }),
   command({
-    name: 'save', arity: 1, flags: ['admin', 'noscript', 'no_multi'], acl: ADMIN, keys: null,
-    group: 'server', since: '1.0.0', complexity: 'O(N) where N is the total number of keys in all databases',
-    summary: 'Synchronously save the dataset to disk',
+    name: 'save', arity: 1, flags: ['admin', 'noscript', 'no_async_loading', 'no_multi'], acl: ADMIN, keys: null,
     coordinated: true,
     front: save,
   }),
   command({
     name: 'lastsave', arity: 1, flags: ['loading', 'stale', 'fast'], acl: ['admin', 'fast', 'dangerous'], keys: null,
-    group: 'server', since: '1.0.0', complexity: 'O(1)', summary: 'Get the UNIX time stamp of the last successful save to disk',
     front: (c) => {
       const ms = Backups.of(c.ctx.server)?.lastSave ?? c.ctx.server.stats.startedAt;
       c.w.int(Math.floor(ms / 1000));

@@ -38,7 +38,6 @@ function shutdown(c: FrontCall): Promise<void> {
 export const serverCommands: readonly CommandSpec[] = [
   command({
     name: 'time', arity: 1, flags: ['loading', 'stale', 'fast'], acl: ['fast'], keys: null,
-    group: 'server', since: '2.6.0', complexity: 'O(1)', summary: 'Returns the server time.',
     front: (c) => {
       const us = BigInt(Math.round(performance.timeOrigin * 1000 + performance.now() * 1000));
       c.w.array(2);
@@ -49,16 +48,6 @@ export const serverCommands: readonly CommandSpec[] = [
   command({
     name: 'shutdown', arity: -1, flags: ['admin', 'noscript', 'loading', 'stale', 'no_multi', 'allow_busy'],
     acl: ['admin', 'slow', 'dangerous'], keys: null,
-    group: 'server', since: '1.0.0', complexity: 'O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)',
-    summary: 'Synchronously saves the database(s) to disk and shuts down the Redis server.',
-    docArgs: [
-      { name: 'nosave_save', type: 'oneof', optional: true, arguments: [
-        { name: 'nosave', type: 'pure-token', token: 'NOSAVE' }, { name: 'save', type: 'pure-token', token: 'SAVE' },
-      ] },
-      { name: 'now', type: 'pure-token', token: 'NOW', optional: true },
-      { name: 'force', type: 'pure-token', token: 'FORCE', optional: true },
-      { name: 'abort', type: 'pure-token', token: 'ABORT', optional: true },
-    ],
     front: shutdown,
   }),
   infoCommand,

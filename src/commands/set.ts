@@ -381,120 +381,83 @@ const DST_OTHER = 2;
 // ---------------------------------------------------------------- the table
 
 const { RW_FAST, W_FAST, RW_SLOW, RO_FAST, RO_SLOW } = accessSets('set');
-const INTER_COMPLEXITY = 'O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.';
-const TOTAL_COMPLEXITY = 'O(N) where N is the total number of elements in all given sets.';
 
 export const setCommands: readonly CommandSpec[] = [
   command({
     name: 'sadd', arity: -3, ...RW_FAST, keys: oneKey,
-    group: 'set', since: '1.0.0',
-    complexity: 'O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.',
-    summary: 'Add one or more members to a set',
     shard: sadd,
   }),
   command({
     name: 'srem', arity: -3, ...W_FAST, keys: oneKey,
-    group: 'set', since: '1.0.0', complexity: 'O(N) where N is the number of members to be removed.',
-    summary: 'Remove one or more members from a set',
     shard: srem,
   }),
   command({
     name: 'smembers', arity: 2, ...RO_SLOW, keys: oneKey,
-    group: 'set', since: '1.0.0', complexity: 'O(N) where N is the set cardinality.', summary: 'Get all the members in a set',
     shard: smembers,
   }),
   command({
     name: 'sismember', arity: 3, ...RO_FAST, keys: oneKey,
-    group: 'set', since: '1.0.0', complexity: 'O(1)', summary: 'Determine if a given value is a member of a set',
     shard: (c) => c.w.int(readSet(c)?.has(c.args[2]!) ? 1 : 0),
   }),
   command({
     name: 'smismember', arity: -3, ...RO_FAST, keys: oneKey,
-    group: 'set', since: '6.2.0', complexity: 'O(N) where N is the number of elements being checked for membership',
-    summary: 'Returns the membership associated with the given elements for a set',
     shard: smismember,
   }),
   command({
     name: 'scard', arity: 2, ...RO_FAST, keys: oneKey,
-    group: 'set', since: '1.0.0', complexity: 'O(1)', summary: 'Get the number of members in a set',
     shard: (c) => c.w.int(readSet(c)?.size ?? 0),
   }),
   command({
     name: 'spop', arity: -2, ...W_FAST, keys: oneKey,
-    group: 'set', since: '1.0.0',
-    complexity: 'Without the count argument O(1), otherwise O(N) where N is the value of the passed count.',
-    summary: 'Remove and return one or multiple random members from a set',
     shard: spop,
   }),
   command({
     name: 'srandmember', arity: -2, ...RO_SLOW, keys: oneKey,
-    group: 'set', since: '1.0.0',
-    complexity: 'Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.',
-    summary: 'Get one or multiple random members from a set',
     shard: srandmember,
   }),
   command({
     name: 'smove', arity: 4, ...W_FAST, keys: twoKeys, coordinated: true,
-    group: 'set', since: '1.0.0', complexity: 'O(1)', summary: 'Move a member from one set to another',
     shard: smove, front: smoveFront,
   }),
   command({
     name: 'sinter', arity: -2, ...RO_SLOW, keys: allKeys,
-    group: 'set', since: '1.0.0', complexity: INTER_COMPLEXITY, summary: 'Intersect multiple sets',
     shard: (c) => replyAlgebra(c, 'inter', c.args.slice(1)), front: readFront('inter'),
   }),
   command({
     name: 'sintercard', arity: -3, ...RO_SLOW, keys: null, keyFn: sintercardKeys,
-    group: 'set', since: '7.0.0', complexity: INTER_COMPLEXITY,
-    summary: 'Intersect multiple sets and return the cardinality of the result',
     shard: sintercard, front: sintercardFront,
   }),
   command({
     name: 'sinterstore', arity: -3, ...RW_SLOW, keys: allKeys, coordinated: true,
-    group: 'set', since: '1.0.0', complexity: INTER_COMPLEXITY,
-    summary: 'Intersect multiple sets and store the resulting set in a key',
     shard: (c) => storeAlgebra(c, 'inter'), front: storeFront('inter'),
   }),
   command({
     name: 'sunion', arity: -2, ...RO_SLOW, keys: allKeys,
-    group: 'set', since: '1.0.0', complexity: TOTAL_COMPLEXITY, summary: 'Add multiple sets',
     shard: (c) => replyAlgebra(c, 'union', c.args.slice(1)), front: readFront('union'),
   }),
   command({
     name: 'sunionstore', arity: -3, ...RW_SLOW, keys: allKeys, coordinated: true,
-    group: 'set', since: '1.0.0', complexity: TOTAL_COMPLEXITY,
-    summary: 'Add multiple sets and store the resulting set in a key',
     shard: (c) => storeAlgebra(c, 'union'), front: storeFront('union'),
   }),
   command({
     name: 'sdiff', arity: -2, ...RO_SLOW, keys: allKeys,
-    group: 'set', since: '1.0.0', complexity: TOTAL_COMPLEXITY, summary: 'Subtract multiple sets',
     shard: (c) => replyAlgebra(c, 'diff', c.args.slice(1)), front: readFront('diff'),
   }),
   command({
     name: 'sdiffstore', arity: -3, ...RW_SLOW, keys: allKeys, coordinated: true,
-    group: 'set', since: '1.0.0', complexity: TOTAL_COMPLEXITY,
-    summary: 'Subtract multiple sets and store the resulting set in a key',
     shard: (c) => storeAlgebra(c, 'diff'), front: storeFront('diff'),
   }),
   command({
     name: 'sscan', arity: -3, ...RO_SLOW, keys: oneKey,
-    group: 'set', since: '2.8.0',
-    complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..',
-    summary: 'Incrementally iterate Set elements',
     shard: sscan,
   }),
   // ------------------------------------------------ internal helpers of the cross-shard forms
   command({
     name: '__setread', arity: -3, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0',
-    summary: 'inter|union|diff over keys on this shard (read lookups): the result as a sorted array.',
     shard: (c) => replyAlgebra(c, lower(c.args[1]!) as SetOp, c.args.slice(2)),
   }),
   command({
     name: '__setstore', arity: -2, flags: ['write', 'denyoom'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0',
-    summary: 'Replaces a key with a new set of the given distinct members (deletes it when none); the size.',
     shard: (c) => {
       const dst = Collection.create(c, c.args[1]!, Type.SET, c.store.lookup(c.db, c.args[1]!));
       for (let i = 2; i < c.args.length; i++) dst.put(c.args[i]!, EMPTY, false);
@@ -504,7 +467,6 @@ export const setCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__settype', arity: 2, flags: ['readonly', 'fast'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Whether a key is missing (0), a set (1) or another type (2) (write lookup).',
     shard: (c) => {
       const m = c.store.lookup(c.db, c.args[1]!);
       c.w.int(m === null ? DST_MISSING : m.type === Type.SET ? DST_SET : DST_OTHER);
@@ -512,8 +474,6 @@ export const setCommands: readonly CommandSpec[] = [
   }),
   command({
     name: '__smovecheck', arity: 4, flags: ['write', 'fast'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.4.0',
-    summary: "SMOVE's source side: its checks (source, then the destination type from __settype); 1 if the member would move.",
     shard: (c) => {
       const src = findSetForWrite(c, 1);
       if (src === null) return c.w.int(0);

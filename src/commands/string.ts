@@ -205,17 +205,14 @@ async function lcsAcrossShards(c: FrontCall): Promise<void> {
 // ---------------------------------------------------------------- the table
 
 const { RW_FAST, RW_SLOW, RO_FAST, RO_SLOW } = accessSets('string');
-const RANGE_COMPLEXITY = 'O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.';
 
 export const stringCommands: readonly CommandSpec[] = [
   command({
     name: 'get', arity: 2, ...RO_FAST, keys: oneKey,
-    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Get the value of a key',
     shard: (c) => void replyGet(c, c.args[1]!),
   }),
   command({
     name: 'set', arity: -3, ...RW_SLOW, keys: oneKey,
-    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Set the string value of a key',
     shard: (c) => {
       const o = parseStringOptions(c.args, 3, true);
       const expire = optionsExpire(o, 'set');
@@ -224,22 +221,18 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'setnx', arity: 3, ...RW_FAST, keys: oneKey,
-    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Set the value of a key, only if the key does not exist',
     shard: (c) => setGeneric(c, Opt.NX, c.args[2]!, 0, () => c.w.int(1), () => c.w.int(0)),
   }),
   command({
     name: 'setex', arity: 4, ...RW_SLOW, keys: oneKey,
-    group: 'string', since: '2.0.0', complexity: 'O(1)', summary: 'Set the value and expiration of a key',
     shard: setWithExpire('seconds', 'setex'),
   }),
   command({
     name: 'psetex', arity: 4, ...RW_SLOW, keys: oneKey,
-    group: 'string', since: '2.6.0', complexity: 'O(1)', summary: 'Set the value and expiration in milliseconds of a key',
     shard: setWithExpire('milliseconds', 'psetex'),
   }),
   command({
     name: 'getset', arity: 3, ...RW_FAST, keys: oneKey,
-    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Set the string value of a key and return its old value',
     shard: (c) => {
       const old = replyGet(c, c.args[1]!);
       c.store.setString(c.db, c.args[1]!, c.args[2]!, 0, old);
@@ -247,7 +240,6 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'getdel', arity: 2, flags: ['write', 'fast'], acl: ['write', 'string', 'fast'], keys: oneKey,
-    group: 'string', since: '6.2.0', complexity: 'O(1)', summary: 'Get the value of a key and delete the key',
     shard: (c) => {
       const m = replyGet(c, c.args[1]!);
       if (m) c.store.deleteKey(c.db, c.args[1]!, m);
@@ -255,7 +247,6 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'getex', arity: -2, flags: ['write', 'fast'], acl: ['write', 'string', 'fast'], keys: oneKey,
-    group: 'string', since: '6.2.0', complexity: 'O(1)', summary: 'Get the value of a key and optionally set its expiration',
     shard: (c) => {
       const key = c.args[1]!;
       const o = parseStringOptions(c.args, 2, false);
@@ -271,8 +262,6 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'mget', arity: -2, ...RO_FAST, keys: allKeys,
-    group: 'string', since: '1.0.0', complexity: 'O(N) where N is the number of keys to retrieve.',
-    summary: 'Get the values of all the given keys',
     shard: (c) => {
       c.w.array(c.args.length - 1);
       for (let i = 1; i < c.args.length; i++) {
@@ -286,8 +275,6 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'mset', arity: -3, ...RW_SLOW, keys: keyValuePairs,
-    group: 'string', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.',
-    summary: 'Set multiple keys to multiple values',
     shard: (c) => {
       checkPairs(c.args, 'mset');
       msetHere(c);
@@ -297,8 +284,6 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'msetnx', arity: -3, ...RW_SLOW, keys: keyValuePairs, coordinated: true,
-    group: 'string', since: '1.0.1', complexity: 'O(N) where N is the number of keys to set.',
-    summary: 'Set multiple keys to multiple values, only if none of the keys exist',
     shard: (c) => {
       checkPairs(c.args, 'msetnx');
       if (countExisting(c, 2) > 0) return c.w.int(0);
@@ -309,8 +294,6 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'append', arity: 3, ...RW_FAST, keys: oneKey,
-    group: 'string', since: '2.0.0', complexity: 'O(1). The amortized time complexity is O(1) assuming the appended value is small and the already present value is of any size, since the dynamic string library used by Redis will double the free space available on every reallocation.',
-    summary: 'Append a value to a key',
     shard: (c) => {
       const key = c.args[1]!;
       const m = stringKey(c, key, false);
@@ -326,7 +309,6 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'strlen', arity: 2, ...RO_FAST, keys: oneKey,
-    group: 'string', since: '2.2.0', complexity: 'O(1)', summary: 'Get the length of the value stored in a key',
     shard: (c) => {
       const m = stringKey(c, c.args[1]!, true);
       c.w.int(m === null ? 0 : m.value!.length);
@@ -334,39 +316,30 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'getrange', arity: 4, ...RO_SLOW, keys: oneKey,
-    group: 'string', since: '2.4.0', complexity: RANGE_COMPLEXITY, summary: 'Get a substring of the string stored at a key',
     shard: getRange,
   }),
   command({
     name: 'substr', arity: 4, ...RO_SLOW, keys: oneKey,
-    group: 'string', since: '1.0.0', complexity: RANGE_COMPLEXITY, summary: 'Get a substring of the string stored at a key',
     shard: getRange,
   }),
   command({
     name: 'setrange', arity: 4, ...RW_SLOW, keys: oneKey,
-    group: 'string', since: '2.2.0',
-    complexity: 'O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.',
-    summary: 'Overwrite part of a string at key starting at the specified offset',
     shard: setRange,
   }),
   command({
     name: 'incr', arity: 2, ...RW_FAST, keys: oneKey,
-    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Increment the integer value of a key by one',
     shard: (c) => incrBy(c, 1n),
   }),
   command({
     name: 'decr', arity: 2, ...RW_FAST, keys: oneKey,
-    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Decrement the integer value of a key by one',
     shard: (c) => incrBy(c, -1n),
   }),
   command({
     name: 'incrby', arity: 3, ...RW_FAST, keys: oneKey,
-    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Increment the integer value of a key by the given amount',
     shard: (c) => incrBy(c, i64Arg(c.args[2]!)),
   }),
   command({
     name: 'decrby', arity: 3, ...RW_FAST, keys: oneKey,
-    group: 'string', since: '1.0.0', complexity: 'O(1)', summary: 'Decrement the integer value of a key by the given number',
     shard: (c) => {
       const by = i64Arg(c.args[2]!);
       // Negating the smallest 64-bit value does not fit.
@@ -376,13 +349,10 @@ export const stringCommands: readonly CommandSpec[] = [
   }),
   command({
     name: 'incrbyfloat', arity: 3, ...RW_FAST, keys: oneKey,
-    group: 'string', since: '2.6.0', complexity: 'O(1)', summary: 'Increment the float value of a key by the given amount',
     shard: incrByFloat,
   }),
   command({
     name: 'lcs', arity: -3, ...RO_SLOW, keys: twoKeys,
-    group: 'string', since: '7.0.0', complexity: 'O(N*M) where N and M are the lengths of s1 and s2, respectively',
-    summary: 'Find longest common substring',
     shard: (c) => {
       const a = c.store.lookupRead(c.db, c.args[1]!);
       const b = c.store.lookupRead(c.db, c.args[2]!);
@@ -394,12 +364,10 @@ export const stringCommands: readonly CommandSpec[] = [
   // ------------------------------------------------ internal helpers of the cross-shard forms
   command({
     name: '__getstr', arity: 2, flags: ['readonly', 'fast'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'The string value of a key: bulk, nil, or WRONGTYPE (read lookup).',
     shard: (c) => void replyGet(c, c.args[1]!),
   }),
   command({
     name: '__existcount', arity: -2, flags: ['readonly', 'fast'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'How many of the given keys exist (write lookup: expired keys are deleted).',
     shard: (c) => c.w.int(countExisting(c, 1)),
   }),
 ];

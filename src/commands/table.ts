@@ -17,6 +17,7 @@ import { sweepCommands } from '../shard/sweep.js';
 import { backupCommands } from '../shard/backup.js';
 import { intentCommands } from '../shard/intents.js';
 import { debugCommands } from './debug.js';
+import { REDIS_META } from './redis-meta.js';
 
 /** Every top-level command; a command's id (sent in frames) is its index here. */
 export const COMMAND_LIST: readonly CommandSpec[] = [
@@ -68,7 +69,7 @@ export function keyIndexes(spec: CommandSpec, args: Buffer[]): number[] {
 
 const KNOWN_FLAGS = new Set<CommandFlag>([
   'write', 'readonly', 'denyoom', 'admin', 'pubsub', 'noscript', 'blocking', 'loading', 'stale', 'skip_monitor',
-  'skip_slowlog', 'fast', 'no_auth', 'may_replicate', 'no_mandatory_keys', 'no_multi', 'allow_busy', 'movablekeys',
+  'skip_slowlog', 'fast', 'no_auth', 'may_replicate', 'no_mandatory_keys', 'no_async_loading', 'no_multi', 'allow_busy', 'movablekeys',
 ]);
 
 /** Start-up self-check; throws on the first problem. */
@@ -82,6 +83,8 @@ export function validateTable(list: readonly CommandSpec[] = COMMAND_LIST): void
     seen.add(c.name);
     if (!Number.isInteger(c.arity) || c.arity === 0) throw new Error(`${where} has a bad arity`);
     for (const f of c.flags) if (!KNOWN_FLAGS.has(f)) throw new Error(`${where} has unknown flag '${f}'`);
+    // COMMAND INFO and DOCS give Redis' own key specs and documentation of every public command.
+    if (!c.internal && !(c.name in REDIS_META)) throw new Error(`${where} has no Redis metadata (regenerate src/commands/redis-meta.ts)`);
     if (c.keys) {
       const { first, last, step } = c.keys;
       if (first < 1 || step < 1 || (last >= 0 && last < first)) throw new Error(`${where} has a bad key range`);

@@ -14,7 +14,7 @@ import type { FrontContext } from '../server/context.js';
 
 export type CommandFlag =
   | 'write' | 'readonly' | 'denyoom' | 'admin' | 'pubsub' | 'noscript' | 'blocking' | 'loading'
-  | 'stale' | 'skip_monitor' | 'skip_slowlog' | 'fast' | 'no_auth' | 'may_replicate' | 'no_mandatory_keys'
+  | 'stale' | 'skip_monitor' | 'skip_slowlog' | 'fast' | 'no_auth' | 'may_replicate' | 'no_mandatory_keys' | 'no_async_loading'
   | 'no_multi' | 'allow_busy' | 'movablekeys';
 
 export interface ShardCall {
@@ -56,13 +56,6 @@ export interface CommandSpec {
   readonly keys: KeyRange | null;
   /** Key positions for commands whose keys move (e.g. after a numkeys argument). Indices into args. */
   readonly keyFn?: (args: Buffer[]) => number[];
-  /** Command group for COMMAND DOCS: string, generic, connection, server, ... */
-  readonly group: string;
-  readonly summary: string;
-  readonly since: string;
-  readonly complexity?: string;
-  /** COMMAND DOCS argument list, for client hints. */
-  readonly docArgs?: readonly DocArg[];
   readonly shard?: ShardHandler;
   readonly front?: FrontHandler;
   /** A keyless front command that reaches every shard (DBSIZE, KEYS, FLUSHALL). */
@@ -74,15 +67,6 @@ export interface CommandSpec {
   /** An internal wrapper whose args from this index on are a whole command (its keys are that command's). */
   readonly wraps?: number;
   readonly subcommands?: readonly CommandSpec[];
-}
-
-export interface DocArg {
-  readonly name: string;
-  readonly type: 'string' | 'integer' | 'double' | 'key' | 'pattern' | 'unix-time' | 'pure-token' | 'oneof' | 'block';
-  readonly token?: string;
-  readonly optional?: boolean;
-  readonly multiple?: boolean;
-  readonly arguments?: readonly DocArg[];
 }
 
 export function command(spec: CommandSpec): CommandSpec {

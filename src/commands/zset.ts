@@ -558,25 +558,13 @@ const SET_OPS: Record<string, SetOpCommand> = {
   zintercard: { name: 'zintercard', op: 'inter', store: false, cardinality: true },
 };
 
-const SETOP_DOCS: Record<string, { summary: string; since: string; complexity: string }> = {
-  zunion: { summary: 'Add multiple sorted sets', since: '6.2.0', complexity: 'O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.' },
-  zinter: { summary: 'Intersect multiple sorted sets', since: '6.2.0', complexity: 'O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.' },
-  zdiff: { summary: 'Subtract multiple sorted sets', since: '6.2.0', complexity: 'O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.' },
-  zunionstore: { summary: 'Add multiple sorted sets and store the resulting sorted set in a new key', since: '2.0.0', complexity: 'O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.' },
-  zinterstore: { summary: 'Intersect multiple sorted sets and store the resulting sorted set in a new key', since: '2.0.0', complexity: 'O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.' },
-  zdiffstore: { summary: 'Subtract multiple sorted sets and store the resulting sorted set in a new key', since: '6.2.0', complexity: 'O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.' },
-  zintercard: { summary: 'Intersect multiple sorted sets and return the cardinality of the result', since: '7.0.0', complexity: 'O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.' },
-};
-
 function setOpCommand(name: string): CommandSpec {
   const d = SET_OPS[name]!;
-  const docs = SETOP_DOCS[name]!;
   return command({
     name, arity: d.store ? -4 : -3,
     flags: d.store ? ['write', 'denyoom'] : ['readonly'],
     acl: [d.store ? 'write' : 'read', 'sortedset', 'slow'],
     keys: d.store ? oneKey : null, keyFn: setOpKeys(d),
-    group: 'sorted-set', ...docs,
     shard: (c) => setOpShard(c, d),
     front: (c) => setOpFront(c, d),
     coordinated: d.store,
@@ -586,29 +574,18 @@ function setOpCommand(name: string): CommandSpec {
 // ---------------------------------------------------------------- the table
 
 const { RW_FAST, RO_FAST, RO_SLOW, W_FAST, W_SLOW } = accessSets('sortedset');
-const GROUP = { group: 'sorted-set' } as const;
-const RANGE_COMPLEXITY = 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.';
-const BY_COMPLEXITY = 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).';
-const REMOVE_COMPLEXITY = 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.';
-const POP_COMPLEXITY = 'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.';
 
 export const zsetCommands: readonly CommandSpec[] = [
   command({
-    name: 'zadd', arity: -4, ...RW_FAST, keys: oneKey, ...GROUP, since: '1.2.0',
-    complexity: 'O(log(N)) for each item added, where N is the number of elements in the sorted set.',
-    summary: 'Add one or more members to a sorted set, or update its score if it already exists',
+    name: 'zadd', arity: -4, ...RW_FAST, keys: oneKey,
     shard: (c) => zadd(c, false),
   }),
   command({
-    name: 'zincrby', arity: 4, ...RW_FAST, keys: oneKey, ...GROUP, since: '1.2.0',
-    complexity: 'O(log(N)) where N is the number of elements in the sorted set.',
-    summary: 'Increment the score of a member in a sorted set',
+    name: 'zincrby', arity: 4, ...RW_FAST, keys: oneKey,
     shard: (c) => zadd(c, true),
   }),
   command({
-    name: 'zrem', arity: -3, ...W_FAST, keys: oneKey, ...GROUP, since: '1.2.0',
-    complexity: 'O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.',
-    summary: 'Remove one or more members from a sorted set',
+    name: 'zrem', arity: -3, ...W_FAST, keys: oneKey,
     shard: (c) => {
       const z = writeZ(c);
       if (z === null) return c.w.int(0);
@@ -619,25 +596,19 @@ export const zsetCommands: readonly CommandSpec[] = [
     },
   }),
   command({
-    name: 'zcard', arity: 2, ...RO_FAST, keys: oneKey, ...GROUP, since: '1.2.0', complexity: 'O(1)',
-    summary: 'Get the number of members in a sorted set',
+    name: 'zcard', arity: 2, ...RO_FAST, keys: oneKey,
     shard: (c) => c.w.int(readZ(c)?.size ?? 0),
   }),
   command({
-    name: 'zcount', arity: 4, ...RO_FAST, keys: oneKey, ...GROUP, since: '2.0.0',
-    complexity: 'O(log(N)) with N being the number of elements in the sorted set.',
-    summary: 'Count the members in a sorted set with scores within the given values',
+    name: 'zcount', arity: 4, ...RO_FAST, keys: oneKey,
     shard: zcount,
   }),
   command({
-    name: 'zlexcount', arity: 4, ...RO_FAST, keys: oneKey, ...GROUP, since: '2.8.9',
-    complexity: 'O(log(N)) with N being the number of elements in the sorted set.',
-    summary: 'Count the number of members in a sorted set between a given lexicographical range',
+    name: 'zlexcount', arity: 4, ...RO_FAST, keys: oneKey,
     shard: zlexcount,
   }),
   command({
-    name: 'zscore', arity: 3, ...RO_FAST, keys: oneKey, ...GROUP, since: '1.2.0', complexity: 'O(1)',
-    summary: 'Get the score associated with the given member in a sorted set',
+    name: 'zscore', arity: 3, ...RO_FAST, keys: oneKey,
     shard: (c) => {
       const s = readZ(c)?.score(c.args[2]!);
       if (s === undefined) c.w.nil();
@@ -645,9 +616,7 @@ export const zsetCommands: readonly CommandSpec[] = [
     },
   }),
   command({
-    name: 'zmscore', arity: -3, ...RO_FAST, keys: oneKey, ...GROUP, since: '6.2.0',
-    complexity: 'O(N) where N is the number of members being requested.',
-    summary: 'Get the score associated with the given members in a sorted set',
+    name: 'zmscore', arity: -3, ...RO_FAST, keys: oneKey,
     shard: (c) => {
       const z = readZ(c);
       c.w.array(c.args.length - 2);
@@ -659,26 +628,19 @@ export const zsetCommands: readonly CommandSpec[] = [
     },
   }),
   command({
-    name: 'zrank', arity: 3, ...RO_FAST, keys: oneKey, ...GROUP, since: '2.0.0', complexity: 'O(log(N))',
-    summary: 'Determine the index of a member in a sorted set',
+    name: 'zrank', arity: 3, ...RO_FAST, keys: oneKey,
     shard: (c) => zrank(c, false),
   }),
   command({
-    name: 'zrevrank', arity: 3, ...RO_FAST, keys: oneKey, ...GROUP, since: '2.0.0', complexity: 'O(log(N))',
-    summary: 'Determine the index of a member in a sorted set, with scores ordered from high to low',
+    name: 'zrevrank', arity: 3, ...RO_FAST, keys: oneKey,
     shard: (c) => zrank(c, true),
   }),
   command({
-    name: 'zrange', arity: -4, ...RO_SLOW, keys: oneKey, ...GROUP, since: '1.2.0',
-    complexity: RANGE_COMPLEXITY,
-    summary: 'Return a range of members in a sorted set',
+    name: 'zrange', arity: -4, ...RO_SLOW, keys: oneKey,
     shard: (c) => zrange(c, null, null),
   }),
   command({
-    name: 'zrangestore', arity: -5, flags: ['write', 'denyoom'], acl: ['write', 'sortedset', 'slow'], keys: twoKeys, ...GROUP,
-    since: '6.2.0',
-    complexity: 'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.',
-    summary: 'Store a range of members from sorted set into another key',
+    name: 'zrangestore', arity: -5, flags: ['write', 'denyoom'], acl: ['write', 'sortedset', 'slow'], keys: twoKeys,
     shard: async (c) => {
       const e = await rangeToStore(c);
       c.w.int(ZSet.replace(c, c.args[1]!, e.members, e.scores));
@@ -687,91 +649,71 @@ export const zsetCommands: readonly CommandSpec[] = [
     coordinated: true,
   }),
   command({
-    name: 'zrangebyscore', arity: -4, ...RO_SLOW, keys: oneKey, ...GROUP, since: '1.0.5', complexity: BY_COMPLEXITY,
-    summary: 'Return a range of members in a sorted set, by score',
+    name: 'zrangebyscore', arity: -4, ...RO_SLOW, keys: oneKey,
     shard: (c) => zrange(c, 'score', false),
   }),
   command({
-    name: 'zrevrangebyscore', arity: -4, ...RO_SLOW, keys: oneKey, ...GROUP, since: '2.2.0', complexity: BY_COMPLEXITY,
-    summary: 'Return a range of members in a sorted set, by score, with scores ordered from high to low',
+    name: 'zrevrangebyscore', arity: -4, ...RO_SLOW, keys: oneKey,
     shard: (c) => zrange(c, 'score', true),
   }),
   command({
-    name: 'zrangebylex', arity: -4, ...RO_SLOW, keys: oneKey, ...GROUP, since: '2.8.9', complexity: BY_COMPLEXITY,
-    summary: 'Return a range of members in a sorted set, by lexicographical range',
+    name: 'zrangebylex', arity: -4, ...RO_SLOW, keys: oneKey,
     shard: (c) => zrange(c, 'lex', false),
   }),
   command({
-    name: 'zrevrangebylex', arity: -4, ...RO_SLOW, keys: oneKey, ...GROUP, since: '2.8.9', complexity: BY_COMPLEXITY,
-    summary: 'Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.',
+    name: 'zrevrangebylex', arity: -4, ...RO_SLOW, keys: oneKey,
     shard: (c) => zrange(c, 'lex', true),
   }),
   command({
-    name: 'zrevrange', arity: -4, ...RO_SLOW, keys: oneKey, ...GROUP, since: '1.2.0', complexity: RANGE_COMPLEXITY,
-    summary: 'Return a range of members in a sorted set, by index, with scores ordered from high to low',
+    name: 'zrevrange', arity: -4, ...RO_SLOW, keys: oneKey,
     shard: (c) => zrange(c, 'rank', true),
   }),
   command({
-    name: 'zremrangebyrank', arity: 4, ...W_SLOW, keys: oneKey, ...GROUP, since: '2.0.0', complexity: REMOVE_COMPLEXITY,
-    summary: 'Remove all members in a sorted set within the given indexes',
+    name: 'zremrangebyrank', arity: 4, ...W_SLOW, keys: oneKey,
     shard: (c) => zremrange(c, 'rank'),
   }),
   command({
-    name: 'zremrangebyscore', arity: 4, ...W_SLOW, keys: oneKey, ...GROUP, since: '1.2.0', complexity: REMOVE_COMPLEXITY,
-    summary: 'Remove all members in a sorted set within the given scores',
+    name: 'zremrangebyscore', arity: 4, ...W_SLOW, keys: oneKey,
     shard: (c) => zremrange(c, 'score'),
   }),
   command({
-    name: 'zremrangebylex', arity: 4, ...W_SLOW, keys: oneKey, ...GROUP, since: '2.8.9', complexity: REMOVE_COMPLEXITY,
-    summary: 'Remove all members in a sorted set between the given lexicographical range',
+    name: 'zremrangebylex', arity: 4, ...W_SLOW, keys: oneKey,
     shard: (c) => zremrange(c, 'lex'),
   }),
   command({
-    name: 'zpopmin', arity: -2, ...W_FAST, keys: oneKey, ...GROUP, since: '5.0.0', complexity: POP_COMPLEXITY,
-    summary: 'Remove and return members with the lowest scores in a sorted set',
+    name: 'zpopmin', arity: -2, ...W_FAST, keys: oneKey,
     shard: (c) => zpop(c, false),
   }),
   command({
-    name: 'zpopmax', arity: -2, ...W_FAST, keys: oneKey, ...GROUP, since: '5.0.0', complexity: POP_COMPLEXITY,
-    summary: 'Remove and return members with the highest scores in a sorted set',
+    name: 'zpopmax', arity: -2, ...W_FAST, keys: oneKey,
     shard: (c) => zpop(c, true),
   }),
   command({
-    name: 'zmpop', arity: -4, flags: ['write'], acl: ['write', 'sortedset', 'slow'], keys: null, keyFn: mpopKeys, ...GROUP,
-    since: '7.0.0',
-    complexity: 'O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.',
-    summary: 'Remove and return members with scores in a sorted set',
+    name: 'zmpop', arity: -4, flags: ['write'], acl: ['write', 'sortedset', 'slow'], keys: null, keyFn: mpopKeys,
     shard: zmpop,
     front: zmpopFront,
     coordinated: true,
   }),
   command({
-    name: 'zrandmember', arity: -2, ...RO_SLOW, keys: oneKey, ...GROUP, since: '6.2.0',
-    complexity: 'O(N) where N is the number of elements returned',
-    summary: 'Get one or multiple random elements from a sorted set',
+    name: 'zrandmember', arity: -2, ...RO_SLOW, keys: oneKey,
     shard: (c) => (c.args.length >= 3 ? zrandmemberWithCount(c) : zrandmemberOne(c)),
   }),
   ...['zunion', 'zinter', 'zdiff', 'zunionstore', 'zinterstore', 'zdiffstore', 'zintercard'].map(setOpCommand),
   command({
-    name: 'zscan', arity: -3, ...RO_SLOW, keys: oneKey, ...GROUP, since: '2.8.0',
-    complexity: 'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..',
-    summary: 'Incrementally iterate sorted sets elements and associated scores',
+    name: 'zscan', arity: -3, ...RO_SLOW, keys: oneKey,
     shard: zscan,
   }),
   // Internal: the halves of cross-shard set operations and ZRANGESTORE.
   command({
     name: '__zread', arity: -3, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Sorted sets and sets as inputs of a cross-shard ZUNION/ZINTER/ZDIFF (data or types).',
     shard: zreadShard,
   }),
   command({
     name: '__zstore', arity: -2, flags: ['write'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Replaces a key with a sorted set of the given members and 8-byte scores.',
     shard: zstoreShard,
   }),
   command({
     name: '__zrangestore_read', arity: -5, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: "ZRANGESTORE's range, as member and 8-byte score pairs.",
     shard: async (c) => {
       const e = await rangeToStore(c);
       c.w.array(e.members.length * 2);

@@ -229,8 +229,8 @@ async function backupShard(c: ShardCall): Promise<void> {
 
 export const backupCommands: readonly CommandSpec[] = [
   command({
+    // Backup barrier: answers when this shard's earlier writes are in LevelDB.
     name: '__backup', arity: 2, flags: ['readonly'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Backup barrier: answers when this shard\'s earlier writes are in LevelDB.',
     shard: backupShard,
   }),
 ];

@@ -59,12 +59,12 @@ async function records(c: ShardCall, prefix: Buffer): Promise<[Buffer, Buffer][]
 const FIRST_COMMAND = 3;
 const PART_COMMAND = 2;
 
-const INTERNAL = { acl: [], keys: null, internal: true, group: 'internal', since: '0.4.0' } as const;
+const INTERNAL = { acl: [], keys: null, internal: true } as const;
 
 export const intentCommands: CommandSpec[] = [
   command({
     name: '__xfirst', arity: -4, flags: ['write'], ...INTERNAL, wraps: FIRST_COMMAND,
-    summary: "A cross-shard write's first part: runs the command and records the intent (the other parts) with it.",
+    // A cross-shard write's first part: runs the command and records the intent (the other parts) with it.
     shard: (c) => {
       const key = recordKey(CROSS_INTENT, c.args[1]!);
       return runThenRecord(c, FIRST_COMMAND, () => c.store.put(key, c.args[2]!));
@@ -72,7 +72,7 @@ export const intentCommands: CommandSpec[] = [
   }),
   command({
     name: '__xpart', arity: -3, flags: ['write'], ...INTERNAL, wraps: PART_COMMAND,
-    summary: "Another part of a cross-shard write: runs the command and records the txid's marker with it.",
+    // Another part of a cross-shard write: runs the command and records the txid's marker with it.
     shard: (c) => {
       const key = recordKey(CROSS_MARK, c.args[1]!);
       return runThenRecord(c, PART_COMMAND, () => c.store.put(key, EMPTY));
@@ -80,7 +80,7 @@ export const intentCommands: CommandSpec[] = [
   }),
   command({
     name: '__xlist', arity: 1, flags: ['readonly'], ...INTERNAL,
-    summary: 'The intents (txid, parts) and markers (txid) of cross-shard writes on this shard.',
+    // The intents (txid, parts) and markers (txid) of cross-shard writes on this shard.
     shard: async (c) => {
       const intents = await records(c, CROSS_INTENT);
       const marks = await records(c, CROSS_MARK);
@@ -99,7 +99,7 @@ export const intentCommands: CommandSpec[] = [
   }),
   command({
     name: '__xforget', arity: -3, flags: ['write'], ...INTERNAL,
-    summary: "Deletes written cross-shard writes' intents and markers on this shard, and records the watermark below which every one is written.",
+    // Deletes written cross-shard writes' intents and markers on this shard, and records the watermark below which every one is written.
     shard: (c) => {
       const watermark = c.args[1]!;
       if (watermark.length !== TXID_BYTES) throw new CommandError('ERR invalid cross-shard watermark');
@@ -114,7 +114,7 @@ export const intentCommands: CommandSpec[] = [
   }),
   command({
     name: '__xclear', arity: 1, flags: ['write'], ...INTERNAL,
-    summary: 'Deletes every cross-shard intent and marker on this shard; the number deleted.',
+    // Deletes every cross-shard intent and marker on this shard; the number deleted.
     shard: async (c) => {
       const all = [...(await records(c, CROSS_INTENT)).map(([t]) => recordKey(CROSS_INTENT, t)), ...(await records(c, CROSS_MARK)).map(([t]) => recordKey(CROSS_MARK, t))];
       for (const k of all) c.store.del(k);

@@ -448,7 +448,7 @@ async function freeRetired(c: ShardCall, id: number): Promise<void> {
 export const sweepCommands: readonly CommandSpec[] = [
   command({
     name: '__sweep', arity: -2, flags: ['write'], acl: [], keys: null, internal: true,
-    group: 'internal', since: '0.1.0', summary: 'Background sweep bookkeeping of this shard (STAT, DONE, COMPACTED, PURGED).',
+    // Background sweep bookkeeping of this shard (STAT, DONE, COMPACTED, PURGED).
     shard: sweepShard,
   }),
 ];
