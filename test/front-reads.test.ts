@@ -271,15 +271,23 @@ describe('other single-key reads answered by the front thread', () => {
 
   it('TYPE, EXISTS, TTL, PTTL, EXPIRETIME, PEXPIRETIME, STRLEN, the sizes and the field reads of cached records answer as the shard does', async () => {
     const r = suite.connect();
-    const before = await frontReads(r);
-    const got = await readScript(r);
-    // pexpire of -1/-2 rounds to 0 at this scale; the rest is exact.
-    expect(got.map((v) => (v === -0 ? 0 : v))).toEqual(EXPECTED_READS);
     // 7 keys x 7 reads, less the 4 STRLENs of other types (WRONGTYPE comes from the shard); the
     // 4 sizes of the collections of their own type and of the absent key; the field reads of
     // the hash (3), set, sorted set and absent key (5); the second read of each missing field;
     // the reads of several fields of the three collections and of the absent key.
-    expect(await frontReads(r)).toBeGreaterThanOrEqual(before + 45 + 8 + 10 + 3 + 6);
+    const expected = 45 + 8 + 10 + 3 + 6;
+    // A read goes to the shard while the shard has a command in flight, and the server sends
+    // some of its own now and then (the background sweep's poll): on a busy machine one may
+    // overlap the script. Such a run is read again (each run answers the same).
+    let served = 0;
+    for (let run = 0; run < 3 && served < expected; run++) {
+      const before = await frontReads(r);
+      const got = await readScript(r);
+      served = (await frontReads(r)) - before;
+      // pexpire of -1/-2 rounds to 0 at this scale; the rest is exact.
+      expect(got.map((v) => (v === -0 ? 0 : v))).toEqual(EXPECTED_READS);
+    }
+    expect(served).toBeGreaterThanOrEqual(expected);
   });
 });
 
