@@ -53,13 +53,16 @@ export interface CairnOptions {
 }
 
 /**
- * The node options `npm start` runs the server with (package.json's start script: the words
- * between `node` and the script), so a bench measures the server as users run it.
+ * How `npm start` runs the server (package.json's start script): the environment it sets (its
+ * leading NAME=value words) and the node options (the words between `node` and the script), so a
+ * bench measures the server as users run it.
  */
-export function startNodeArgs(): string[] {
+export function startCommand(): { env: Record<string, string>; nodeArgs: string[] } {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
   const words = pkg.scripts.start.split(/\s+/);
-  return words.slice(1, words.findIndex((w) => w.endsWith('main.js')));
+  const node = words.indexOf('node');
+  const env = Object.fromEntries(words.slice(0, node).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { env, nodeArgs: words.slice(node + 1, words.findIndex((w) => w.endsWith('main.js'))) };
 }
 
 /** Starts Cairn on port 0; reads its port and shard count from its JSON log lines. */
@@ -68,9 +71,10 @@ export async function startCairn(o: CairnOptions = {}): Promise<Server> {
   const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'));
   fs.mkdirSync(dir, { recursive: true });
   if (o.dir === undefined) tempDirs.add(dir);
-  const args = [...startNodeArgs(), ...(o.nodeArgs ?? []), MAIN, '--port', '0', '--dir', dir,
+  const start = startCommand();
+  const args = [...start.nodeArgs, ...(o.nodeArgs ?? []), MAIN, '--port', '0', '--dir', dir,
     ...(o.shards === undefined ? [] : ['--shards', String(o.shards)]), ...(o.serverArgs ?? [])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...start.env } });
   children.add(proc);
   let out = '';
   const keep = (d: Buffer): void => {

@@ -12,7 +12,18 @@
 //
 // It touches no classic-level data structure; a missing symbol just reports false.
 // (malloc_trim was tried here too: no measurable effect on RSS in bench:large, so it went.)
+//
+// tuneAllocator(arenaMax, mmapThreshold): glibc malloc gives each thread that allocates an arena
+// of its own (up to 8 per core) and keeps what is freed there; and its mmap threshold rises with
+// every large block freed (up to 32 MB), so LevelDB's compaction buffers and large Node buffers
+// come to live in those arenas too. A loading server's threads (front, shards, 16 overlapped-read
+// threads, compactions) left a fragmented RSS far above what they held: bench:capacity at 5 GiB
+// went past its 256 MB budget. mallopt(M_ARENA_MAX) and a fixed M_MMAP_THRESHOLD bound both.
+// mallocInfo(): glibc's malloc_info XML (its arenas, what they hold), for INFO memory.
 #include "classic.h"
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -115,9 +126,42 @@ napi_value SetThreadName(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// tuneAllocator(arenaMax, mmapThreshold): true when glibc took both settings.
+napi_value TuneAllocator(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t arenaMax = 0;
+  int32_t threshold = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 2 ||
+      napi_get_value_int32(env, argv[0], &arenaMax) != napi_ok || napi_get_value_int32(env, argv[1], &threshold) != napi_ok) {
+    napi_throw_type_error(env, "CAIRN_NATIVE_ARG", "tuneAllocator(arenaMax, mmapThreshold)");
+    return nullptr;
+  }
+  bool ok = mallopt(M_ARENA_MAX, arenaMax) == 1 && mallopt(M_MMAP_THRESHOLD, threshold) == 1;
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+// mallocInfo(): malloc_info(0, ...)'s XML, or undefined when it fails.
+napi_value MallocInfo(napi_env env, napi_callback_info info) {
+  char* buf = nullptr;
+  size_t len = 0;
+  FILE* f = open_memstream(&buf, &len);
+  napi_value result = nullptr;
+  if (f == nullptr) return result;
+  int rc = malloc_info(0, f);
+  fclose(f);
+  if (rc == 0) napi_create_string_utf8(env, buf, len, &result);
+  free(buf);
+  return result;
+}
+
 }  // namespace
 
 void RegisterMemory(napi_env env, napi_value exports) {
+  Export(env, exports, "tuneAllocator", TuneAllocator);
+  Export(env, exports, "mallocInfo", MallocInfo);
   Export(env, exports, "setMmapLimit", SetMmapLimit);
   Export(env, exports, "setCompactionNice", SetCompactionNice);
   Export(env, exports, "setThreadBatch", SetThreadBatch);

@@ -5,8 +5,11 @@ import fs from 'node:fs';
 import { parseCommandLine, ConfigError } from './config.js';
 import { createLogger } from './log.js';
 import { CairnServer } from './server/server.js';
+import { tuneAllocator } from './storage/native-memory.js';
 
 async function main(): Promise<void> {
+  // Before any thread or database exists: bounded malloc arenas (see native-memory.ts).
+  tuneAllocator();
   const argv = process.argv.slice(2);
   let config;
   try {

@@ -58,6 +58,37 @@ describe.runIf(process.platform === 'linux')('LevelDB table files and RSS', () =
   });
 });
 
+describe.runIf(process.platform === 'linux')('the C allocator', () => {
+  it('is bounded from start-up: the threads a load starts (compactions, overlapped reads) create no malloc arena', async () => {
+    // Small memtables: compactions start at once; a small row cache: reads go to LevelDB, in overlapped batches.
+    const server = await startServer({ shards: 4, args: ['--leveldb-write-buffer-size', '64kb', '--row-cache-size', '64kb', '--leveldb-overlapped-reads', 'always'] });
+    const c = connect(server.port);
+    try {
+      const before = await c.info('memory');
+      expect(infoField(before, 'cairn_malloc_arena_max')).toBe(2);
+      expect(infoField(before, 'cairn_malloc_mmap_threshold')).toBe(128 * 1024);
+      const arenas = infoField(before, 'cairn_malloc_arenas');
+      expect(arenas).toBeGreaterThan(0);
+      const value = 'v'.repeat(1000);
+      for (let round = 0; round < 4; round++) {
+        const p = c.pipeline();
+        for (let i = 0; i < 2000; i++) p.set(`alloc:${round}:${i}`, value);
+        await p.exec();
+      }
+      const reads = c.pipeline();
+      for (let i = 0; i < 2000; i++) reads.get(`alloc:${i % 4}:${i}`);
+      const got = await reads.exec();
+      expect(got!.every(([err, v]) => err === null && v === value)).toBe(true);
+      const after = await c.info('all');
+      expect(infoField(after, 'cairn_overlapped_read_calls')).toBeGreaterThan(0);
+      expect(infoField(after, 'cairn_malloc_arenas')).toBe(arenas);
+    } finally {
+      c.disconnect();
+      await server.stop();
+    }
+  });
+});
+
 describe('maxmemory: the budget of the process, met by sizing the caches', () => {
   it('keeps the configured sizes when there is no budget or a large one', () => {
     expect(budgetCaches(0, 2, DEFAULTS, BLOCK)).toEqual({ ...DEFAULTS, tooSmall: false });

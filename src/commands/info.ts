@@ -20,6 +20,7 @@ import { Sweeper, sweepState, pendingVersions } from '../shard/sweep.js';
 import { Backups } from '../server/backup.js';
 import { leveldbPatches } from '../storage/native-addon.js';
 import { crossWriteStats } from '../server/cross-write.js';
+import { allocatorInfo } from '../storage/native-memory.js';
 
 /** The Redis version Cairn reports (HELLO, INFO): the release whose behaviour it follows. */
 export const REDIS_VERSION = '7.0.15';
@@ -448,6 +449,7 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
   tr.peakMemory = Math.max(tr.peakMemory, used);
   const maxmemory = Number(server.config.maxmemory);
   const total = os.totalmem();
+  const alloc = allocatorInfo();
   return [
     ['used_memory', used],
     ['used_memory_human', bytesToHuman(used)],
@@ -478,6 +480,10 @@ function memorySection(server: ServerState, t: ShardTotals): Field[] {
     ['cairn_leveldb_max_open_files_total', server.caches.maxOpenFiles * server.shards.count],
     ['cairn_js_heap_committed', mu.heapTotal + t.heapCommitted],
     ['cairn_js_external', mu.external + t.external],
+    // The C allocator (src/storage/native-memory.ts): its arenas, and the limits set at start (0: glibc's own).
+    ['cairn_malloc_arenas', alloc.arenas],
+    ['cairn_malloc_arena_max', alloc.arenaMax],
+    ['cairn_malloc_mmap_threshold', alloc.mmapThreshold],
   ];
 }
 

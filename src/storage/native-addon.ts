@@ -22,6 +22,10 @@ export interface Addon {
   setCompactionNice?(classicLevelBinary: string, nice: number): boolean;
   setThreadBatch?(on: boolean): boolean;
   setThreadName?(name: string): boolean;
+  /** mallopt(M_ARENA_MAX) and mallopt(M_MMAP_THRESHOLD) (native/memory.cc); true when both took. */
+  tuneAllocator?(arenaMax: number, mmapThreshold: number): boolean;
+  /** glibc's malloc_info XML. */
+  mallocInfo?(): string | undefined;
   /** See native/sync_scan.cc for the arguments and the layout of the returned buffer. */
   scanSync(ctx: unknown, lower: Buffer | null, lowerExclusive: boolean, upper: Buffer | null, upperInclusive: boolean,
     flags: number, skip: number, limit: number, maxBytes: number): Buffer;

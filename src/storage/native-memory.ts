@@ -42,3 +42,37 @@ export function setThreadBatch(on: boolean): boolean {
 export function setThreadName(name: string): boolean {
   return addon?.setThreadName?.(name) ?? false;
 }
+
+/**
+ * glibc malloc settings for the whole process (native/memory.cc has why): at most MALLOC_ARENA_MAX
+ * arenas, and blocks from MALLOC_MMAP_THRESHOLD bytes up mapped on their own (returned to the
+ * system when freed). `npm start` sets them from the start of the process (GLIBC_TUNABLES in
+ * package.json), so Node's own threads share the two arenas too; a server started otherwise sets
+ * them here, at start-up before any worker thread or LevelDB database exists (the arenas Node's
+ * threads made before stay). A GLIBC_TUNABLES setting of glibc.malloc in the environment wins.
+ */
+export const MALLOC_ARENA_MAX = 2;
+export const MALLOC_MMAP_THRESHOLD = 128 * 1024;
+
+/** The allocator settings in effect (0: glibc's own). */
+const allocator = { arenaMax: 0, mmapThreshold: 0 };
+
+/** Applies the settings unless the environment gives its own; true when these are in effect. */
+export function tuneAllocator(): boolean {
+  const tunables = process.env.GLIBC_TUNABLES ?? '';
+  if (/glibc\.malloc\./.test(tunables)) {
+    const value = (name: string): number => Number(new RegExp(`glibc\\.malloc\\.${name}=(\\d+)`).exec(tunables)?.[1] ?? 0);
+    allocator.arenaMax = value('arena_max');
+    allocator.mmapThreshold = value('mmap_threshold');
+  } else if (addon?.tuneAllocator?.(MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD)) {
+    allocator.arenaMax = MALLOC_ARENA_MAX;
+    allocator.mmapThreshold = MALLOC_MMAP_THRESHOLD;
+  }
+  return allocator.arenaMax === MALLOC_ARENA_MAX && allocator.mmapThreshold === MALLOC_MMAP_THRESHOLD;
+}
+
+/** What INFO memory reports of the C allocator: the settings in effect and the arenas in use. */
+export function allocatorInfo(): { arenaMax: number; mmapThreshold: number; arenas: number } {
+  const xml = addon?.mallocInfo?.() ?? '';
+  return { ...allocator, arenas: (xml.match(/<heap nr=/g) ?? []).length };
+}
