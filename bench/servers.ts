@@ -120,7 +120,7 @@ export async function startCairn(o: CairnOptions = {}): Promise<Server> {
   });
   return {
     name: 'Cairn', pid: proc.pid!, port, shards, dir,
-    command: shellLine(['node', ...args.map((a) => (a === MAIN ? path.relative(process.cwd(), MAIN) : a))]),
+    command: shellLine([...Object.entries(start.env).map(([k, v]) => `${k}=${v}`), 'node', ...args.map((a) => (a === MAIN ? path.relative(process.cwd(), MAIN) : a))]),
     info: { shards, dir },
     tail: () => out.slice(-4000),
     died,
@@ -172,7 +172,7 @@ export function shellLine(argv: string[]): string {
 
 /** The environment the server inherits that changes its memory (allocator, node flags), as NAME=value. */
 export function memoryEnv(): string[] {
-  return ['LD_PRELOAD', 'MALLOC_ARENA_MAX', 'NODE_OPTIONS'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
+  return ['LD_PRELOAD', 'MALLOC_ARENA_MAX', 'GLIBC_TUNABLES', 'NODE_OPTIONS'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`);
 }
 
 /** How this bench was run, relative to the current directory, with memoryEnv() in front. */
