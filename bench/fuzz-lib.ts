@@ -21,7 +21,6 @@ import { COMMAND_LIST } from '../src/commands/table.js';
 import type { CommandSpec } from '../src/commands/types.js';
 import { argumentTokens } from '../src/commands/command-docs.js';
 import { keyShard } from '../src/server/slot.js';
-import { parseReply } from '../src/server/resp/reply-parser.js';
 import { encodeCommand, replyEnd } from '../test/helpers/reply.js';
 import { seededRandom } from '../test/helpers/redis-oracle.js';
 

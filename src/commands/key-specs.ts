@@ -17,8 +17,17 @@ export interface KeyRef {
   flags: RespValue;
 }
 
-const items = (v: RespValue | undefined): RespValue[] => (v !== undefined && typeof v === 'object' && 'set' in v ? v.set : Array.isArray(v) ? v : []);
-const hasFlag = (flags: RespValue | undefined, f: string): boolean => items(flags).some((x) => typeof x === 'object' && 's' in (x as object) && (x as { s: string }).s === f);
+/** The members of a set or array reply (none for anything else). */
+function items(v: RespValue | undefined): RespValue[] {
+  if (Array.isArray(v)) return v;
+  return v !== undefined && typeof v === 'object' && 'set' in v ? v.set : [];
+}
+
+/** Whether a key spec's flags (a set of simple strings) hold `f`. */
+function hasFlag(flags: RespValue | undefined, f: string): boolean {
+  return items(flags).some((x) => typeof x === 'object' && !Array.isArray(x) && 's' in x && x.s === f);
+}
+
 const num = (m: RespValue | undefined, key: string): number => mapField(m!, key) as number;
 const flagSet = (...names: string[]): RespValue => ({ set: names.map((s) => ({ s })) });
 
