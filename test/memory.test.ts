@@ -66,7 +66,7 @@ describe.runIf(process.platform === 'linux')('the C allocator', () => {
     try {
       const before = await c.info('memory');
       expect(infoField(before, 'cairn_malloc_arena_max')).toBe(2);
-      expect(infoField(before, 'cairn_malloc_mmap_threshold')).toBe(128 * 1024);
+      expect(infoField(before, 'cairn_malloc_mmap_threshold')).toBe(1024 * 1024);
       const arenas = infoField(before, 'cairn_malloc_arenas');
       expect(arenas).toBeGreaterThan(0);
       const value = 'v'.repeat(1000);

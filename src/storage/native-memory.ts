@@ -52,7 +52,7 @@ export function setThreadName(name: string): boolean {
  * threads made before stay). A GLIBC_TUNABLES setting of glibc.malloc in the environment wins.
  */
 export const MALLOC_ARENA_MAX = 2;
-export const MALLOC_MMAP_THRESHOLD = 128 * 1024;
+export const MALLOC_MMAP_THRESHOLD = 1024 * 1024;
 
 /** The allocator settings in effect (0: glibc's own). */
 const allocator = { arenaMax: 0, mmapThreshold: 0 };
