@@ -11,29 +11,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import net from 'node:net';
 import { startOracle } from '../test/helpers/oracle.js';
+import { RawClient } from '../test/helpers/raw.js';
+import { exchange } from '../test/helpers/reply.js';
 import { publicCommands } from '../src/commands/table.js';
-import { mapField, type RespValue } from '../src/commands/resp-value.js';
+import { mapField, type RespData } from '../src/commands/resp-value.js';
 
-/** A RESP3 reply parser for the replies COMMAND gives (no attributes, pushes or streamed types). */
+/**
+ * Parses one complete RESP3 reply, as COMMAND gives them (no attributes, pushes or streamed types),
+ * keeping what the writer needs to write it back alike: simple strings apart from bulk strings.
+ */
 class Parser {
   private at = 0;
   constructor(private readonly b: Buffer) {}
 
-  done(): boolean {
-    return this.at >= this.b.length;
-  }
-
   private line(): string {
     const end = this.b.indexOf('\r\n', this.at, 'latin1');
-    if (end < 0) throw new RangeError('incomplete');
     const s = this.b.toString('utf8', this.at, end);
     this.at = end + 2;
     return s;
   }
 
-  value(): RespValue {
+  value(): RespData {
     const type = String.fromCharCode(this.b[this.at++]!);
     const line = this.line();
     switch (type) {
@@ -41,7 +40,6 @@ class Parser {
       case ':': return Number(line);
       case '$': {
         const n = Number(line);
-        if (this.at + n + 2 > this.b.length) throw new RangeError('incomplete');
         const s = this.b.toString('utf8', this.at, this.at + n);
         this.at += n + 2;
         return s;
@@ -55,31 +53,22 @@ class Parser {
   }
 }
 
-async function query(port: number, commands: string[][]): Promise<RespValue[]> {
-  const sock = net.connect(port, '127.0.0.1');
-  const payload = commands.map((c) => `*${c.length}\r\n` + c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')).join('');
-  sock.write(payload);
-  let buf = Buffer.alloc(0);
-  for await (const chunk of sock) {
-    buf = Buffer.concat([buf, chunk as Buffer]);
-    try {
-      const p = new Parser(buf);
-      const out = commands.map(() => p.value());
-      if (p.done()) {
-        sock.destroy();
-        return out;
-      }
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-    }
+/** Each command's reply from the server on `port`, parsed. */
+async function query(port: number, commands: string[][]): Promise<RespData[]> {
+  const c = await RawClient.connect(port);
+  try {
+    const out: RespData[] = [];
+    for (const cmd of commands) out.push(new Parser(Buffer.from(await exchange(c, ...cmd), 'latin1')).value());
+    return out;
+  } finally {
+    c.close();
   }
-  throw new Error('connection closed early');
 }
 
 /** A COMMAND DOCS map without its subcommands (Cairn lists its own). */
-function withoutSubcommands(m: RespValue): RespValue {
-  const kv = (m as { m: RespValue[] }).m;
-  const out: RespValue[] = [];
+function withoutSubcommands(m: RespData): RespData {
+  const kv = (m as { m: RespData[] }).m;
+  const out: RespData[] = [];
   for (let i = 0; i < kv.length; i += 2) if (kv[i] !== 'subcommands') out.push(kv[i]!, kv[i + 1]!);
   return { m: out };
 }
@@ -101,10 +90,10 @@ async function main(): Promise<void> {
     ]);
     const entries: string[] = [];
     names.forEach((name, i) => {
-      const info = (replies[i] as RespValue[])[0];
+      const info = (replies[i] as RespData[])[0];
       const docs = mapField(replies[names.length + i]!, name);
       if (info === null || info === undefined || docs === undefined) return; // Cairn's own command
-      const [, , , , , , , tips, keySpecs] = info as RespValue[];
+      const [, , , , , , , tips, keySpecs] = info as RespData[];
       const meta = { tips, keySpecs, docs: withoutSubcommands(docs) };
       entries.push(`  ${JSON.stringify(name)}: ${JSON.stringify(meta)},`);
     });

@@ -8,7 +8,7 @@
  */
 import { command, type CommandSpec, type FrontCall } from './types.js';
 import { REDIS_META } from './redis-meta.js';
-import { mapField, writeRespValue, type RedisCommandMeta, type RespValue } from './resp-value.js';
+import { mapField, writeRespData, type RedisCommandMeta, type RespData } from './resp-value.js';
 import type { ReplyWriter } from '../server/resp/writer.js';
 import { publicCommands, lookupCommand } from './table.js';
 import { commandKeys, type KeyRef } from './key-specs.js';
@@ -51,7 +51,7 @@ export function commandGroup(spec: CommandSpec): string {
 /** The tokens (option words) of a command's arguments in Redis' COMMAND DOCS, nested ones too. */
 export function argumentTokens(spec: CommandSpec): string[] {
   const out: string[] = [];
-  const walk = (args: RespValue | undefined): void => {
+  const walk = (args: RespData | undefined): void => {
     if (!Array.isArray(args)) return;
     for (const a of args) {
       const token = mapField(a, 'token');
@@ -97,8 +97,8 @@ export function writeCommandInfo(w: ReplyWriter, spec: CommandSpec): void {
   w.int(k ? k.last : 0);
   w.int(k ? k.step : 0);
   writeStatusSet(w, ordered(spec.acl, ACL_ORDER).map((a) => '@' + a));
-  writeRespValue(w, meta.tips);
-  writeRespValue(w, meta.keySpecs);
+  writeRespData(w, meta.tips);
+  writeRespData(w, meta.keySpecs);
   if (spec.subcommands) {
     w.array(spec.subcommands.length);
     for (const s of spec.subcommands) writeCommandInfo(w, s);
@@ -109,9 +109,9 @@ export function writeCommandInfo(w: ReplyWriter, spec: CommandSpec): void {
 
 /** One COMMAND DOCS value (the map after the name): Redis' fields, then Cairn's subcommands. */
 export function writeCommandDocs(w: ReplyWriter, spec: CommandSpec): void {
-  const docs = (redisMeta(spec).docs as { m: RespValue[] }).m;
+  const docs = (redisMeta(spec).docs as { m: RespData[] }).m;
   w.map(docs.length / 2 + (spec.subcommands ? 1 : 0));
-  for (const v of docs) writeRespValue(w, v);
+  for (const v of docs) writeRespData(w, v);
   if (spec.subcommands) {
     w.bulk('subcommands');
     w.map(spec.subcommands.length);
@@ -261,7 +261,7 @@ export const commandCommand: CommandSpec = command({
         for (const k of keys) {
           c.w.array(2);
           c.w.bulk(target[k.pos]!);
-          writeRespValue(c.w, k.flags);
+          writeRespData(c.w, k.flags);
         }
       },
     }),

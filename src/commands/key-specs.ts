@@ -9,38 +9,31 @@
  */
 import type { CommandSpec } from './types.js';
 import { keyIndexes } from './table.js';
-import { mapField, type RespValue } from './resp-value.js';
+import { mapField, type RespData } from './resp-value.js';
+import { parseInteger } from '../util/number.js';
 
 /** A key's position in the command line and its flags (a RESP set of simple strings). */
 export interface KeyRef {
   pos: number;
-  flags: RespValue;
+  flags: RespData;
 }
 
 /** The members of a set or array reply (none for anything else). */
-function items(v: RespValue | undefined): RespValue[] {
+function items(v: RespData | undefined): RespData[] {
   if (Array.isArray(v)) return v;
   return v !== undefined && typeof v === 'object' && 'set' in v ? v.set : [];
 }
 
 /** Whether a key spec's flags (a set of simple strings) hold `f`. */
-function hasFlag(flags: RespValue | undefined, f: string): boolean {
+function hasFlag(flags: RespData | undefined, f: string): boolean {
   return items(flags).some((x) => typeof x === 'object' && !Array.isArray(x) && 's' in x && x.s === f);
 }
 
-const num = (m: RespValue | undefined, key: string): number => mapField(m!, key) as number;
-const flagSet = (...names: string[]): RespValue => ({ set: names.map((s) => ({ s })) });
-
-/** Redis' string2ll: an optional '-', then digits without leading zeros, within 64 bits. */
-function strictInt(b: Buffer): number | null {
-  const s = b.toString('latin1');
-  if (!/^(0|-?[1-9][0-9]{0,18})$/.test(s)) return null;
-  const n = BigInt(s);
-  return n > 9223372036854775807n || n < -9223372036854775808n ? null : Number(n);
-}
+const num = (m: RespData | undefined, key: string): number => mapField(m!, key) as number;
+const flagSet = (...names: string[]): RespData => ({ set: names.map((s) => ({ s })) });
 
 /** getKeysUsingKeySpecs: null when a spec does not fit (or is incomplete). */
-function keysFromSpecs(specs: readonly RespValue[], argv: readonly Buffer[], arity: number): KeyRef[] | null {
+function keysFromSpecs(specs: readonly RespData[], argv: readonly Buffer[], arity: number): KeyRef[] | null {
   const argc = argv.length;
   const out: KeyRef[] = [];
   for (const spec of specs) {
@@ -81,7 +74,7 @@ function keysFromSpecs(specs: readonly RespValue[], argv: readonly Buffer[], ari
       step = num(fkSpec, 'keystep');
       const idx = num(fkSpec, 'keynumidx');
       if (idx >= argc || first + idx >= argc) return null;
-      const n = strictInt(argv[first + idx]!);
+      const n = parseInteger(argv[first + idx]!); // Redis' string2ll
       if (n === null || n < 0) return null;
       first += num(fkSpec, 'firstkey');
       last = first + n - 1;
@@ -103,7 +96,7 @@ function keysFromSpecs(specs: readonly RespValue[], argv: readonly Buffer[], ari
  * The keys of `argv` (argv[0] the command's name) for `spec`, with their flags, as COMMAND
  * GETKEYSANDFLAGS gives them; `keySpecs` is Redis' key specs of the command.
  */
-export function commandKeys(spec: CommandSpec, keySpecs: RespValue, argv: readonly Buffer[]): KeyRef[] {
+export function commandKeys(spec: CommandSpec, keySpecs: RespData, argv: readonly Buffer[]): KeyRef[] {
   const specs = items(keySpecs);
   const hasKeySpec = specs.some((s) => !hasFlag(mapField(s, 'flags'), 'not_key'));
   const variable = specs.some((s) => hasFlag(mapField(s, 'flags'), 'variable_flags'));
